@@ -1,0 +1,98 @@
+"""Errors in the one documented shape: ``{"errors": [{"message": ..., "field": ...}]}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+def error_body(message: str, field: str | None = None) -> dict[str, list[dict[str, str]]]:
+    entry = {"message": message}
+    if field is not None:
+        entry["field"] = field
+    return {"errors": [entry]}
+
+
+class AppError(Exception):
+    status_code = 500
+    default_message = "Something went wrong"
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.message = message or self.default_message
+        self.field = field
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    default_message = "Bad request"
+
+
+class NotAuthorized(AppError):
+    status_code = 401
+    default_message = "Not authorized"
+
+
+class PaymentRequired(AppError):
+    status_code = 402
+    default_message = "Payment failed"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    default_message = "Forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    default_message = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    default_message = "Conflict"
+
+
+def _validation_entries(errors: Any) -> list[dict[str, str]]:
+    entries: list[dict[str, str]] = []
+    for error in errors:
+        location = [part for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        if error.get("type") == "json_invalid":
+            entries.append({"message": "Request body is not valid JSON"})
+            continue
+        field = next((str(part) for part in reversed(location) if isinstance(part, str)), None)
+        message = str(error.get("msg", "Invalid value")).removeprefix("Value error, ")
+        if error.get("type") == "missing" and field is not None:
+            message = f"{field} is required"
+        entry = {"message": message}
+        if field is not None:
+            entry["field"] = field
+        entries.append(entry)
+    return entries or [{"message": "Invalid request"}]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"errors": _validation_entries(exc.errors())}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = "Not found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(error_body(message), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body("Something went wrong"), status_code=500)

@@ -1,0 +1,132 @@
+"""Durable JetStream consumers that apply events to a service's own database.
+
+Each consumer is created explicitly (durable, explicit ack, ``ack_wait``,
+``max_deliver``) and read with a pull subscription bound to it: every replica of a
+service binds the same durable consumer, so they share the work like a deliver group.
+A message is acked only after the transaction that applied it has committed.
+
+Handlers are idempotent and version-ordered: an event already applied is acked without
+change; an event ahead of the replica raises ``NotYetApplicable`` and is redelivered
+after a short delay, by which time the missing predecessor has usually been applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from pydantic import ValidationError
+
+from services.common.bus import Bus
+from services.common.events import Event, decode
+from services.common.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 100
+FETCH_TIMEOUT_SECONDS = 1.0
+OUT_OF_ORDER_DELAY_SECONDS = 0.05
+FAILURE_DELAY_SECONDS = 1.0
+
+
+class NotYetApplicable(Exception):
+    """The event is ahead of the replica: a predecessor has not been applied yet."""
+
+
+Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """What a service listens to: one durable consumer and a handler per event type."""
+
+    durable: str
+    handlers: Mapping[type[Event], Handler]
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted(event_type.subject.value for event_type in self.handlers)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        consumer: Consumer,
+        bus: Bus,
+        new_unit_of_work: Callable[[], UnitOfWork],
+        *,
+        ack_wait: float,
+        max_deliver: int,
+    ) -> None:
+        self.consumer = consumer
+        self._bus = bus
+        self._new_unit_of_work = new_unit_of_work
+        self._ack_wait = ack_wait
+        self._max_deliver = max_deliver
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "consumer %s lost its subscription; rebinding",
+                    self.consumer.durable,
+                    exc_info=True,
+                )
+                await asyncio.sleep(FAILURE_DELAY_SECONDS)
+
+    async def _consume(self) -> None:
+        js = await self._bus.jetstream()
+        await js.add_consumer(
+            self._bus.stream,
+            ConsumerConfig(
+                durable_name=self.consumer.durable,
+                filter_subjects=self.consumer.subjects,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait,
+                max_deliver=self._max_deliver,
+                max_ack_pending=10_000,
+            ),
+        )
+        subscription = await js.pull_subscribe_bind(self.consumer.durable, stream=self._bus.stream)
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
+                except NatsTimeoutError:
+                    continue
+                for message in messages:
+                    await self.handle(message)
+        finally:
+            await subscription.unsubscribe()
+
+    async def handle(self, message: Msg) -> None:
+        try:
+            event = decode(message.subject, message.data)
+        except (KeyError, ValidationError):
+            log.error("poison message on %s terminated: %r", message.subject, message.data[:200])
+            await message.term()
+            return
+        handler = self.consumer.handlers[type(event)]
+        try:
+            async with self._new_unit_of_work() as uow:
+                await handler(event, uow)
+                await uow.commit()
+        except NotYetApplicable:
+            await message.nak(delay=OUT_OF_ORDER_DELAY_SECONDS)
+            return
+        except Exception:
+            log.exception("applying %s %s failed; will retry", event.subject, event.event_id)
+            await message.nak(delay=FAILURE_DELAY_SECONDS)
+            return
+        await message.ack()

@@ -1,0 +1,86 @@
+"""The transactional outbox's relay: publishes committed events, then marks them sent.
+
+An event row is written in the same transaction as the change it describes (see
+``unit_of_work``), so a rolled-back change publishes nothing. The relay publishes rows in
+the order they were written, with ``Nats-Msg-Id`` set to the event id: if it crashes
+between publishing and marking, the republished copy falls inside the stream's duplicate
+window and is dropped, so each event is in the stream once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.bus import Bus
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+IDLE_POLL_SECONDS = 1.0
+RETRY_SECONDS = 0.5
+
+
+class OutboxRelay:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table, bus: Bus) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self._bus = bus
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Called after a commit that wrote events, so they leave without waiting a poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay could not publish; retrying", exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if published < BATCH_SIZE:
+                await self._sleep_until_woken()
+
+    async def _sleep_until_woken(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+        self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        js = await self._bus.jetstream()
+        outbox = self._outbox
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(BATCH_SIZE)
+                )
+            ).all()
+        if not rows:
+            return 0
+        for row in rows:
+            await js.publish(
+                row.subject,
+                row.payload.encode(),
+                stream=self._bus.stream,
+                headers={"Nats-Msg-Id": str(row.event_id)},
+            )
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_([row.seq for row in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        return len(rows)

@@ -1,0 +1,88 @@
+"""A running service: its database, its bus connection, its outbox relay and consumers.
+
+The HTTP app and the Temporal worker of a service both run inside one of these, so
+that both write state and events the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.common.bus import Bus
+from services.common.db import Database
+from services.common.listener import ConsumerRunner
+from services.common.migrations import upgrade
+from services.common.outbox import OutboxRelay
+from services.common.service import ServiceDefinition
+from services.common.settings import Settings
+from services.common.tokens import TokenVerifier, public_key_pem
+from services.common.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    definition: ServiceDefinition
+    settings: Settings
+    database: Database
+    bus: Bus
+    relay: OutboxRelay
+    verifier: TokenVerifier
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(
+            self.database.write_sessions, self.definition.tables.outbox, self.relay.notify
+        )
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(
+        cls, definition: ServiceDefinition, settings: Settings, *, consume: bool = True
+    ) -> AsyncIterator[ServiceRuntime]:
+        database = Database.connect(settings.database_url_for(definition.name))
+        bus = Bus(
+            settings.nats_url,
+            stream=settings.events_stream,
+            duplicate_window=settings.events_duplicate_window_seconds,
+            name=definition.name,
+        )
+        runtime = cls(
+            definition=definition,
+            settings=settings,
+            database=database,
+            bus=bus,
+            relay=OutboxRelay(database.write_sessions, definition.tables.outbox, bus),
+            verifier=TokenVerifier(public_key_pem(settings)),
+        )
+        try:
+            if settings.migrate_on_start:
+                await upgrade(database, definition.migrations)
+            bus.start()
+            runtime._spawn(runtime.relay.run(), f"{definition.name}-relay")
+            if consume:
+                for consumer in definition.consumers:
+                    runner = ConsumerRunner(
+                        consumer,
+                        bus,
+                        runtime.unit_of_work,
+                        ack_wait=settings.consumer_ack_wait_seconds,
+                        max_deliver=settings.consumer_max_deliver,
+                    )
+                    runtime._spawn(runner.run(), f"consumer-{consumer.durable}")
+            yield runtime
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            await asyncio.gather(*runtime.tasks, return_exceptions=True)
+            await bus.close()
+            await database.dispose()
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self.tasks.append(asyncio.create_task(work, name=name))

@@ -1,0 +1,27 @@
+"""What a service is made of, declared once and used by its app and its worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData
+
+from services.common.listener import Consumer
+from services.common.settings import ServiceName
+from services.common.tables import CommonTables
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: ServiceName
+    metadata: MetaData
+    tables: CommonTables
+    # The folder of the service's Alembic scripts (env.py, versions/).
+    migrations: Path
+    routers: Sequence[APIRouter] = ()
+    consumers: Sequence[Consumer] = field(default_factory=tuple)
+    # Only auth mints tokens, and only it needs the private key.
+    signs_tokens: bool = False

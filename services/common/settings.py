@@ -1,0 +1,102 @@
+"""Settings for every process, read from the environment (pydantic-settings).
+
+One ``Settings`` object serves the whole stack: the services, the workers and the
+embedded runner. Development defaults let ``make run`` work on a fresh machine; outside
+development the defaults that would be unsafe (generated signing keys) are refused.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceName = Literal["auth", "tickets", "orders", "payments"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+
+    # Databases. `<SERVICE>_DATABASE_URL` wins; then `DATABASE_URL`, where `{service}`
+    # is replaced by the service name (one database per service); then a SQLite file.
+    database_url: str | None = None
+    auth_database_url: str | None = None
+    tickets_database_url: str | None = None
+    orders_database_url: str | None = None
+    payments_database_url: str | None = None
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    events_stream: str = "EVENTS"
+    # How long JetStream remembers a Nats-Msg-Id to drop a republished event.
+    events_duplicate_window_seconds: float = 120.0
+    consumer_ack_wait_seconds: float = 30.0
+    consumer_max_deliver: int = 20
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+
+    # Tokens: Ed25519-signed JWTs. Only auth holds the private key; the other services
+    # need only the public one. In development a key pair is generated under data_dir.
+    jwt_private_key: str | None = None
+    jwt_public_key: str | None = None
+    jwt_expires_seconds: int = 60 * 60
+    admin_emails: list[str] = Field(default_factory=list)
+
+    stripe_secret_key: str | None = None
+    stripe_api_base: str = "http://127.0.0.1:8420"
+
+    order_expiration_seconds: int = 15 * 60
+
+    # Apply the service's Alembic migrations when it starts (convenient for one
+    # process per service; a multi-replica deployment runs `ticketing migrate` first).
+    migrate_on_start: bool = True
+
+    # The embedded stack (`ticketing up`).
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    nats_port: int = 4222
+    nats_monitor_port: int = 8222
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    localstripe_port: int = 8420
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is not Environment.PRODUCTION
+
+    @property
+    def uses_localstripe(self) -> bool:
+        return not self.stripe_secret_key
+
+    def database_url_for(self, service: ServiceName) -> str:
+        specific: str | None = getattr(self, f"{service}_database_url")
+        if specific:
+            return specific
+        if self.database_url:
+            return self.database_url.replace("{service}", service)
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
+
+    @model_validator(mode="after")
+    def _refuse_generated_secrets_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and not self.jwt_public_key:
+            raise ValueError("JWT_PUBLIC_KEY must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,40 @@
+"""The tickets service's tables: tickets (the source of truth for the lock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, Index, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import new_metadata
+from services.common.events import TicketStatus
+from services.common.tables import common_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+tables = common_tables(Base.metadata)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    title: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int]
+    user_id: Mapped[UUID] = mapped_column(Uuid, index=True)
+    status: Mapped[TicketStatus] = mapped_column(String(16), default=TicketStatus.AVAILABLE)
+    # The order holding the ticket while it is reserved, or that bought it.
+    order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+    # Optimistic concurrency: an UPDATE that finds another version changes nothing.
+    version: Mapped[int] = mapped_column(nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_tickets_for_sale", "status", "created_at"),)

@@ -1,0 +1,48 @@
+"""Request and response bodies of /api/tickets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from services.common.money import PriceInput, PriceOutput, from_cents
+from services.common.schemas import ApiModel
+from services.tickets.models import Ticket
+
+
+def _not_blank(title: str) -> str:
+    if not title:
+        raise ValueError("Title must not be blank")
+    return title
+
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_not_blank)
+]
+
+
+class TicketIn(ApiModel):
+    title: Title = Field(description="Title of the ticket; not blank.")
+    price: PriceInput = Field(description="Price in major units, e.g. 20.5.")
+
+
+class TicketOut(ApiModel):
+    id: UUID
+    title: str
+    price: PriceOutput
+    user_id: UUID
+    version: int
+    order_id: UUID | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketOut:
+        return cls(
+            id=ticket.id,
+            title=ticket.title,
+            price=from_cents(ticket.price_cents),
+            user_id=ticket.user_id,
+            version=ticket.version,
+            order_id=ticket.order_id,
+        )
