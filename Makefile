@@ -1,0 +1,30 @@
+# The README's two commands: `make run` (the whole system) and `make test` (every check).
+# Both work on a fresh machine with only python3.11, pip and make.
+
+UV_VERSION := 0.13.8
+VENV := .venv
+
+.PHONY: run test install
+
+run: install
+	$(VENV)/bin/ticketing up
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -n 2
+
+# Syncing an up-to-date venv takes a fraction of a second, so it runs every time rather
+# than trusting a stamp file that a hand-installed package would make stale.
+install:
+	@set -e; \
+	if command -v uv >/dev/null 2>&1; then uv=uv; else \
+		uv="python3 -m uv"; \
+		$$uv --version >/dev/null 2>&1 \
+			|| python3 -m pip install --quiet uv==$(UV_VERSION) \
+			|| python3 -m pip install --quiet --break-system-packages uv==$(UV_VERSION); \
+	fi; \
+	test -x $(VENV)/bin/python || UV_PYTHON_DOWNLOADS=never $$uv venv --python python3.11 $(VENV); \
+	$$uv pip sync --quiet --python $(VENV)/bin/python requirements.lock; \
+	$$uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .

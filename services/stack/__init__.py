@@ -1,0 +1,1 @@
+"""The infrastructure processes behind the embedded stack and the test fixtures."""

@@ -1,0 +1,90 @@
+"""One child process that is started, waited for until ready, and stopped by its pid."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from mirakuru import HTTPExecutor, SimpleExecutor, TCPExecutor
+from mirakuru.exceptions import ProcessFinishedWithError
+
+START_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass
+class ManagedProcess:
+    """A server process; ready when ``ready_url`` answers 2xx, else when ``ready_port`` opens.
+
+    Output goes to ``log_path`` when given (so a failed start can say why), else to the
+    parent's terminal.
+    """
+
+    name: str
+    command: Sequence[str]
+    ready_port: int | None = None
+    ready_url: str | None = None
+    host: str = "127.0.0.1"
+    env: Mapping[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    cwd: Path | None = None
+    _executor: SimpleExecutor | None = field(default=None, init=False, repr=False)
+    _log: IO[str] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        process = self._executor.process if self._executor else None
+        return process.pid if process else None
+
+    def running(self) -> bool:
+        return self._executor is not None and self._executor.running()
+
+    def start(self) -> None:
+        if self.running():
+            return
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.log_path.open("a", encoding="utf-8")
+        self._executor = self._build_executor()
+        try:
+            self._executor.start()
+        except Exception as error:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start: {error}\n{self.log_tail()}") from error
+
+    def stop(self) -> None:
+        if self._executor is not None:
+            # A non-zero exit on SIGTERM still means the process is gone.
+            with suppress(ProcessFinishedWithError):
+                self._executor.stop()
+            self._executor = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _build_executor(self) -> SimpleExecutor:
+        output: IO[str] | None = self._log
+        # mirakuru adds these to a copy of our own environment.
+        options: dict[str, Any] = {
+            "timeout": START_TIMEOUT_SECONDS,
+            "envvars": dict(self.env),
+            "stdin": subprocess.DEVNULL,
+            "stdout": output,
+            "stderr": subprocess.STDOUT if output else None,
+            "cwd": str(self.cwd) if self.cwd else None,
+        }
+        command = list(self.command)
+        if self.ready_url is not None:
+            return HTTPExecutor(command, url=self.ready_url, method="GET", **options)
+        if self.ready_port is not None:
+            return TCPExecutor(command, host=self.host, port=self.ready_port, **options)
+        return SimpleExecutor(command, **options)
