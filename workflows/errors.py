@@ -1,0 +1,13 @@
+"""Business failures of the saga: raised as non-retryable ``ApplicationError`` with these
+types, and mapped by the HTTP services to the documented status codes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PurchaseError(StrEnum):
+    TICKET_UNAVAILABLE = "TicketUnavailable"  # 409 "Ticket is already reserved"
+    CARD_DECLINED = "CardDeclined"  # 402 with Stripe's message
+    NOT_AWAITING_PAYMENT = "OrderNotAwaitingPayment"  # 409
+    ALREADY_PAID = "OrderAlreadyPaid"  # 409 on cancel
