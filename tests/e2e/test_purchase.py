@@ -1,0 +1,166 @@
+"""End to end over HTTP on the real embedded stack (`ticketing up`), with a short window:
+sign up, sell, buy, pay, see the order complete and the ticket sold; buy and let the
+window pass, see the ticket for sale again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.support.stack import RunningStack
+
+WINDOW_SECONDS = 4
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    stack = RunningStack(
+        Path(tmp_path_factory.mktemp("e2e")) / "var",
+        ORDER_EXPIRATION_SECONDS=str(WINDOW_SECONDS),
+    )
+    stack.start()
+    yield stack
+    code, _children = stack.stop()
+    assert code == 0
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], *, seconds: float = 20, what: str = "condition"
+) -> Any:
+    """Polls until ``probe`` returns something truthy: the system is eventually consistent."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = await probe()
+        if result:
+            return result
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+async def user_factory(
+    running: RunningStack,
+) -> AsyncIterator[Callable[[], Awaitable[httpx.AsyncClient]]]:
+    clients: list[httpx.AsyncClient] = []
+
+    async def signed_up() -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=running.url("API_PORT"), timeout=30)
+        clients.append(client)
+        email = f"{uuid4().hex[:10]}@example.com"
+        response = await client.post(
+            "/api/users/signup", json={"email": email, "password": "secret"}
+        )
+        assert response.status_code == 201, response.text
+        return client
+
+    yield signed_up
+    for client in clients:
+        await client.aclose()
+
+
+async def payment_method(running: RunningStack, card: str = "4242424242424242") -> str:
+    async with httpx.AsyncClient(base_url=running.url("LOCALSTRIPE_PORT")) as stripe:
+        created = await stripe.post(
+            "/v1/payment_methods",
+            auth=("sk_test_e2e", ""),
+            data={
+                "type": "card",
+                "card[number]": card,
+                "card[exp_month]": "12",
+                "card[exp_year]": "2034",
+                "card[cvc]": "123",
+            },
+        )
+    assert created.status_code == 200, created.text
+    method_id: str = created.json()["id"]
+    return method_id
+
+
+async def list_ticket(seller: httpx.AsyncClient, price: float = 25.5) -> dict[str, Any]:
+    created = await seller.post("/api/tickets", json={"title": "Concert", "price": price})
+    assert created.status_code == 201, created.text
+    ticket: dict[str, Any] = created.json()
+    return ticket
+
+
+async def order_ticket(
+    buyer: httpx.AsyncClient, ticket_id: str, *, lag_statuses: tuple[int, ...] = (404,)
+) -> dict[str, Any]:
+    async def placed() -> httpx.Response | None:
+        # The orders service learns of the ticket through events: until then, the lag.
+        response = await buyer.post("/api/orders", json={"ticketId": ticket_id})
+        return None if response.status_code in lag_statuses else response
+
+    response: httpx.Response = await eventually(placed, what="the orders replica")
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+async def test_buy_pay_and_the_order_completes(
+    running: RunningStack, user_factory: Callable[[], Awaitable[httpx.AsyncClient]]
+) -> None:
+    seller, buyer = await user_factory(), await user_factory()
+    ticket = await list_ticket(seller)
+    order = await order_ticket(buyer, ticket["id"])
+    assert order["status"] == "awaiting:payment"
+    assert order["expiresAt"]
+
+    locked = (await seller.get(f"/api/tickets/{ticket['id']}")).json()
+    assert locked["orderId"] == order["id"]
+    edit = await seller.put(f"/api/tickets/{ticket['id']}", json={"title": "x", "price": 1})
+    assert edit.status_code == 409
+
+    async def paid() -> httpx.Response | None:
+        response = await buyer.post(
+            "/api/payments", json={"orderId": order["id"], "token": await payment_method(running)}
+        )
+        return None if response.status_code == 404 else response  # the payments replica's lag
+
+    payment: httpx.Response = await eventually(paid, what="the payments replica")
+    assert payment.status_code == 201, payment.text
+    assert payment.json()["id"]
+
+    async def completed() -> bool:
+        response = await buyer.get(f"/api/orders/{order['id']}")
+        return bool(response.json()["status"] == "complete")
+
+    await eventually(completed, what="the order to complete")
+    listed = (await buyer.get("/api/tickets", params={"limit": 200})).json()
+    assert ticket["id"] not in {listed_ticket["id"] for listed_ticket in listed}
+    again = await buyer.delete(f"/api/orders/{order['id']}")
+    assert again.status_code == 409
+
+
+async def test_an_unpaid_order_expires_and_the_ticket_is_for_sale_again(
+    running: RunningStack, user_factory: Callable[[], Awaitable[httpx.AsyncClient]]
+) -> None:
+    seller, buyer = await user_factory(), await user_factory()
+    ticket = await list_ticket(seller)
+    order = await order_ticket(buyer, ticket["id"])
+
+    async def cancelled() -> bool:
+        response = await buyer.get(f"/api/orders/{order['id']}")
+        return bool(response.json()["status"] == "cancelled")
+
+    await eventually(cancelled, seconds=WINDOW_SECONDS + 15, what="the order to expire")
+
+    async def for_sale_again() -> bool:
+        shown = (await buyer.get(f"/api/tickets/{ticket['id']}")).json()
+        return shown["orderId"] is None
+
+    await eventually(for_sale_again, what="the ticket to be released")
+    late = await buyer.post(
+        "/api/payments", json={"orderId": order["id"], "token": await payment_method(running)}
+    )
+    assert late.status_code == 409
+    second_buyer = await user_factory()
+    second = await order_ticket(second_buyer, ticket["id"], lag_statuses=(404, 409))
+    assert second["status"] == "awaiting:payment"
