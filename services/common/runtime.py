@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from services.common.bus import Bus
@@ -20,7 +21,7 @@ from services.common.migrations import upgrade
 from services.common.outbox import OutboxRelay
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings
-from services.common.tokens import TokenVerifier, public_key_pem
+from services.common.tokens import TokenSigner, TokenVerifier, private_key_pem, public_key_pem
 from services.common.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ class ServiceRuntime:
     bus: Bus
     relay: OutboxRelay
     verifier: TokenVerifier
+    # Only a service that mints tokens (auth) loads the private key, and at start, so
+    # that a missing key stops it at once rather than failing its first sign-in.
+    signer: TokenSigner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -60,6 +64,11 @@ class ServiceRuntime:
             bus=bus,
             relay=OutboxRelay(database.write_sessions, definition.tables.outbox, bus),
             verifier=TokenVerifier(public_key_pem(settings)),
+            signer=TokenSigner(
+                private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)
+            )
+            if definition.signs_tokens
+            else None,
         )
         try:
             if settings.migrate_on_start:

@@ -7,13 +7,14 @@ development the defaults that would be unsafe (generated signing keys) are refus
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ServiceName = Literal["auth", "tickets", "orders", "payments"]
 SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments")
@@ -54,7 +55,8 @@ class Settings(BaseSettings):
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_expires_seconds: int = 60 * 60
-    admin_emails: list[str] = Field(default_factory=list)
+    # A JSON list or comma-separated emails.
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     stripe_secret_key: str | None = None
     stripe_api_base: str = "http://127.0.0.1:8420"
@@ -73,6 +75,16 @@ class Settings(BaseSettings):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
+
+    @field_validator("admin_emails", mode="before")
+    @classmethod
+    def _split_admin_emails(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [email.strip() for email in text.split(",") if email.strip()]
+        return value
 
     @property
     def is_development(self) -> bool:

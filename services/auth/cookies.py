@@ -1,0 +1,31 @@
+"""The session cookie: set on sign-up, sign-in and refresh; cleared on sign-out."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from services.common.settings import Settings
+from services.common.tokens import SESSION_COOKIE
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.jwt_expires_seconds,
+        path="/",
+        # Plain HTTP in development; everywhere else the cookie never leaves TLS.
+        secure=not settings.is_development,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=not settings.is_development,
+        httponly=True,
+        samesite="lax",
+    )

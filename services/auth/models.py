@@ -1,0 +1,40 @@
+"""The auth service's tables: users and their password hashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db import new_metadata
+from services.common.tables import common_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+tables = common_tables(Base.metadata)
+
+# RFC 5321 caps a forward path at 254 characters.
+EMAIL_MAX_LENGTH = 254
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    # Stored lower-cased; the unique constraint is what settles two concurrent signups.
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Permanent in auth (sign-in stays refused); the ban list only outlives the tokens.
+    banned: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+    # Optimistic concurrency: an UPDATE that finds another version changes nothing.
+    version: Mapped[int] = mapped_column(nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}

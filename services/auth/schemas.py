@@ -1,0 +1,100 @@
+"""Request and response bodies of /api/users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field, StringConstraints
+
+from services.auth.models import User
+from services.common.schemas import ApiModel
+from services.common.tokens import TokenClaims
+
+PASSWORD_MIN_LENGTH = 4
+PASSWORD_MAX_LENGTH = 20
+
+
+def _valid_email(value: str) -> str:
+    # The validator behind pydantic's EmailStr, called directly so that the message is
+    # ours and a display name ("Ann <ann@x.io>") is refused rather than stripped.
+    try:
+        normalized = validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("Email must be valid") from None
+    # One account per address whatever its case, so the stored form is lower-cased.
+    return normalized.lower()
+
+
+def _new_password(value: str) -> str:
+    if not PASSWORD_MIN_LENGTH <= len(value) <= PASSWORD_MAX_LENGTH:
+        raise ValueError(
+            f"Password must be between {PASSWORD_MIN_LENGTH} and {PASSWORD_MAX_LENGTH} characters"
+        )
+    return value
+
+
+def _supplied_password(value: str) -> str:
+    if not value:
+        raise ValueError("You must supply a password")
+    return value
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_valid_email)]
+
+
+class SignupIn(ApiModel):
+    email: Email = Field(description="A valid email address; stored lower-cased.")
+    password: Annotated[str, AfterValidator(_new_password)] = Field(
+        description="Between 4 and 20 characters."
+    )
+
+
+class SigninIn(ApiModel):
+    email: Email
+    password: Annotated[str, AfterValidator(_supplied_password)]
+
+
+class UserOut(ApiModel):
+    id: UUID
+    email: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(id=user.id, email=user.email)
+
+
+class BannedUserOut(UserOut):
+    banned: bool
+
+    @classmethod
+    def of(cls, user: User) -> BannedUserOut:
+        return cls(id=user.id, email=user.email, banned=user.banned)
+
+
+def _epoch_seconds(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+class SessionUserOut(ApiModel):
+    """The signed-in user as the token describes them; iat and exp in epoch seconds."""
+
+    id: UUID
+    email: str
+    iat: int
+    exp: int
+
+    @classmethod
+    def of(cls, claims: TokenClaims) -> SessionUserOut:
+        return cls(
+            id=claims.user_id,
+            email=claims.email,
+            iat=_epoch_seconds(claims.issued_at),
+            exp=_epoch_seconds(claims.expires_at),
+        )
+
+
+class CurrentUserOut(ApiModel):
+    current_user: SessionUserOut | None

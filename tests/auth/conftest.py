@@ -1,0 +1,43 @@
+"""The auth app against a fresh database on each engine, with the session's nats-server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.auth.service import definition
+from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from tests.auth.helpers import ADMIN_EMAIL
+from tests.support.apps import app_client, make_settings
+
+
+@pytest.fixture
+def auth_settings(tmp_path: Path, nats_url: str, database_url: str) -> Settings:
+    return make_settings(
+        data_dir=tmp_path,
+        nats_url=nats_url,
+        auth_database_url=database_url,
+        admin_emails=[ADMIN_EMAIL],
+    )
+
+
+@pytest.fixture
+async def auth_app(auth_settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    async with app_client(definition, auth_settings) as client_and_app:
+        yield client_and_app
+
+
+@pytest.fixture
+def auth(auth_app: tuple[httpx.AsyncClient, FastAPI]) -> httpx.AsyncClient:
+    return auth_app[0]
+
+
+@pytest.fixture
+def auth_runtime(auth_app: tuple[httpx.AsyncClient, FastAPI]) -> ServiceRuntime:
+    runtime: ServiceRuntime = auth_app[1].state.runtime
+    return runtime

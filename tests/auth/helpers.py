@@ -1,0 +1,124 @@
+"""What the auth tests share: signing up, reading cookies, forging tokens, reading events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import httpx
+import jwt
+import nats
+from cryptography.hazmat.primitives import serialization
+from nats.js.api import DeliverPolicy
+
+from services.common.events import Event, decode
+from services.common.settings import Settings
+from services.common.tokens import ALGORITHM, SESSION_COOKIE, private_key_pem
+
+ADMIN_EMAIL = "admin@test.dev"
+PASSWORD = "s3cret!"
+
+E = TypeVar("E", bound=Event)
+
+
+async def signup(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post("/api/users/signup", json={"email": email, "password": password})
+
+
+async def signin(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post("/api/users/signin", json={"email": email, "password": password})
+
+
+async def current_user(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    response = await client.get("/api/users/currentuser", headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"currentUser"}
+    user: dict[str, Any] | None = body["currentUser"]
+    return user
+
+
+def session_cookie(response: httpx.Response) -> dict[str, str]:
+    """The session Set-Cookie header of a response: its value and lower-cased attributes."""
+    headers = [
+        header
+        for header in response.headers.get_list("set-cookie")
+        if header.startswith(f"{SESSION_COOKIE}=")
+    ]
+    assert len(headers) == 1, response.headers
+    first, *attributes = headers[0].split(";")
+    parsed = {"value": first.split("=", 1)[1].strip('"')}
+    for attribute in attributes:
+        name, _, value = attribute.strip().partition("=")
+        parsed[name.lower()] = value
+    return parsed
+
+
+def forge_token(settings: Settings, *, algorithm: str = ALGORITHM, **claims: Any) -> str:
+    """A token with chosen claims, signed with the test's development key."""
+    key: Any = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def claims_for(
+    user: dict[str, Any], *, issued: timedelta, lifetime: timedelta = timedelta(hours=1)
+) -> dict[str, Any]:
+    """Claims of a token issued `issued` ago, times in epoch seconds as in a JWT."""
+    issued_at = datetime.now(UTC) - issued
+    return {
+        "sub": user["id"],
+        "email": user["email"],
+        "iat": int(issued_at.timestamp()),
+        "exp": int((issued_at + lifetime).timestamp()),
+    }
+
+
+def bearer_header(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def wait_for_event(
+    nats_url: str, event_type: type[E], matches: Callable[[E], bool], within_seconds: float = 10.0
+) -> E:
+    """The first event of that type in the stream that matches, read with a nats client."""
+    connection = await nats.connect(nats_url)
+    try:
+        subscription = await connection.jetstream().subscribe(
+            event_type.subject.value,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        deadline = time.monotonic() + within_seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                message = await subscription.next_msg(timeout=left)
+            except nats.errors.TimeoutError:
+                break
+            event = decode(message.subject, message.data)
+            assert isinstance(event, event_type)
+            if matches(event):
+                return event
+        raise AssertionError(f"no matching {event_type.subject} in the stream")
+    finally:
+        await connection.close()
+
+
+async def poll_until(
+    probe: Callable[[], Any], done: Callable[[Any], bool], within_seconds: float = 10.0
+) -> Any:
+    deadline = time.monotonic() + within_seconds
+    while True:
+        result = await probe()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.05)
+
+
+def user_id_of(response: httpx.Response) -> UUID:
+    return UUID(response.json()["id"])

@@ -1,0 +1,191 @@
+"""POST /api/users/{id}/ban: admins ban a user, and every service then refuses them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from services.auth.admin_api import is_admin
+from services.common.auth import CurrentUser
+from services.common.events import Subject, UserBanned
+from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from services.common.tokens import TokenClaims
+from services.tickets.service import definition as tickets
+from tests.auth.helpers import (
+    ADMIN_EMAIL,
+    bearer_header,
+    current_user,
+    poll_until,
+    session_cookie,
+    signin,
+    signup,
+    wait_for_event,
+)
+from tests.support.apps import app_client
+
+
+async def token_of(auth: httpx.AsyncClient, email: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Sign a new user up; their JSON and a Bearer header (the client keeps no cookie)."""
+    response = await signup(auth, email)
+    assert response.status_code == 201
+    auth.cookies.clear()
+    return response.json(), bearer_header(session_cookie(response)["value"])
+
+
+async def ban(
+    auth: httpx.AsyncClient, user_id: str, headers: dict[str, str] | None
+) -> httpx.Response:
+    return await auth.post(f"/api/users/{user_id}/ban", headers=headers)
+
+
+async def test_only_signed_in_admins_may_ban(auth: httpx.AsyncClient) -> None:
+    victim, _ = await token_of(auth, "victim@test.dev")
+    _, someone = await token_of(auth, "someone@test.dev")
+
+    anonymous = await ban(auth, victim["id"], None)
+    not_admin = await ban(auth, victim["id"], someone)
+
+    assert anonymous.status_code == 401
+    assert anonymous.json() == {"errors": [{"message": "Not authorized"}]}
+    assert not_admin.status_code == 403
+    assert not_admin.json() == {"errors": [{"message": "Only administrators can ban users"}]}
+    assert await current_user(auth, someone) is not None
+
+
+@pytest.mark.parametrize("user_id", ["6f1c2b9e-3c1d-4a7e-9a55-0d8f4b1e2a77", "not-a-uuid"])
+async def test_banning_nobody_is_not_found(auth: httpx.AsyncClient, user_id: str) -> None:
+    _, admin = await token_of(auth, ADMIN_EMAIL)
+
+    response = await ban(auth, user_id, admin)
+
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"message": "User not found"}]}
+
+
+async def outbox_rows(runtime: ServiceRuntime, subject: Subject) -> int:
+    outbox = runtime.definition.tables.outbox
+    async with runtime.database.read_sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.subject == subject.value)
+        )
+    return int(count or 0)
+
+
+async def test_ban_marks_the_user_and_publishes_user_banned_once(
+    auth: httpx.AsyncClient, auth_settings: Settings, auth_runtime: ServiceRuntime
+) -> None:
+    _, admin = await token_of(auth, ADMIN_EMAIL)
+    victim, victim_token = await token_of(auth, "banned@test.dev")
+    before = datetime.now(UTC)
+
+    first = await ban(auth, victim["id"], admin)
+    again = await ban(auth, victim["id"], admin)
+
+    expected = {"id": victim["id"], "email": "banned@test.dev", "banned": True}
+    assert (first.status_code, first.json()) == (200, expected)
+    assert (again.status_code, again.json()) == (200, expected)
+    event = await wait_for_event(
+        auth_settings.nats_url, UserBanned, lambda event: str(event.user_id) == victim["id"]
+    )
+    # Outlives every token the user could still hold.
+    assert event.banned_until >= before + timedelta(seconds=auth_settings.jwt_expires_seconds)
+    assert event.version == 2
+    assert await outbox_rows(auth_runtime, Subject.USER_BANNED) == 1
+    # Auth itself now refuses the user.
+    assert await current_user(auth, victim_token) is None
+
+
+async def test_a_banned_user_cannot_sign_in(auth: httpx.AsyncClient) -> None:
+    _, admin = await token_of(auth, ADMIN_EMAIL)
+    victim, _ = await token_of(auth, "outlaw@test.dev")
+    assert (await ban(auth, victim["id"], admin)).status_code == 200
+
+    response = await signin(auth, "outlaw@test.dev")
+    wrong_password = await signin(auth, "outlaw@test.dev", "not-the-password")
+
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"message": "Account is banned"}]}
+    assert "set-cookie" not in response.headers
+    # Without the password, a ban is not revealed.
+    assert wrong_password.status_code == 400
+    assert wrong_password.json() == {"errors": [{"message": "Invalid credentials"}]}
+
+
+@pytest.fixture
+def tickets_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
+    """A database for the tickets service on the same engine as auth's."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
+    url: str = request.getfixturevalue("postgres").new_database_url()
+    return url
+
+
+@pytest.fixture
+async def tickets_client(
+    auth_settings: Settings, tickets_database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    # Same data_dir as auth, so the same development signing key.
+    settings = auth_settings.model_copy(update={"tickets_database_url": tickets_database_url})
+    async with app_client(tickets, settings) as (client, _app):
+        yield client
+
+
+async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_ban(
+    auth: httpx.AsyncClient, tickets_client: httpx.AsyncClient
+) -> None:
+    _, admin = await token_of(auth, ADMIN_EMAIL)
+    victim, victim_token = await token_of(auth, "seller@test.dev")
+    listed = await tickets_client.post(
+        "/api/tickets", json={"title": "Concert", "price": 20}, headers=victim_token
+    )
+    assert listed.status_code == 201, listed.text
+
+    assert (await ban(auth, victim["id"], admin)).status_code == 200
+
+    async def edit_missing_ticket() -> httpx.Response:
+        # 404 while the token is accepted, 401 once tickets has applied the ban.
+        return await tickets_client.put(
+            f"/api/tickets/{uuid4()}", json={"title": "x", "price": 1}, headers=victim_token
+        )
+
+    response = await poll_until(edit_missing_ticket, lambda r: r.status_code != 404)
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"message": "Not authorized"}]}
+    edit = await tickets_client.put(
+        f"/api/tickets/{listed.json()['id']}",
+        json={"title": "Cheaper", "price": 10},
+        headers=victim_token,
+    )
+    assert edit.status_code == 401
+    # Others are unaffected.
+    other = await tickets_client.post(
+        "/api/tickets", json={"title": "Play", "price": 5}, headers=admin
+    )
+    assert other.status_code == 201
+
+
+def _caller(email: str) -> CurrentUser:
+    now = datetime.now(UTC)
+    claims = TokenClaims(user_id=uuid4(), email=email, issued_at=now, expires_at=now)
+    return CurrentUser(id=claims.user_id, email=email, claims=claims)
+
+
+def test_admin_emails_come_from_the_environment_as_a_json_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pydantic-settings reads a list from the environment as JSON: ADMIN_EMAILS='["a@b.c"]'.
+    monkeypatch.setenv("ADMIN_EMAILS", '["Root@Test.dev", "ops@test.dev"]')
+
+    settings = Settings(_env_file=None)
+
+    assert is_admin(_caller("root@test.dev"), settings)
+    assert is_admin(_caller("ops@test.dev"), settings)
+    assert not is_admin(_caller("user@test.dev"), settings)
