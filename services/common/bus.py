@@ -22,6 +22,18 @@ from services.common.events import STREAM_SUBJECTS
 log = logging.getLogger(__name__)
 
 
+def stop_if_cancelled() -> None:
+    """Raise the cancellation a library swallowed, so that a background loop stops.
+
+    On Python 3.11, ``asyncio.wait_for`` (used inside nats-py for requests and fetches)
+    drops a cancellation that arrives as its future completes; the task stays marked as
+    cancelling, which loops check here at every turn.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Bus:
     def __init__(self, url: str, *, stream: str, duplicate_window: float, name: str) -> None:
         self.url = url

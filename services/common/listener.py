@@ -23,7 +23,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from services.common.bus import Bus
+from services.common.bus import Bus, stop_if_cancelled
 from services.common.events import Event, decode
 from services.common.unit_of_work import UnitOfWork
 
@@ -72,6 +72,7 @@ class ConsumerRunner:
 
     async def run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self._consume()
             except asyncio.CancelledError:
@@ -101,11 +102,13 @@ class ConsumerRunner:
         subscription = await js.pull_subscribe_bind(self.consumer.durable, stream=self._bus.stream)
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
                 except NatsTimeoutError:
                     continue
                 for message in messages:
+                    stop_if_cancelled()
                     await self.handle(message)
         finally:
             await subscription.unsubscribe()

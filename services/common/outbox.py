@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.bus import Bus
+from services.common.bus import Bus, stop_if_cancelled
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 published = await self.publish_pending()
             except asyncio.CancelledError:
@@ -51,8 +52,11 @@ class OutboxRelay:
                 await self._sleep_until_woken()
 
     async def _sleep_until_woken(self) -> None:
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as
+        # the event is set (a commit just before shutdown), and the relay never stops.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+            async with asyncio.timeout(IDLE_POLL_SECONDS):
+                await self._wake.wait()
         self._wake.clear()
 
     async def publish_pending(self) -> int:

@@ -33,12 +33,12 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, key = stored.split("$")
-    except ValueError:
+        if scheme != "scrypt":
+            return False
+        candidate = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+        return hmac.compare_digest(candidate, base64.b64decode(key))
+    except ValueError:  # a corrupt stored hash matches no password
         return False
-    if scheme != "scrypt":
-        return False
-    candidate = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
-    return hmac.compare_digest(candidate, base64.b64decode(key))
 
 
 # Checked against when the email is unknown, so that a sign-in for a missing account

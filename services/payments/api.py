@@ -1,0 +1,66 @@
+"""Routes of /api/payments: pay for an order awaiting payment."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+
+from services.common.auth import CurrentUserDep
+from services.common.deps import RuntimeDep
+from services.common.errors import Conflict, Forbidden, NotFound
+from services.common.events import OrderStatus
+from services.common.runtime import ServiceRuntime
+from services.payments import saga
+from services.payments.models import Order, as_utc
+from services.payments.schemas import PaymentIn, PaymentOut
+from services.payments.temporal_client import temporal_for
+from workflows.models import PaymentRequest
+
+router = APIRouter(prefix="/api/payments", tags=["payments"])
+
+# An order placed a moment ago may not have reached the replica yet (event lag).
+REPLICA_GRACE_SECONDS = 1.0
+REPLICA_POLL_SECONDS = 0.05
+
+
+async def find_order(runtime: ServiceRuntime, order_id: UUID) -> Order | None:
+    deadline = time.monotonic() + REPLICA_GRACE_SECONDS
+    while True:
+        async with runtime.database.read_sessions() as session:
+            order = await session.get(Order, order_id)
+        if order is not None or time.monotonic() >= deadline:
+            return order
+        await asyncio.sleep(REPLICA_POLL_SECONDS)
+
+
+def refuse_unless_payable(order: Order) -> None:
+    if order.status == OrderStatus.CANCELLED:
+        raise Conflict("Cannot pay for a cancelled order")
+    if order.status == OrderStatus.COMPLETE:
+        raise Conflict("Order has already been paid")
+    if order.status != OrderStatus.AWAITING_PAYMENT:
+        raise Conflict(saga.NOT_AWAITING_PAYMENT)
+    if as_utc(order.expires_at) <= datetime.now(UTC):
+        raise Conflict("The payment window has ended")
+
+
+@router.post("", status_code=201, response_model=PaymentOut)
+async def pay(
+    body: PaymentIn, user: CurrentUserDep, runtime: RuntimeDep, request: Request
+) -> PaymentOut:
+    """Charge the card for an order awaiting payment, through its purchase saga."""
+    order = await find_order(runtime, body.order_id)
+    if order is None:
+        raise NotFound("Order not found")
+    if order.user_id != user.id:
+        raise Forbidden("You do not own this order")
+    refuse_unless_payable(order)
+    temporal = await temporal_for(request.app, runtime.settings)
+    receipt = await saga.pay(
+        temporal, PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token)
+    )
+    return PaymentOut(id=receipt.payment_id)

@@ -1,0 +1,205 @@
+"""Our record of what was sent to Stripe for an order, and what came of it.
+
+Every Stripe call is claimed here first (an attempt row, committed) and settled after,
+so that whatever crashes in between, the next try knows an attempt is unresolved and
+replays it with the same idempotency key instead of charging afresh. Only one attempt
+per order is with Stripe at a time: another waits, unless the first has been silent
+longer than the lease (its worker died), in which case it is taken over and replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from services.common.unit_of_work import UnitOfWork
+from services.payments.events import charge_created
+from services.payments.models import (
+    AttemptStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+    as_utc,
+)
+from workflows.models import ChargeInput
+
+# Longer than a Stripe call can take with the gateway's timeout and network retries.
+IN_FLIGHT_LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Paid:
+    payment_id: UUID
+    stripe_id: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A charge to send to Stripe (or to replay, with the same idempotency key)."""
+
+    payment_id: UUID
+    order_id: UUID
+    attempt: int
+    token: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class Declined:
+    message: str
+
+
+@dataclass(frozen=True)
+class Refundable:
+    payment_id: UUID
+    stripe_id: str
+
+
+class AttemptInFlight(Exception):
+    """Another attempt for this order is with Stripe right now; try again shortly."""
+
+
+class AlreadyRefunded(Exception):
+    """The order was charged and then refunded; it is not to be charged again."""
+
+
+class AlreadyDeclined(Exception):
+    """This attempt was declined before; its outcome stands."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def payment_for(uow: UnitOfWork, order_id: UUID) -> Payment | None:
+    payment: Payment | None = await uow.session.scalar(
+        select(Payment).where(Payment.order_id == order_id)
+    )
+    return payment
+
+
+async def _attempt_row(uow: UnitOfWork, payment_id: UUID, attempt: int) -> PaymentAttempt | None:
+    row: PaymentAttempt | None = await uow.session.scalar(
+        select(PaymentAttempt).where(
+            PaymentAttempt.payment_id == payment_id, PaymentAttempt.attempt == attempt
+        )
+    )
+    return row
+
+
+def _replay(payment: Payment, row: PaymentAttempt) -> Attempt:
+    return Attempt(payment.id, payment.order_id, row.attempt, row.token, payment.amount_cents)
+
+
+async def unresolved_attempt(
+    uow: UnitOfWork, payment: Payment, now: datetime, *, own_attempt: int | None = None
+) -> Attempt | None:
+    """The attempt whose outcome is unknown, if it is ours to resolve; raises
+    AttemptInFlight if another live attempt holds it."""
+    if payment.status != PaymentStatus.PENDING or payment.current_attempt is None:
+        return None
+    row = await _attempt_row(uow, payment.id, payment.current_attempt)
+    if row is None or row.status != AttemptStatus.PENDING:
+        return None
+    if row.attempt == own_attempt or as_utc(row.started_at) + IN_FLIGHT_LEASE <= now:
+        return _replay(payment, row)
+    raise AttemptInFlight(f"attempt {row.attempt} for order {payment.order_id} is in flight")
+
+
+async def claim(uow: UnitOfWork, charge: ChargeInput, now: datetime) -> Paid | Attempt:
+    """What to do for this charge: nothing (already paid), or send an attempt to Stripe."""
+    payment = await payment_for(uow, charge.order_id)
+    if payment is None:
+        payment = Payment(
+            order_id=charge.order_id,
+            user_id=charge.buyer_id,
+            amount_cents=charge.amount_cents,
+            status=PaymentStatus.PENDING,
+        )
+        uow.session.add(payment)
+        await uow.session.flush()
+    elif payment.status == PaymentStatus.SUCCEEDED:
+        assert payment.stripe_id is not None
+        return Paid(payment.id, payment.stripe_id)
+    elif payment.status == PaymentStatus.REFUNDED:
+        # The saga compensated this order: it is over, and must not look paid.
+        raise AlreadyRefunded(f"order {charge.order_id} was refunded")
+    else:
+        unresolved = await unresolved_attempt(uow, payment, now, own_attempt=charge.attempt)
+        if unresolved is not None:
+            return unresolved
+        own = await _attempt_row(uow, payment.id, charge.attempt)
+        if own is not None:
+            # Settled (declined) already, but the answer never reached the workflow.
+            raise AlreadyDeclined(own.failure_message or "Your card was declined.")
+    uow.session.add(
+        PaymentAttempt(
+            payment_id=payment.id,
+            attempt=charge.attempt,
+            token=charge.token,
+            status=AttemptStatus.PENDING,
+            started_at=now,
+        )
+    )
+    payment.status = PaymentStatus.PENDING
+    payment.current_attempt = charge.attempt
+    await uow.commit()
+    return Attempt(payment.id, payment.order_id, charge.attempt, charge.token, payment.amount_cents)
+
+
+async def settle_succeeded(
+    uow: UnitOfWork, attempt: Attempt, stripe_id: str, now: datetime
+) -> Paid:
+    """Record the charge and raise ``charge.created`` with it."""
+    payment = await uow.session.get_one(Payment, attempt.payment_id)
+    row = await _attempt_row(uow, attempt.payment_id, attempt.attempt)
+    assert row is not None
+    row.status = AttemptStatus.SUCCEEDED
+    row.stripe_id = stripe_id
+    row.settled_at = now
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+        # A replay settled it first; Stripe answered the same key with the same intent.
+        await uow.commit()
+        assert payment.stripe_id is not None
+        return Paid(payment.id, payment.stripe_id)
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.stripe_id = stripe_id
+    await uow.session.flush()
+    uow.publish(charge_created(payment))
+    await uow.commit()
+    return Paid(payment.id, stripe_id)
+
+
+async def settle_declined(uow: UnitOfWork, attempt: Attempt, message: str, now: datetime) -> None:
+    payment = await uow.session.get_one(Payment, attempt.payment_id)
+    row = await _attempt_row(uow, attempt.payment_id, attempt.attempt)
+    assert row is not None
+    row.status = AttemptStatus.DECLINED
+    row.failure_message = message[:1000]
+    row.settled_at = now
+    if payment.status == PaymentStatus.PENDING and payment.current_attempt == attempt.attempt:
+        payment.status = PaymentStatus.DECLINED
+    await uow.commit()
+
+
+async def refundable(uow: UnitOfWork, order_id: UUID, now: datetime) -> Refundable | Attempt | None:
+    """What a refund has to undo: a charge, an unresolved attempt to resolve first, or
+    nothing (never charged, or refunded already)."""
+    payment = await payment_for(uow, order_id)
+    if payment is None:
+        return None
+    if payment.status == PaymentStatus.SUCCEEDED:
+        assert payment.stripe_id is not None
+        return Refundable(payment.id, payment.stripe_id)
+    return await unresolved_attempt(uow, payment, now)
+
+
+async def settle_refunded(uow: UnitOfWork, payment_id: UUID, refund_id: str) -> None:
+    payment = await uow.session.get_one(Payment, payment_id)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        payment.status = PaymentStatus.REFUNDED
+        payment.refund_id = refund_id
+        await uow.commit()

@@ -1,0 +1,132 @@
+"""The Stripe calls payments makes, through the SDK's async methods (httpx), so that a
+charge never blocks the event loop.
+
+Real Stripe when a secret key is configured; otherwise localstripe at
+``stripe_api_base`` with a dummy key. localstripe ignores idempotency keys: our own
+payment record is what prevents a double charge, the keys protect real Stripe too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import stripe
+from stripe.params import PaymentIntentCreateParams
+
+from services.common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCALSTRIPE_KEY = "sk_test_localstripe"
+CURRENCY = "usd"
+REQUEST_TIMEOUT_SECONDS = 20.0
+# The SDK retries connection errors and 409/429/5xx itself, with the same idempotency key.
+NETWORK_RETRIES = 2
+
+
+class CardDeclined(Exception):
+    """Stripe refused the payment method; ``message`` is Stripe's, fit for the buyer."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StripeConfig:
+    api_key: str
+    # None means Stripe's own API.
+    api_base: str | None = None
+
+    @property
+    def is_localstripe(self) -> bool:
+        return self.api_base is not None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripeConfig:
+        if settings.stripe_secret_key:
+            return cls(api_key=settings.stripe_secret_key)
+        return cls(api_key=LOCALSTRIPE_KEY, api_base=settings.stripe_api_base)
+
+
+def charge_idempotency_key(order_id: object, attempt: int) -> str:
+    return f"order-{order_id}-attempt-{attempt}"
+
+
+def refund_idempotency_key(order_id: object) -> str:
+    return f"refund-order-{order_id}"
+
+
+class StripeGateway:
+    def __init__(self, config: StripeConfig) -> None:
+        self.config = config
+        self._http = stripe.HTTPXClient(timeout=REQUEST_TIMEOUT_SECONDS)
+        self.client = stripe.StripeClient(
+            config.api_key,
+            base_addresses={"api": config.api_base} if config.api_base else None,
+            http_client=self._http,
+            max_network_retries=NETWORK_RETRIES,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripeGateway:
+        return cls(StripeConfig.from_settings(settings))
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+    async def charge(
+        self, *, amount_cents: int, token: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> str:
+        """Create and confirm a PaymentIntent; its id when it succeeded.
+
+        Raises CardDeclined when Stripe declines the card, refuses the payment method,
+        or the card needs authentication (3-D Secure) that a server-side charge cannot
+        give. Other Stripe errors (network, rate limit, outage) propagate: retryable.
+        """
+        params: PaymentIntentCreateParams = {
+            "amount": amount_cents,
+            "currency": CURRENCY,
+            "payment_method": token,
+            "confirm": True,
+            "metadata": metadata,
+        }
+        if not self.config.is_localstripe:
+            # Cards only, so that no redirect-based method (and return_url) is involved.
+            # The SDK's API version refuses the older `payment_method_types` parameter,
+            # and localstripe knows neither (it takes cards only anyway).
+            params["allowed_payment_method_types"] = ["card"]
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params, {"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as error:
+            raise CardDeclined(_message(error, "Your card was declined.")) from error
+        except stripe.InvalidRequestError as error:
+            # An unknown or unusable payment method: the buyer's to fix, not ours to retry.
+            log.warning("Stripe refused a charge request: %s", error)
+            raise CardDeclined(_message(error, "The payment method was refused.")) from error
+        if intent.status == "requires_action":
+            raise CardDeclined("Card requires authentication")
+        if intent.status != "succeeded":
+            raise CardDeclined(f"Payment did not succeed (status {intent.status})")
+        return intent.id
+
+    async def refund(self, *, payment_intent_id: str, idempotency_key: str) -> str:
+        """Refund a succeeded PaymentIntent in full, once: a refund Stripe already holds
+        for it is returned instead of refunding again (localstripe ignores the key)."""
+        existing = await self.client.v1.refunds.list_async(
+            {"payment_intent": payment_intent_id, "limit": 10}
+        )
+        for refund in existing.data:
+            if refund.status in ("succeeded", "pending"):
+                return refund.id
+        refund = await self.client.v1.refunds.create_async(
+            {"payment_intent": payment_intent_id}, {"idempotency_key": idempotency_key}
+        )
+        return refund.id
+
+
+def _message(error: stripe.StripeError, fallback: str) -> str:
+    return error.user_message or fallback

@@ -1,0 +1,44 @@
+"""Passwords: salted scrypt, verified in constant time, never stored in the clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.passwords import DUMMY_HASH, hash_password, verify_password
+
+
+def test_hash_verifies_the_right_password_only() -> None:
+    stored = hash_password("s3cret!")
+    assert "s3cret!" not in stored
+    assert stored.startswith("scrypt$")
+    assert verify_password("s3cret!", stored)
+    assert not verify_password("s3cret", stored)
+    assert not verify_password("S3cret!", stored)
+    assert not verify_password("", stored)
+
+
+def test_same_password_gets_a_different_salt() -> None:
+    first, second = hash_password("same"), hash_password("same")
+    assert first != second
+    assert verify_password("same", first) and verify_password("same", second)
+
+
+def test_unicode_passwords_round_trip() -> None:
+    assert verify_password("pässwörd✓", hash_password("pässwörd✓"))
+
+
+@pytest.mark.parametrize(
+    "stored", ["", "plain", "bcrypt$1$2$3$c2FsdA==$a2V5", "scrypt$16384$8$1$c2FsdA=="]
+)
+def test_unrecognised_hashes_never_verify(stored: str) -> None:
+    assert not verify_password("anything", stored)
+
+
+def test_dummy_hash_matches_no_guessable_password() -> None:
+    assert not verify_password("", DUMMY_HASH)
+    assert not verify_password("password", DUMMY_HASH)
+
+
+@pytest.mark.parametrize("stored", ["scrypt$x$8$1$AA==$AA==", "scrypt$3$8$1$AA==$AA==", "nonsense"])
+def test_a_corrupt_stored_hash_matches_nothing(stored: str) -> None:
+    assert verify_password("secret", stored) is False

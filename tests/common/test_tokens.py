@@ -1,0 +1,150 @@
+"""Only a token signed by auth's key, unexpired and untouched, opens a protected route."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.common.settings import Settings
+from services.common.tokens import (
+    SESSION_COOKIE,
+    InvalidToken,
+    TokenSigner,
+    TokenVerifier,
+    private_key_pem,
+    public_key_pem,
+)
+from services.tickets.service import definition
+from tests.support.apps import app_client
+from tests.tickets.client import TicketsApi, error
+
+USER = UUID("8a1e0a3c-5a0f-4f38-9a53-3c1f0b1d2e4f")
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
+    async with app_client(definition, settings) as (client, app):
+        yield TicketsApi(client, app, settings)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "sub": str(USER),
+        "email": "u@test.dev",
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    } | overrides
+
+
+def signed(settings: Settings, lifetime: timedelta = timedelta(hours=1)) -> str:
+    return TokenSigner(private_key_pem(settings), lifetime).sign(USER, "u@test.dev")
+
+
+def tampered(settings: Settings) -> str:
+    header, payload, signature = signed(settings).split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    body["sub"] = str(uuid4())
+    return ".".join([header, b64(json.dumps(body).encode()), signature])
+
+
+def alg_none(_settings: Settings) -> str:
+    return jwt.encode(claims(), key="", algorithm="none")
+
+
+def wrong_key(_settings: Settings) -> str:
+    return jwt.encode(claims(), Ed25519PrivateKey.generate(), algorithm="EdDSA")
+
+
+def hmac_with_public_key(settings: Settings) -> str:
+    """The algorithm-confusion attack: HS256 keyed with the (public) verification key."""
+    now = int(datetime.now(UTC).timestamp())
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps({"sub": str(USER), "iat": now, "exp": now + 3600}).encode())
+    mac = hmac.new(public_key_pem(settings), f"{header}.{payload}".encode(), hashlib.sha256)
+    return f"{header}.{payload}.{b64(mac.digest())}"
+
+
+def expired(settings: Settings) -> str:
+    return signed(settings, timedelta(seconds=-5))
+
+
+def without_expiry(settings: Settings) -> str:
+    key = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return jwt.encode({"sub": str(USER), "iat": datetime.now(UTC)}, key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+def not_a_user_id(settings: Settings) -> str:
+    key = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return jwt.encode(claims(sub="admin"), key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+BAD_TOKENS: list[Callable[[Settings], str]] = [
+    expired,
+    tampered,
+    alg_none,
+    wrong_key,
+    hmac_with_public_key,
+    without_expiry,
+    not_a_user_id,
+    lambda _settings: "not.a.jwt",
+]
+
+
+async def create(
+    api: TicketsApi, headers: dict[str, str], cookies: dict[str, str] | None = None
+) -> Any:
+    api.client.cookies.clear()
+    if cookies:
+        api.client.cookies.update(cookies)
+    return await api.client.post("/api/tickets", json={"title": "T", "price": 1}, headers=headers)
+
+
+async def test_a_good_token_opens_the_route_by_header_or_cookie(api: TicketsApi) -> None:
+    token = signed(api.settings)
+    by_header = await create(api, {"Authorization": f"Bearer {token}"})
+    assert by_header.status_code == 201 and by_header.json()["userId"] == str(USER)
+    by_cookie = await create(api, {}, {SESSION_COOKIE: token})
+    assert by_cookie.status_code == 201 and by_cookie.json()["userId"] == str(USER)
+
+
+@pytest.mark.parametrize("make_token", BAD_TOKENS)
+async def test_a_bad_token_is_401(api: TicketsApi, make_token: Callable[[Settings], str]) -> None:
+    token = make_token(api.settings)
+    for response in (
+        await create(api, {"Authorization": f"Bearer {token}"}),
+        await create(api, {}, {SESSION_COOKIE: token}),
+    ):
+        assert response.status_code == 401
+        assert response.json() == error("Not authorized")
+
+
+async def test_no_token_is_401(api: TicketsApi) -> None:
+    for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Basic dTpw"}):
+        response = await create(api, headers)
+        assert response.status_code == 401
+        assert response.json() == error("Not authorized")
+
+
+@pytest.mark.parametrize("make_token", BAD_TOKENS)
+def test_verifier_refuses_bad_tokens(tmp_path: Any, make_token: Callable[[Settings], str]) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    verifier = TokenVerifier(public_key_pem(settings))
+    assert verifier.verify(signed(settings)).user_id == USER
+    with pytest.raises(InvalidToken):
+        verifier.verify(make_token(settings))

@@ -1,0 +1,194 @@
+"""Publishing: an event committed with its change reaches the stream once, whatever happens.
+
+Each test fails if the guarantee breaks: an event lost while NATS is down, an event
+published for a change that rolled back, or a republished event stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from nats.js import JetStreamContext
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from services.common.bus import Bus
+from services.common.db import Database
+from services.common.events import Subject, TicketCreated, TicketUpdated
+from services.common.migrations import upgrade
+from services.common.outbox import OutboxRelay
+from services.common.settings import Settings
+from services.common.unit_of_work import UnitOfWork
+from services.stack.nats import NatsServer
+from services.tickets.events import ticket_created
+from services.tickets.models import Ticket, tables
+from services.tickets.service import definition
+from tests.events.ticket_writes import (
+    all_published,
+    all_tickets,
+    create_ticket,
+    edit_ticket,
+    outbox_rows,
+)
+from tests.support.apps import service_runtime
+from tests.support.jetstream import decoded, message_count, msg_id, stream_messages
+from tests.support.polling import eventually
+
+
+async def test_event_committed_while_nats_is_down_reaches_the_stream_once(
+    settings: Settings, nats_server: NatsServer, js: JetStreamContext
+) -> None:
+    async with service_runtime(definition, settings) as runtime:
+        await asyncio.wait_for(runtime.bus.jetstream(), 10)  # the stream exists
+        nats_server.stop()
+        try:
+            ticket = await create_ticket(runtime.unit_of_work, title="Opera")
+            await edit_ticket(runtime.unit_of_work, ticket.id, title="Opera, 2nd night")
+            # The relay has tried and failed: both events wait in the outbox.
+            await asyncio.sleep(0.3)
+            assert [row.published_at for row in await outbox_rows(runtime.database)] == [
+                None,
+                None,
+            ]
+        finally:
+            nats_server.start()
+        await eventually(
+            lambda: all_published(runtime.database), within=30, what="outbox published"
+        )
+        rows = await outbox_rows(runtime.database)
+        # Nothing is left to publish once NATS is back.
+        assert await runtime.relay.publish_pending() == 0
+
+    messages = await stream_messages(js, settings.events_stream)
+    assert [message.subject for message in messages] == ["ticket.created", "ticket.updated"]
+    assert [msg_id(message) for message in messages] == [str(row.event_id) for row in rows]
+    created, updated = (decoded(message) for message in messages)
+    assert isinstance(created, TicketCreated) and isinstance(updated, TicketUpdated)
+    assert [created.event_id, updated.event_id] == [row.event_id for row in rows]
+    assert (created.ticket_id, created.version, created.title) == (ticket.id, 1, "Opera")
+    assert (updated.ticket_id, updated.version, updated.title) == (
+        ticket.id,
+        2,
+        "Opera, 2nd night",
+    )
+
+
+async def test_event_committed_before_nats_was_ever_reachable_is_published(
+    settings: Settings, nats_server: NatsServer, js: JetStreamContext
+) -> None:
+    nats_server.stop()
+    try:
+        async with service_runtime(definition, settings) as runtime:
+            ticket = await create_ticket(runtime.unit_of_work)
+            nats_server.start()
+            await eventually(
+                lambda: all_published(runtime.database), within=30, what="outbox published"
+            )
+    finally:
+        nats_server.start()
+    [message] = await stream_messages(js, settings.events_stream)
+    event = decoded(message)
+    assert isinstance(event, TicketCreated) and event.ticket_id == ticket.id
+
+
+async def test_a_change_that_rolls_back_publishes_nothing(
+    settings: Settings, js: JetStreamContext
+) -> None:
+    async with service_runtime(definition, settings) as runtime:
+        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+
+        # Left without commit.
+        async with runtime.unit_of_work() as uow:
+            forgotten = Ticket(title="Forgotten", price_cents=100, user_id=uuid4())
+            uow.session.add(forgotten)
+            await uow.session.flush()
+            uow.publish(ticket_created(forgotten))
+
+        # An exception inside the unit of work.
+        with pytest.raises(RuntimeError):
+            async with runtime.unit_of_work() as uow:
+                failed = Ticket(title="Failed", price_cents=100, user_id=uuid4())
+                uow.session.add(failed)
+                await uow.session.flush()
+                uow.publish(ticket_created(failed))
+                raise RuntimeError("the change fails after raising its event")
+
+        # The commit itself fails (the same id twice): its events go with it.
+        kept = await create_ticket(runtime.unit_of_work, title="Kept")
+        with pytest.raises(IntegrityError):
+            async with runtime.unit_of_work() as uow:
+                uow.session.add(Ticket(id=kept.id, title="Clash", price_cents=1, user_id=uuid4()))
+                uow.publish(
+                    TicketCreated(
+                        version=1, ticket_id=kept.id, title="Clash", price_cents=1, user_id=uuid4()
+                    )
+                )
+                await uow.commit()
+
+        await eventually(lambda: all_published(runtime.database), what="outbox published")
+        assert await runtime.relay.publish_pending() == 0
+        [row] = await outbox_rows(runtime.database)
+        assert [ticket.title for ticket in await all_tickets(runtime.database)] == ["Kept"]
+
+    [message] = await stream_messages(js, settings.events_stream)
+    assert msg_id(message) == str(row.event_id)
+    event = decoded(message)
+    assert isinstance(event, TicketCreated) and event.ticket_id == kept.id
+
+
+@contextlib.asynccontextmanager
+async def relay_without_background(
+    settings: Settings,
+) -> AsyncIterator[tuple[Database, OutboxRelay]]:
+    """The database and a relay that publishes only when the test tells it to."""
+    database = Database.connect(settings.database_url_for("tickets"))
+    bus = Bus(
+        settings.nats_url,
+        stream=settings.events_stream,
+        duplicate_window=settings.events_duplicate_window_seconds,
+        name="outbox-test",
+    )
+    try:
+        await upgrade(database, definition.migrations)
+        bus.start()
+        await asyncio.wait_for(bus.jetstream(), 10)
+        yield database, OutboxRelay(database.write_sessions, tables.outbox, bus)
+    finally:
+        await bus.close()
+        await database.dispose()
+
+
+async def test_republishing_after_a_crash_before_marking_does_not_duplicate(
+    settings: Settings, js: JetStreamContext
+) -> None:
+    stream = settings.events_stream
+    async with relay_without_background(settings) as (database, relay):
+
+        def new_uow() -> UnitOfWork:
+            return UnitOfWork(database.write_sessions, tables.outbox)
+
+        ticket = await create_ticket(new_uow)
+        assert await relay.publish_pending() == 1
+        assert await message_count(js, stream) == 1
+
+        # A crash between publishing and marking: the row looks unpublished again.
+        async with database.write_sessions() as session, session.begin():
+            await session.execute(update(tables.outbox).values(published_at=None))
+        assert await relay.publish_pending() == 1  # it really published again...
+        assert await message_count(js, stream) == 1  # ...and the stream dropped the copy
+        [row] = await outbox_rows(database)
+        assert row.published_at is not None
+
+        # The stream still takes new events: only the copy was dropped.
+        await edit_ticket(new_uow, ticket.id, title="Edited")
+        assert await relay.publish_pending() == 1
+
+    messages = await stream_messages(js, stream)
+    assert [message.subject for message in messages] == [
+        Subject.TICKET_CREATED.value,
+        Subject.TICKET_UPDATED.value,
+    ]

@@ -1,0 +1,29 @@
+"""PaymentMethods on localstripe made from Stripe's test card numbers."""
+
+from __future__ import annotations
+
+from services.payments.stripe_gateway import StripeGateway
+
+VISA = "4242424242424242"
+DECLINED = "4000000000000341"
+NEEDS_3DS = "4000002500003155"
+
+
+async def payment_method(gateway: StripeGateway, number: str) -> str:
+    method = await gateway.client.v1.payment_methods.create_async(
+        {
+            "type": "card",
+            "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    return method.id
+
+
+async def intents_of_order(gateway: StripeGateway, order_id: object) -> list[str]:
+    """The PaymentIntents Stripe holds for an order (by the metadata we send)."""
+    intents = await gateway.client.v1.payment_intents.list_async({"limit": 100})
+    return [
+        intent.id
+        for intent in intents.data
+        if intent.metadata and intent.metadata.to_dict().get("order_id") == str(order_id)
+    ]

@@ -1,0 +1,92 @@
+"""What the payments tests share: settings on their own event stream, a runtime, and
+reading back what reached the stream."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import nats
+from sqlalchemy import func, select
+
+from services.common.events import Event, Subject, decode
+from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from services.payments.service import definition
+from tests.support.apps import make_settings, service_runtime
+from tests.support.jetstream import delete_catalogue_streams, jetstream
+from tests.support.polling import eventually
+
+
+def payments_settings(
+    tmp_path: Path, *, nats_url: str, database_url: str, localstripe_url: str, **overrides: Any
+) -> Settings:
+    # A stream of its own, so that no other test's events are read back.
+    return make_settings(
+        data_dir=tmp_path,
+        nats_url=nats_url,
+        database_url=database_url,
+        events_stream=f"EVENTS_{uuid4().hex}",
+        stripe_api_base=localstripe_url,
+        **overrides,
+    )
+
+
+@asynccontextmanager
+async def own_stream(settings: Settings) -> AsyncIterator[None]:
+    """The test's event stream, alone on the server while the test runs."""
+    async with jetstream(settings.nats_url) as js:
+        await delete_catalogue_streams(js)
+    try:
+        yield
+    finally:
+        async with jetstream(settings.nats_url) as js:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(settings.events_stream)
+
+
+@asynccontextmanager
+async def payments_runtime(
+    settings: Settings, *, consume: bool = True
+) -> AsyncIterator[ServiceRuntime]:
+    async with service_runtime(definition, settings, consume=consume) as runtime:
+        yield runtime
+
+
+async def outbox_drained(runtime: ServiceRuntime) -> None:
+    outbox = runtime.definition.tables.outbox
+
+    async def drained() -> bool:
+        async with runtime.database.read_sessions() as session:
+            pending = await session.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        return pending == 0
+
+    await eventually(drained, within=5, what="the outbox relay")
+
+
+async def events_in_stream(settings: Settings, subject: Subject) -> list[Event]:
+    """Every event of a subject in the test's stream, read with an ephemeral consumer."""
+    connection = await nats.connect(settings.nats_url)
+    try:
+        js = connection.jetstream()
+        info = await js.stream_info(settings.events_stream)
+        subscription = await js.pull_subscribe(subject.value, stream=settings.events_stream)
+        events: list[Event] = []
+        try:
+            while len(events) < info.state.messages:
+                try:
+                    messages = await subscription.fetch(100, timeout=0.3)
+                except nats.errors.TimeoutError:
+                    break
+                events.extend(decode(message.subject, message.data) for message in messages)
+        finally:
+            await subscription.unsubscribe()
+        return events
+    finally:
+        await connection.close()

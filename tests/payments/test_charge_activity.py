@@ -1,0 +1,212 @@
+"""The charge and refund activities: one charge per order, whatever is retried."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import select
+from temporalio.exceptions import ApplicationError
+
+from activities.payments import PAYMENT_IN_PROGRESS, PaymentsActivities
+from services.common.events import ChargeCreated, Subject
+from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from services.payments import ledger
+from services.payments.models import Payment, PaymentStatus
+from services.payments.stripe_gateway import StripeGateway
+from tests.payments.stripe_cards import DECLINED, NEEDS_3DS, VISA, intents_of_order, payment_method
+from tests.payments.support import (
+    events_in_stream,
+    outbox_drained,
+    payments_runtime,
+)
+from workflows.errors import PurchaseError
+from workflows.models import ChargeInput, RefundInput
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[ServiceRuntime]:
+    async with payments_runtime(settings, consume=False) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def activities(runtime: ServiceRuntime) -> AsyncIterator[PaymentsActivities]:
+    activities = PaymentsActivities(runtime)
+    yield activities
+    await activities.aclose()
+
+
+@pytest.fixture
+def gateway(activities: PaymentsActivities) -> StripeGateway:
+    return activities.gateway
+
+
+def charge_input(order_id: UUID, token: str, attempt: int = 1) -> ChargeInput:
+    return ChargeInput(
+        order_id=order_id, buyer_id=uuid4(), amount_cents=2050, token=token, attempt=attempt
+    )
+
+
+async def charges_in_stream(
+    runtime: ServiceRuntime, settings: Settings, order_id: UUID
+) -> list[ChargeCreated]:
+    await outbox_drained(runtime)
+    events = await events_in_stream(settings, Subject.CHARGE_CREATED)
+    return [e for e in events if isinstance(e, ChargeCreated) and e.order_id == order_id]
+
+
+async def payment_of(runtime: ServiceRuntime, order_id: UUID) -> Payment:
+    async with runtime.database.read_sessions() as session:
+        return (await session.scalars(select(Payment).where(Payment.order_id == order_id))).one()
+
+
+async def test_an_order_charged_twice_is_charged_once(
+    activities: PaymentsActivities,
+    gateway: StripeGateway,
+    runtime: ServiceRuntime,
+    settings: Settings,
+) -> None:
+    order_id = uuid4()
+    visa = await payment_method(gateway, VISA)
+
+    first = await activities.charge(charge_input(order_id, visa))
+    retried = await activities.charge(charge_input(order_id, visa))
+    another_attempt = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+
+    assert first == retried == another_attempt
+    assert await intents_of_order(gateway, order_id) == [first.stripe_id]
+    [event] = await charges_in_stream(runtime, settings, order_id)
+    assert (event.charge_id, event.amount_cents, event.stripe_id) == (
+        first.payment_id,
+        2050,
+        first.stripe_id,
+    )
+
+
+async def test_a_declined_card_fails_for_good_and_a_new_attempt_can_pay(
+    activities: PaymentsActivities,
+    gateway: StripeGateway,
+    runtime: ServiceRuntime,
+    settings: Settings,
+) -> None:
+    order_id = uuid4()
+    declined = charge_input(order_id, await payment_method(gateway, DECLINED))
+
+    for _ in range(2):  # the attempt retried: its outcome stands, Stripe is not asked again
+        with pytest.raises(ApplicationError) as error:
+            await activities.charge(declined)
+        assert error.value.type == PurchaseError.CARD_DECLINED
+        assert error.value.non_retryable
+        assert error.value.message == "Your card was declined."
+    assert len(await intents_of_order(gateway, order_id)) == 1
+
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+
+    assert len(await intents_of_order(gateway, order_id)) == 2
+    assert [e.stripe_id for e in await charges_in_stream(runtime, settings, order_id)] == [
+        paid.stripe_id
+    ]
+
+
+async def test_a_card_needing_authentication_is_declined(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    with pytest.raises(ApplicationError) as error:
+        await activities.charge(charge_input(uuid4(), await payment_method(gateway, NEEDS_3DS)))
+    assert error.value.type == PurchaseError.CARD_DECLINED
+    assert error.value.message == "Card requires authentication"
+
+
+async def claim_and_crash(runtime: ServiceRuntime, charge: ChargeInput, at: datetime) -> None:
+    """An attempt recorded as sent to Stripe whose worker died before the answer."""
+    async with runtime.unit_of_work() as uow:
+        assert isinstance(await ledger.claim(uow, charge, at), ledger.Attempt)
+
+
+async def test_an_attempt_in_flight_holds_off_another_until_it_settles(
+    activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
+) -> None:
+    order_id = uuid4()
+    in_flight = charge_input(order_id, await payment_method(gateway, VISA))
+    await claim_and_crash(runtime, in_flight, datetime.now(UTC))
+
+    with pytest.raises(ApplicationError) as error:
+        await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+    assert error.value.type == PAYMENT_IN_PROGRESS
+    assert not error.value.non_retryable  # Temporal retries it after a backoff
+
+    replayed = await activities.charge(in_flight)  # the crashed attempt's own retry
+    assert await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2)) == replayed
+    assert await intents_of_order(gateway, order_id) == [replayed.stripe_id]
+
+
+async def test_an_abandoned_attempt_is_replayed_before_a_new_one(
+    activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
+) -> None:
+    order_id = uuid4()
+    visa = await payment_method(gateway, VISA)
+    long_ago = datetime.now(UTC) - ledger.IN_FLIGHT_LEASE - timedelta(seconds=1)
+    await claim_and_crash(runtime, charge_input(order_id, visa), long_ago)
+
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+
+    # The abandoned attempt went through, so the new one charged nothing more.
+    assert await intents_of_order(gateway, order_id) == [paid.stripe_id]
+    intent = await gateway.client.v1.payment_intents.retrieve_async(paid.stripe_id)
+    assert intent.payment_method == visa
+
+
+async def refunds_of(gateway: StripeGateway, intent_id: str) -> list[str]:
+    refunds = await gateway.client.v1.refunds.list_async({"payment_intent": intent_id})
+    return [refund.id for refund in refunds.data]
+
+
+async def test_a_refund_undoes_the_charge_once(
+    activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
+) -> None:
+    order_id = uuid4()
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa"))
+
+    await activities.refund(RefundInput(order_id=order_id))
+    await activities.refund(RefundInput(order_id=order_id))
+
+    payment = await payment_of(runtime, order_id)
+    assert payment.status == PaymentStatus.REFUNDED
+    assert await refunds_of(gateway, paid.stripe_id) == [payment.refund_id]
+    # A refunded order is over: a late attempt is refused, and charges nothing.
+    with pytest.raises(ApplicationError) as error:
+        await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+    assert error.value.type == PurchaseError.NOT_AWAITING_PAYMENT
+    assert error.value.non_retryable
+    assert await intents_of_order(gateway, order_id) == [paid.stripe_id]
+
+
+async def test_a_refund_of_an_order_never_charged_does_nothing(
+    activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
+) -> None:
+    await activities.refund(RefundInput(order_id=uuid4()))
+
+    order_id = uuid4()
+    with pytest.raises(ApplicationError):
+        await activities.charge(charge_input(order_id, await payment_method(gateway, DECLINED)))
+    await activities.refund(RefundInput(order_id=order_id))
+    assert (await payment_of(runtime, order_id)).status == PaymentStatus.DECLINED
+
+
+async def test_a_refund_resolves_an_abandoned_charge_first(
+    activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
+) -> None:
+    order_id = uuid4()
+    long_ago = datetime.now(UTC) - ledger.IN_FLIGHT_LEASE - timedelta(seconds=1)
+    await claim_and_crash(runtime, charge_input(order_id, "pm_card_visa"), long_ago)
+
+    await activities.refund(RefundInput(order_id=order_id))
+
+    payment = await payment_of(runtime, order_id)
+    assert payment.status == PaymentStatus.REFUNDED
+    assert payment.stripe_id is not None
+    assert await refunds_of(gateway, payment.stripe_id) == [payment.refund_id]

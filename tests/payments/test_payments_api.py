@@ -1,0 +1,223 @@
+"""POST /api/payments: the replica's checks, then payment through the saga's Update."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from activities.payments import PaymentsActivities
+from services.common.events import Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus
+from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from services.payments.listeners import orders_consumer
+from services.payments.models import Payment, PaymentStatus
+from services.payments.service import definition
+from tests.payments.pay_workflow import PayOnlyPurchase
+from tests.payments.stripe_cards import DECLINED, intents_of_order, payment_method
+from tests.support.apps import app_client, bearer
+from workflows.models import PurchaseInput, TaskQueue, workflow_id
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.app.state.runtime
+        return runtime
+
+    async def pay(self, order_id: object, token: str, user_id: UUID | None) -> httpx.Response:
+        headers = bearer(self.settings, user_id) if user_id else {}
+        return await self.client.post(
+            "/api/payments", json={"orderId": str(order_id), "token": token}, headers=headers
+        )
+
+    async def seed(self, *events: Event) -> None:
+        """Apply order events to the replica, as its consumer would."""
+        async with self.runtime.unit_of_work() as uow:
+            for event in events:
+                await orders_consumer.handlers[type(event)](event, uow)
+            await uow.commit()
+
+    async def order(self, buyer: UUID, *, expires_in: timedelta = timedelta(minutes=15)) -> UUID:
+        order_id = uuid4()
+        await self.seed(
+            OrderCreated(
+                version=1,
+                order_id=order_id,
+                user_id=buyer,
+                ticket_id=uuid4(),
+                price_cents=2050,
+                status=OrderStatus.AWAITING_PAYMENT,
+                expires_at=datetime.now(UTC) + expires_in,
+            )
+        )
+        return order_id
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    async with app_client(definition, settings) as (client, app):
+        yield Api(client, app, settings)
+
+
+def messages(response: httpx.Response) -> list[str]:
+    return [error["message"] for error in response.json()["errors"]]
+
+
+# --- checks made before the saga is asked (no Temporal needed) ----------------------
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_refuses_anyone_not_signed_in(api: Api) -> None:
+    response = await api.pay(uuid4(), "pm_card_visa", user_id=None)
+    assert response.status_code == 401
+    assert messages(response) == ["Not authorized"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"token": "pm_card_visa"}, "orderId"),
+        ({"orderId": str(uuid.UUID(int=1))}, "token"),
+        ({"orderId": "not-a-uuid", "token": "pm_card_visa"}, "orderId"),
+        ({"orderId": str(uuid.UUID(int=1)), "token": "   "}, "token"),
+        ({"orderId": str(uuid.UUID(int=1)), "token": "pm card; drop"}, "token"),
+        ({"orderId": str(uuid.UUID(int=1)), "token": 42}, "token"),
+    ],
+)
+async def test_refuses_a_missing_or_malformed_field(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    response = await api.client.post(
+        "/api/payments", json=body, headers=bearer(api.settings, uuid4())
+    )
+    assert response.status_code == 400
+    assert [error.get("field") for error in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_unknown_order_is_not_found(api: Api) -> None:
+    response = await api.pay(uuid4(), "pm_card_visa", user_id=uuid4())
+    assert response.status_code == 404
+    assert messages(response) == ["Order not found"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_another_users_order_is_forbidden(api: Api) -> None:
+    order_id = await api.order(buyer=uuid4())
+    response = await api.pay(order_id, "pm_card_visa", user_id=uuid4())
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_order_no_longer_awaiting_payment_is_a_conflict(api: Api) -> None:
+    buyer = uuid4()
+    cancelled, complete = await api.order(buyer), await api.order(buyer)
+    await api.seed(
+        OrderCancelled(version=2, order_id=cancelled, ticket_id=uuid4()),
+        OrderCompleted(version=2, order_id=complete, ticket_id=uuid4()),
+    )
+    expired = await api.order(buyer, expires_in=timedelta(seconds=-1))
+
+    for order_id, message in [
+        (cancelled, "Cannot pay for a cancelled order"),
+        (complete, "Order has already been paid"),
+        (expired, "The payment window has ended"),
+    ]:
+        response = await api.pay(order_id, "pm_card_visa", user_id=buyer)
+        assert (response.status_code, messages(response)) == (409, [message])
+
+
+# --- payment through the saga's Update ------------------------------------------------
+
+
+@pytest.fixture
+async def temporal(temporal_env: WorkflowEnvironment) -> Client:
+    return Client(
+        temporal_env.client.service_client,
+        namespace=temporal_env.client.namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+@pytest.fixture
+async def worker(api: Api, temporal: Client) -> AsyncIterator[PaymentsActivities]:
+    """The payments task queue: the real activities and the stand-in saga."""
+    api.app.state.temporal = temporal
+    activities = PaymentsActivities(api.runtime)
+    task_queue = TaskQueue.PAYMENTS
+    async with Worker(
+        temporal,
+        task_queue=task_queue,
+        workflows=[PayOnlyPurchase],
+        activities=[activities.charge, activities.refund],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        yield activities
+    await activities.aclose()
+
+
+async def start_saga(temporal: Client, order_id: UUID, buyer: UUID) -> None:
+    await temporal.start_workflow(
+        PayOnlyPurchase.run,
+        PurchaseInput(
+            order_id=order_id,
+            ticket_id=uuid4(),
+            buyer_id=buyer,
+            price_cents=2050,
+            payment_window_seconds=900,
+        ),
+        id=workflow_id(order_id),
+        task_queue=TaskQueue.PAYMENTS,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_pays_declines_and_never_charges_twice(
+    api: Api, temporal: Client, worker: PaymentsActivities
+) -> None:
+    buyer = uuid4()
+    order_id = await api.order(buyer)
+    await start_saga(temporal, order_id, buyer)
+
+    declined = await api.pay(order_id, await payment_method(worker.gateway, DECLINED), buyer)
+    assert (declined.status_code, messages(declined)) == (402, ["Your card was declined."])
+
+    paid = await api.pay(order_id, "pm_card_visa", buyer)
+    assert paid.status_code == 201
+    async with api.runtime.database.read_sessions() as session:
+        payment = (await session.scalars(select(Payment).where(Payment.order_id == order_id))).one()
+    assert paid.json() == {"id": str(payment.id)}
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+    # The replica still says awaiting payment; the saga's validator refuses.
+    again = await api.pay(order_id, "pm_card_visa", buyer)
+    assert again.status_code == 409
+    assert len(await intents_of_order(worker.gateway, order_id)) == 2  # declined + paid
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_order_whose_saga_is_not_running_is_a_conflict(
+    api: Api, temporal: Client, worker: PaymentsActivities
+) -> None:
+    buyer = uuid4()
+    order_id = await api.order(buyer)
+    response = await api.pay(order_id, "pm_card_visa", buyer)
+    assert (response.status_code, messages(response)) == (409, ["Order is not awaiting payment"])

@@ -1,0 +1,63 @@
+"""The Stripe gateway against the real localstripe."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+
+from services.payments.stripe_gateway import CardDeclined, StripeConfig, StripeGateway
+from tests.payments.stripe_cards import DECLINED, NEEDS_3DS, VISA, payment_method
+
+
+@pytest.fixture
+async def gateway(localstripe_url: str) -> AsyncIterator[StripeGateway]:
+    gateway = StripeGateway(StripeConfig(api_key="sk_test_localstripe", api_base=localstripe_url))
+    yield gateway
+    await gateway.aclose()
+
+
+async def charge(gateway: StripeGateway, token: str) -> str:
+    return await gateway.charge(
+        amount_cents=2050, token=token, idempotency_key=str(uuid4()), metadata={}
+    )
+
+
+async def test_a_good_card_is_charged(gateway: StripeGateway) -> None:
+    intent_id = await charge(gateway, await payment_method(gateway, VISA))
+
+    intent = await gateway.client.v1.payment_intents.retrieve_async(intent_id)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", 2050, "usd")
+
+
+async def test_a_canonical_test_payment_method_is_charged(gateway: StripeGateway) -> None:
+    assert (await charge(gateway, "pm_card_visa")).startswith("pi_")
+
+
+async def test_a_declined_card_raises_with_stripes_message(gateway: StripeGateway) -> None:
+    with pytest.raises(CardDeclined) as declined:
+        await charge(gateway, await payment_method(gateway, DECLINED))
+    assert declined.value.message == "Your card was declined."
+
+
+async def test_a_card_needing_3d_secure_counts_as_declined(gateway: StripeGateway) -> None:
+    with pytest.raises(CardDeclined) as declined:
+        await charge(gateway, await payment_method(gateway, NEEDS_3DS))
+    assert declined.value.message == "Card requires authentication"
+
+
+async def test_an_unknown_payment_method_is_refused(gateway: StripeGateway) -> None:
+    with pytest.raises(CardDeclined):
+        await charge(gateway, "pm_does_not_exist")
+
+
+async def test_a_refund_is_made_once(gateway: StripeGateway) -> None:
+    intent_id = await charge(gateway, await payment_method(gateway, VISA))
+
+    first = await gateway.refund(payment_intent_id=intent_id, idempotency_key=str(uuid4()))
+    again = await gateway.refund(payment_intent_id=intent_id, idempotency_key=str(uuid4()))
+
+    assert first == again
+    refunds = await gateway.client.v1.refunds.list_async({"payment_intent": intent_id})
+    assert [(refund.id, refund.amount) for refund in refunds.data] == [(first, 2050)]

@@ -1,0 +1,74 @@
+"""A stream of its own for each test, and a raw JetStream client to look inside it.
+
+The catalogue's subjects can belong to only one stream per server, so before a test
+gives the code under test a fresh stream name, streams left on these subjects by earlier
+tests are deleted; the test's own stream is deleted after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+
+from services.common.events import STREAM_SUBJECTS, Event, decode, encode
+
+
+@contextlib.asynccontextmanager
+async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    connection = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=-1)
+    try:
+        yield connection.jetstream(timeout=5)
+    finally:
+        await connection.close()
+
+
+def new_stream_name() -> str:
+    return f"TEST_{uuid.uuid4().hex[:12].upper()}"
+
+
+async def delete_catalogue_streams(js: JetStreamContext) -> None:
+    for info in await js.streams_info():
+        name = info.config.name
+        if name and set(info.config.subjects or ()) & set(STREAM_SUBJECTS):
+            await js.delete_stream(name)
+
+
+async def stream_messages(js: JetStreamContext, stream: str) -> list[RawStreamMsg]:
+    """Every message the stream holds, in order."""
+    state = (await js.stream_info(stream)).state
+    if state.messages == 0:
+        return []
+    return [await js.get_msg(stream, seq) for seq in range(state.first_seq, state.last_seq + 1)]
+
+
+def decoded(message: RawStreamMsg) -> Event:
+    assert message.subject is not None and message.data is not None
+    return decode(message.subject, message.data)
+
+
+def msg_id(message: RawStreamMsg) -> str | None:
+    """The id the stream deduplicates by (the event id, for our publishers)."""
+    return (message.headers or {}).get("Nats-Msg-Id")
+
+
+async def message_count(js: JetStreamContext, stream: str) -> int:
+    return (await js.stream_info(stream)).state.messages
+
+
+async def publish_raw(
+    js: JetStreamContext, stream: str, subject: str, data: bytes, msg_id: str | None = None
+) -> None:
+    """Put bytes on the stream as another service (or a broken one) would."""
+    headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+    await js.publish(subject, data, stream=stream, headers=headers)
+
+
+async def publish_event(
+    js: JetStreamContext, stream: str, event: Event, *, msg_id: str | None = None
+) -> None:
+    await publish_raw(js, stream, event.subject.value, encode(event), msg_id or str(event.event_id))

@@ -1,0 +1,71 @@
+"""GET /api/tickets (for sale only, paginated) and GET /api/tickets/{id}."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.common.events import TicketStatus
+from tests.events.ticket_writes import edit_ticket, reserve_ticket
+from tests.tickets.client import TicketsApi, error
+
+
+async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:
+    old = await api.create(title="Old", price=10)
+    reserved = await api.create(title="Reserved", price=11)
+    sold = await api.create(title="Sold", price=12)
+    new = await api.create(title="New", price=13.5)
+    await reserve_ticket(api.runtime.unit_of_work, UUID(reserved["id"]))
+    await edit_ticket(
+        api.runtime.unit_of_work, UUID(sold["id"]), order_id=uuid4(), status=TicketStatus.SOLD
+    )
+
+    response = await api.client.get("/api/tickets")  # no sign-in needed
+    assert response.status_code == 200
+    assert response.json() == [new, old]
+    assert "link" not in response.headers
+
+
+async def test_list_paginates_with_a_link_to_the_next_page(api: TicketsApi) -> None:
+    created = [await api.create(title=f"T{n}") for n in range(5)]
+    newest_first = list(reversed(created))
+
+    first = await api.client.get("/api/tickets", params={"limit": 2})
+    assert first.json() == newest_first[:2]
+    assert first.headers["link"] == '</api/tickets?limit=2&offset=2>; rel="next"'
+    second = await api.client.get("/api/tickets?limit=2&offset=2")
+    assert second.json() == newest_first[2:4]
+    assert second.headers["link"] == '</api/tickets?limit=2&offset=4>; rel="next"'
+    last = await api.client.get("/api/tickets?limit=2&offset=4")
+    assert last.json() == newest_first[4:]
+    assert "link" not in last.headers
+    beyond = await api.client.get("/api/tickets?offset=50")
+    assert beyond.status_code == 200 and beyond.json() == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"), ("offset=-1", "offset")],
+)
+async def test_list_rejects_bad_paging(api: TicketsApi, query: str, field: str) -> None:
+    response = await api.client.get(f"/api/tickets?{query}")
+    assert response.status_code == 400
+    [entry] = response.json()["errors"]
+    assert entry["field"] == field
+
+
+async def test_show_answers_any_ticket_even_reserved(api: TicketsApi) -> None:
+    ticket = await api.create(title="Show me", price=42)
+    order_id = uuid4()
+    await reserve_ticket(api.runtime.unit_of_work, UUID(ticket["id"]), order_id)
+    response = await api.client.get(f"/api/tickets/{ticket['id']}")
+    assert response.status_code == 200
+    assert response.json() == {**ticket, "version": 2, "orderId": str(order_id)}
+
+
+@pytest.mark.parametrize("ticket_id", ["00000000-0000-4000-8000-000000000000", "not-a-uuid", "123"])
+async def test_show_missing_or_malformed_is_404(api: TicketsApi, ticket_id: str) -> None:
+    response = await api.client.get(f"/api/tickets/{ticket_id}")
+    assert response.status_code == 404
+    assert response.json() == error("Ticket not found")
