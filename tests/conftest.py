@@ -14,7 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 from services.stack.localstripe import LocalStripe
 from services.stack.nats import NatsServer
 from services.stack.postgres import PostgresCluster
-from services.stack.temporal import start_dev_env, start_time_skipping_env
+from services.stack.temporal import (
+    register_search_attributes,
+    start_dev_env,
+    start_time_skipping_env,
+)
 from tests.stack.ports import free_port
 
 
@@ -71,8 +75,10 @@ def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: a 15-minute timer fires in milliseconds."""
+    """The time-skipping test server (a 15-minute timer fires in milliseconds), with the
+    saga's search attributes, which the test server does not start with."""
     env = await start_time_skipping_env()
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 

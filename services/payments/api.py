@@ -7,17 +7,17 @@ import time
 from datetime import UTC, datetime
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from services.common.auth import CurrentUserDep
 from services.common.deps import RuntimeDep
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import OrderStatus
 from services.common.runtime import ServiceRuntime
+from services.common.temporal import SagaDep
 from services.payments import saga
 from services.payments.models import Order, as_utc
 from services.payments.schemas import PaymentIn, PaymentOut
-from services.payments.temporal_client import temporal_for
 from workflows.models import PaymentRequest
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -50,7 +50,7 @@ def refuse_unless_payable(order: Order) -> None:
 
 @router.post("", status_code=201, response_model=PaymentOut)
 async def pay(
-    body: PaymentIn, user: CurrentUserDep, runtime: RuntimeDep, request: Request
+    body: PaymentIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
 ) -> PaymentOut:
     """Charge the card for an order awaiting payment, through its purchase saga."""
     order = await find_order(runtime, body.order_id)
@@ -59,8 +59,8 @@ async def pay(
     if order.user_id != user.id:
         raise Forbidden("You do not own this order")
     refuse_unless_payable(order)
-    temporal = await temporal_for(request.app, runtime.settings)
     receipt = await saga.pay(
-        temporal, PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token)
+        await temporal.client(),
+        PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
     )
     return PaymentOut(id=receipt.payment_id)

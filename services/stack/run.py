@@ -23,7 +23,8 @@ DEFAULT_API_APP = "services.gateway.main:app"
 
 # LEAD: the worker processes `ticketing up` runs, e.g.
 # [[sys.executable, "-m", "services.cli", "worker", "all"]]
-WORKER_COMMANDS: list[list[str]] = []
+# Every service's Temporal worker, in one process on the embedded stack.
+WORKER_COMMANDS: list[list[str]] = [[sys.executable, "-m", "services.cli", "worker", "all"]]
 
 
 class Stack:

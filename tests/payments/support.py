@@ -18,7 +18,7 @@ from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition
 from tests.support.apps import make_settings, service_runtime
-from tests.support.jetstream import delete_catalogue_streams, jetstream
+from tests.support.jetstream import own_stream as shared_own_stream
 from tests.support.polling import eventually
 
 
@@ -36,17 +36,8 @@ def payments_settings(
     )
 
 
-@asynccontextmanager
-async def own_stream(settings: Settings) -> AsyncIterator[None]:
-    """The test's event stream, alone on the server while the test runs."""
-    async with jetstream(settings.nats_url) as js:
-        await delete_catalogue_streams(js)
-    try:
-        yield
-    finally:
-        async with jetstream(settings.nats_url) as js:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_stream(settings.events_stream)
+def own_stream(settings: Settings) -> contextlib.AbstractAsyncContextManager[None]:
+    return shared_own_stream(settings.nats_url, settings.events_stream)
 
 
 @asynccontextmanager

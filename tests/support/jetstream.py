@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import nats
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
+from nats.js.errors import NotFoundError
 
 from services.common.events import STREAM_SUBJECTS, Event, decode, encode
 
@@ -72,3 +73,17 @@ async def publish_event(
     js: JetStreamContext, stream: str, event: Event, *, msg_id: str | None = None
 ) -> None:
     await publish_raw(js, stream, event.subject.value, encode(event), msg_id or str(event.event_id))
+
+
+@contextlib.asynccontextmanager
+async def own_stream(url: str, stream: str) -> AsyncIterator[None]:
+    """``stream`` alone on the server while the test runs: streams left on the catalogue's
+    subjects by earlier tests are removed first, and this one after."""
+    async with jetstream(url) as js:
+        await delete_catalogue_streams(js)
+    try:
+        yield
+    finally:
+        async with jetstream(url) as js:
+            with contextlib.suppress(NotFoundError):
+                await js.delete_stream(stream)

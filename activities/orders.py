@@ -1,0 +1,51 @@
+"""The orders service's activities (task queue ``orders``): the order's status through
+the saga. Each is one unit of work (the change and its event) and idempotent."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.common.runtime import ServiceRuntime
+from services.orders import operations
+from workflows.steps import Activity, AwaitPaymentInput, CancelOrderInput, OrderInput
+
+ORDER_MISSING = "OrderMissing"
+ORDER_NOT_PAYABLE = "OrderNotPayable"
+
+
+class OrdersActivities:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    @activity.defn(name=Activity.AWAIT_PAYMENT)
+    async def mark_order_awaiting_payment(self, step: AwaitPaymentInput) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            try:
+                await operations.await_payment(uow, step.order_id, step.expires_at)
+            except operations.OrderMissing as missing:
+                # The row is written before the saga starts: retrying cannot help.
+                raise ApplicationError(
+                    str(missing), type=ORDER_MISSING, non_retryable=True
+                ) from None
+            await uow.commit()
+
+    @activity.defn(name=Activity.COMPLETE_ORDER)
+    async def complete_order(self, step: OrderInput) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            try:
+                await operations.complete(uow, step.order_id)
+            except (operations.OrderMissing, operations.OrderNotPayable) as refused:
+                raise ApplicationError(
+                    str(refused), type=ORDER_NOT_PAYABLE, non_retryable=True
+                ) from None
+            await uow.commit()
+
+    @activity.defn(name=Activity.CANCEL_ORDER)
+    async def cancel_order(self, step: CancelOrderInput) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            try:
+                await operations.cancel(uow, step.order_id, step.reason)
+            except operations.OrderMissing:
+                return  # nothing to cancel
+            await uow.commit()

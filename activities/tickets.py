@@ -1,0 +1,56 @@
+"""The tickets service's activities (task queue ``tickets``): the saga's lock on a ticket.
+
+Each runs one unit of work (the change and its ``ticket.updated`` together) and is
+idempotent, so Temporal may retry it freely.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.common.runtime import ServiceRuntime
+from services.tickets import operations
+from services.tickets.operations import Outcome
+from workflows.errors import PurchaseError
+from workflows.steps import Activity, TicketHold
+
+# Selling a ticket the order no longer holds: a bug or a lost lock, never worth retrying.
+TICKET_NOT_HELD = "TicketNotHeld"
+
+
+class TicketsActivities:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+
+    @activity.defn(name=Activity.RESERVE_TICKET)
+    async def reserve_ticket(self, hold: TicketHold) -> None:
+        """Lock the ticket for the order; TicketUnavailable (non-retryable) if it is taken."""
+        async with self.runtime.unit_of_work() as uow:
+            outcome = await operations.reserve(uow, hold.ticket_id, hold.order_id)
+            await uow.commit()
+        if outcome is Outcome.REFUSED:
+            raise ApplicationError(
+                "Ticket is already reserved",
+                type=PurchaseError.TICKET_UNAVAILABLE,
+                non_retryable=True,
+            )
+
+    @activity.defn(name=Activity.RELEASE_TICKET)
+    async def release_ticket(self, hold: TicketHold) -> None:
+        """Unlock the ticket if this order still holds it; otherwise change nothing."""
+        async with self.runtime.unit_of_work() as uow:
+            await operations.release(uow, hold.ticket_id, hold.order_id)
+            await uow.commit()
+
+    @activity.defn(name=Activity.MARK_TICKET_SOLD)
+    async def mark_ticket_sold(self, hold: TicketHold) -> None:
+        async with self.runtime.unit_of_work() as uow:
+            outcome = await operations.mark_sold(uow, hold.ticket_id, hold.order_id)
+            await uow.commit()
+        if outcome is Outcome.REFUSED:
+            raise ApplicationError(
+                f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
+                type=TICKET_NOT_HELD,
+                non_retryable=True,
+            )

@@ -1,0 +1,55 @@
+"""The Temporal client a service's routes talk to the purchase saga through.
+
+Connected on first use and kept on the app's state: the app starts even while Temporal
+is still coming up, and only routes that need the saga wait for it. A test may set
+``app.state.temporal`` to a client of its own before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from services.common.settings import Settings
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """The saga's messages are pydantic models: every client uses the pydantic converter."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+class Saga:
+    """The app's way to the saga: the client is connected on first use, so a request
+    refused before it reaches the saga (404, 403, ...) does not need Temporal up."""
+
+    def __init__(self, app_state: Any) -> None:
+        self._state = app_state
+
+    async def client(self) -> Client:
+        state = self._state
+        client: Client | None = getattr(state, "temporal", None)
+        if client is None:
+            # One lock per app (so per event loop): concurrent first requests connect once.
+            if getattr(state, "temporal_lock", None) is None:
+                state.temporal_lock = asyncio.Lock()
+            async with state.temporal_lock:
+                client = getattr(state, "temporal", None)
+                if client is None:
+                    client = await connect_temporal(state.runtime.settings)
+                    state.temporal = client
+        return client
+
+
+def get_saga(request: Request) -> Saga:
+    return Saga(request.app.state)
+
+
+SagaDep = Annotated[Saga, Depends(get_saga)]

@@ -1,0 +1,126 @@
+"""Routes of /api/orders: order a ticket, list and show your orders, cancel one."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import CurrentUser, CurrentUserDep
+from services.common.deps import ReadSessionDep, RuntimeDep
+from services.common.errors import Conflict, Forbidden, NotFound
+from services.common.events import OrderStatus
+from services.common.runtime import ServiceRuntime
+from services.common.temporal import SagaDep
+from services.orders import operations, saga
+from services.orders.models import Order, Ticket
+from services.orders.schemas import OrderIn, OrderOut
+from workflows.steps import CancelReason
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+
+def parse_id(raw: str) -> UUID:
+    """A malformed id names no order: 404, like a missing one."""
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound("Order not found") from None
+
+
+async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ticket] | None:
+    async with runtime.database.read_sessions() as session:
+        row = (
+            await session.execute(
+                select(Order, Ticket)
+                .join(Ticket, Order.ticket_id == Ticket.id)
+                .where(Order.id == order_id)
+            )
+        ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def own_order(
+    runtime: ServiceRuntime, raw_id: str, user: CurrentUser
+) -> tuple[Order, Ticket]:
+    found = await read_order(runtime, parse_id(raw_id))
+    if found is None:
+        raise NotFound("Order not found")
+    if found[0].user_id != user.id:
+        raise Forbidden("You do not own this order")
+    return found
+
+
+@router.post("", status_code=201, response_model=OrderOut)
+async def create(
+    body: OrderIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
+) -> OrderOut:
+    """Order a ticket: answers once the ticket is locked for this order."""
+    async with runtime.database.read_sessions() as session:
+        ticket = await session.get(Ticket, body.ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    if ticket.user_id == user.id:
+        raise Forbidden("You cannot buy your own ticket")
+    async with runtime.unit_of_work() as uow:
+        order = Order(user_id=user.id, ticket_id=ticket.id, price_cents=ticket.price_cents)
+        uow.session.add(order)
+        await uow.commit()
+    try:
+        await saga.start_purchase(
+            await temporal.client(), order, runtime.settings.order_expiration_seconds
+        )
+    except Conflict:
+        raise
+    except Exception:
+        # The saga never ran: the order must not stay "created" forever.
+        async with runtime.unit_of_work() as uow:
+            await operations.cancel(uow, order.id, CancelReason.CANCELLED)
+            await uow.commit()
+        raise
+    found = await read_order(runtime, order.id)
+    assert found is not None
+    return OrderOut.of(*found)
+
+
+@router.get("", response_model=list[OrderOut])
+async def list_mine(user: CurrentUserDep, session: ReadSessionDep) -> list[OrderOut]:
+    return [OrderOut.of(order, ticket) for order, ticket in await _orders_of(session, user.id)]
+
+
+async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, Ticket]]:
+    rows = await session.execute(
+        select(Order, Ticket)
+        .join(Ticket, Order.ticket_id == Ticket.id)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc(), Order.id)
+    )
+    return [(order, ticket) for order, ticket in rows.all()]
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def show(order_id: str, user: CurrentUserDep, runtime: RuntimeDep) -> OrderOut:
+    return OrderOut.of(*await own_order(runtime, order_id, user))
+
+
+@router.delete("/{order_id}", status_code=204)
+async def cancel(
+    order_id: str, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
+) -> Response:
+    """Cancel an order not yet paid: the saga releases the ticket."""
+    order, _ticket = await own_order(runtime, order_id, user)
+    if order.status == OrderStatus.COMPLETE:
+        raise Conflict(saga.ALREADY_PAID)
+    if order.status != OrderStatus.CANCELLED and not await saga.cancel_purchase(
+        await temporal.client(), order
+    ):
+        # The saga had already finished: its outcome is in the order.
+        final = await read_order(runtime, order.id)
+        if final is not None and final[0].status == OrderStatus.COMPLETE:
+            raise Conflict(saga.ALREADY_PAID)
+    return Response(status_code=204)

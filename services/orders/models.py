@@ -1,0 +1,68 @@
+"""The orders service's tables: orders, and a replica of tickets fed by ticket events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.common.db import new_metadata
+from services.common.events import OrderStatus, TicketStatus
+from services.common.tables import common_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+tables = common_tables(Base.metadata)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Ticket(Base):
+    """What the orders service knows of a ticket, as of the last ``ticket.*`` applied.
+
+    Used to show an order's ticket and to refuse unknown or own tickets; the lock itself
+    is decided by the tickets service.
+    """
+
+    __tablename__ = "tickets"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int]
+    user_id: Mapped[UUID] = mapped_column(Uuid)
+    status: Mapped[TicketStatus] = mapped_column(String(16))
+    order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    # The version of the last event applied (set from events, never bumped here).
+    version: Mapped[int]
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    user_id: Mapped[UUID] = mapped_column(Uuid)
+    ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id"))
+    status: Mapped[OrderStatus] = mapped_column(String(32), default=OrderStatus.CREATED)
+    # The price when ordered: what the buyer is charged, whatever the ticket says later.
+    price_cents: Mapped[int]
+    # The end of the payment window, set when the ticket is locked.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    version: Mapped[int] = mapped_column(nullable=False)
+
+    ticket: Mapped[Ticket] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_orders_user_id_created_at", "user_id", "created_at"),)

@@ -1,0 +1,46 @@
+"""Request and response bodies of /api/orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import Field
+
+from services.common.money import PriceOutput, from_cents
+from services.common.schemas import ApiModel
+from services.orders.models import Order, Ticket, as_utc
+
+
+class OrderIn(ApiModel):
+    ticket_id: UUID = Field(description="The ticket to buy.")
+
+
+class OrderTicketOut(ApiModel):
+    id: UUID
+    title: str
+    price: PriceOutput
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> OrderTicketOut:
+        return cls(id=ticket.id, title=ticket.title, price=from_cents(ticket.price_cents))
+
+
+class OrderOut(ApiModel):
+    id: UUID
+    status: str
+    expires_at: datetime | None
+    user_id: UUID
+    version: int
+    ticket: OrderTicketOut
+
+    @classmethod
+    def of(cls, order: Order, ticket: Ticket) -> OrderOut:
+        return cls(
+            id=order.id,
+            status=order.status,
+            expires_at=as_utc(order.expires_at) if order.expires_at else None,
+            user_id=order.user_id,
+            version=order.version,
+            ticket=OrderTicketOut.of(ticket),
+        )

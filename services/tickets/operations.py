@@ -1,0 +1,88 @@
+"""The saga's changes to a ticket: reserve, release, mark sold.
+
+Each is one conditional UPDATE, so that two orders racing for one ticket are decided by
+the database (the source of truth for the lock), not by whoever read it first. A change
+bumps the version and raises ``ticket.updated`` in the caller's unit of work. Each is
+idempotent: repeated for the same order, it finds the work done and changes nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.common.events import TicketStatus
+from services.common.unit_of_work import UnitOfWork
+from services.tickets.events import ticket_updated
+from services.tickets.models import Ticket
+
+
+class Outcome(StrEnum):
+    CHANGED = "changed"
+    # Already in the wanted state for this order (a retry): nothing changed.
+    ALREADY_DONE = "already_done"
+    # Not possible: the ticket is missing, or held by another order (or none).
+    REFUSED = "refused"
+
+
+async def _conditional_update(
+    uow: UnitOfWork,
+    ticket_id: UUID,
+    condition: ColumnElement[bool],
+    *,
+    status: TicketStatus,
+    order_id: UUID | None,
+) -> bool:
+    result = await uow.session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, condition)
+        .values(status=status, order_id=order_id, version=Ticket.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    changed = bool(getattr(result, "rowcount", 0))
+    if changed:
+        ticket = await uow.session.get(Ticket, ticket_id, populate_existing=True)
+        assert ticket is not None
+        uow.publish(ticket_updated(ticket))
+    return changed
+
+
+async def _current(uow: UnitOfWork, ticket_id: UUID) -> Ticket | None:
+    return await uow.session.get(Ticket, ticket_id, populate_existing=True)
+
+
+async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
+    """Lock an available ticket for the order."""
+    available = (Ticket.status == TicketStatus.AVAILABLE) & Ticket.order_id.is_(None)
+    if await _conditional_update(
+        uow, ticket_id, available, status=TicketStatus.RESERVED, order_id=order_id
+    ):
+        return Outcome.CHANGED
+    ticket = await _current(uow, ticket_id)
+    if ticket is not None and ticket.order_id == order_id:
+        return Outcome.ALREADY_DONE
+    return Outcome.REFUSED
+
+
+async def release(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
+    """Unlock the ticket, only if this order still holds it: a stale release never frees
+    a ticket that another order now holds."""
+    if await _conditional_update(
+        uow, ticket_id, Ticket.order_id == order_id, status=TicketStatus.AVAILABLE, order_id=None
+    ):
+        return Outcome.CHANGED
+    return Outcome.ALREADY_DONE
+
+
+async def mark_sold(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
+    """Sell the ticket to the order holding it."""
+    held = (Ticket.order_id == order_id) & (Ticket.status == TicketStatus.RESERVED)
+    if await _conditional_update(uow, ticket_id, held, status=TicketStatus.SOLD, order_id=order_id):
+        return Outcome.CHANGED
+    ticket = await _current(uow, ticket_id)
+    if ticket is not None and ticket.order_id == order_id and ticket.status == TicketStatus.SOLD:
+        return Outcome.ALREADY_DONE
+    return Outcome.REFUSED

@@ -1,0 +1,157 @@
+"""The orders routes on the real system: the saga, the tickets service and the replica."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from tests.orders.support import Market
+from tests.support.polling import eventually
+from workflows.models import PaymentRequest, workflow_id
+from workflows.purchase import PurchaseWorkflow
+
+
+async def test_order_locks_the_ticket_and_answers_awaiting_payment(market: Market) -> None:
+    seller, buyer = market.user(), market.user()
+    ticket = await market.list_ticket(seller, price=25.5)
+
+    response = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=buyer
+    )
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] == "awaiting:payment"
+    assert order["ticket"] == {"id": ticket["id"], "title": "Concert", "price": 25.5}
+    expires_at = datetime.fromisoformat(order["expiresAt"])
+    window = expires_at - datetime.now(UTC)
+    assert timedelta(minutes=14) < window <= timedelta(minutes=15)
+    assert "_id" not in order and order["version"] >= 2
+    # Locked for this order in the tickets service (the source of truth) already.
+    assert (await market.ticket(ticket["id"]))["orderId"] == order["id"]
+
+    shown = await market.orders.get(f"/api/orders/{order['id']}", headers=buyer)
+    assert shown.status_code == 200 and shown.json()["id"] == order["id"]
+    listed = await market.orders.get("/api/orders", headers=buyer)
+    assert [item["id"] for item in listed.json()] == [order["id"]]
+    assert (await market.orders.get("/api/orders", headers=market.user())).json() == []
+
+
+async def test_second_buyer_is_told_the_ticket_is_reserved(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    first = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert first.status_code == 201
+    second = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert second.status_code == 409
+    assert second.json() == {"errors": [{"message": "Ticket is already reserved"}]}
+
+
+async def test_order_errors(market: Market) -> None:
+    seller = market.user()
+    ticket = await market.list_ticket(seller)
+    post = market.orders.post
+
+    assert (await post("/api/orders", json={"ticketId": ticket["id"]})).status_code == 401
+    missing = await post("/api/orders", json={}, headers=market.user())
+    assert missing.status_code == 400
+    assert missing.json()["errors"][0]["field"] == "ticketId"
+    malformed = await post("/api/orders", json={"ticketId": "nope"}, headers=market.user())
+    assert malformed.status_code == 400
+    unknown = await post("/api/orders", json={"ticketId": str(uuid4())}, headers=market.user())
+    assert unknown.status_code == 404
+    own = await post("/api/orders", json={"ticketId": ticket["id"]}, headers=seller)
+    assert own.status_code == 403
+    assert (await market.ticket(ticket["id"]))["orderId"] is None
+
+    buyer = market.user()
+    order = (await post("/api/orders", json={"ticketId": ticket["id"]}, headers=buyer)).json()
+    assert (await market.orders.get(f"/api/orders/{uuid4()}", headers=buyer)).status_code == 404
+    assert (await market.orders.get("/api/orders/not-an-id", headers=buyer)).status_code == 404
+    other = market.user()
+    assert (await market.orders.get(f"/api/orders/{order['id']}", headers=other)).status_code == 403
+    assert (
+        await market.orders.delete(f"/api/orders/{order['id']}", headers=other)
+    ).status_code == 403
+
+
+async def test_cancel_releases_the_ticket_for_another_buyer(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    buyer = market.user()
+    order = (
+        await market.orders.post("/api/orders", json={"ticketId": ticket["id"]}, headers=buyer)
+    ).json()
+
+    cancelled = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
+    assert cancelled.status_code == 204
+    shown = (await market.orders.get(f"/api/orders/{order['id']}", headers=buyer)).json()
+    assert shown["status"] == "cancelled"
+    assert (await market.ticket(ticket["id"]))["orderId"] is None
+    again = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
+    assert again.status_code == 204
+
+    # The release reaches the replica; meanwhile the tickets service already decides.
+    second = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert second.status_code == 201, second.text
+
+
+async def test_twenty_buyers_one_ticket_exactly_one_wins(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    buyers = [market.user() for _ in range(20)]
+
+    responses = await asyncio.gather(
+        *(
+            market.orders.post("/api/orders", json={"ticketId": ticket["id"]}, headers=buyer)
+            for buyer in buyers
+        )
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 19, [r.text for r in responses if r.status_code >= 500]
+    winner = next(response.json() for response in responses if response.status_code == 201)
+    assert (await market.ticket(ticket["id"]))["orderId"] == winner["id"]
+
+    async def losers_cancelled() -> bool:
+        listed = [
+            (await market.orders.get("/api/orders", headers=buyer)).json() for buyer in buyers
+        ]
+        return all(
+            order["status"] == "cancelled"
+            for orders in listed
+            for order in orders
+            if order["id"] != winner["id"]
+        )
+
+    await eventually(losers_cancelled)
+
+
+async def test_a_paid_order_completes_and_cannot_be_cancelled(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    buyer_id = uuid4()
+    buyer = market.user(buyer_id)
+    order = await market.order(buyer, ticket["id"])
+
+    handle = market.temporal.get_workflow_handle_for(
+        PurchaseWorkflow.run, workflow_id(UUID(order["id"]))
+    )
+    token = await market.payment_method()
+    receipt = await handle.execute_update(
+        PurchaseWorkflow.pay,
+        PaymentRequest(order_id=UUID(order["id"]), buyer_id=buyer_id, token=token),
+    )
+    assert receipt.stripe_id.startswith("pi_")
+    assert (await handle.result()).status == "complete"
+
+    shown = (await market.orders.get(f"/api/orders/{order['id']}", headers=buyer)).json()
+    assert shown["status"] == "complete"
+    refused = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
+    assert refused.status_code == 409
+    assert refused.json() == {"errors": [{"message": "Cannot cancel a paid order"}]}
+    sold = await market.ticket(ticket["id"])
+    assert sold["orderId"] == order["id"]
+    listed = (await market.tickets.get("/api/tickets", params={"limit": 200})).json()
+    assert ticket["id"] not in {item["id"] for item in listed}

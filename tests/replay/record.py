@@ -1,0 +1,149 @@
+"""Re-records the committed histories of the purchase saga, one per path.
+
+    .venv/bin/python -m tests.replay.record
+
+Run it when a deliberate change to the saga makes new histories (and keep the old ones
+around under another name if running purchases still have them: replaying those is
+what proves the change safe). Each path runs on the time-skipping test server against
+the test doubles of tests/workflows/shop.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+from temporalio.client import WorkflowHandle
+
+from services.stack.temporal import register_search_attributes, start_time_skipping_env
+from tests.workflows.harness import Saga, running_saga
+from tests.workflows.shop import DECLINED_TOKEN, Shop
+from workflows.models import PaymentRequest
+from workflows.purchase import PurchaseWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+Handle = WorkflowHandle[Any, Any]
+
+
+def _pay(handle: Handle, token: str = "pm_card_visa") -> Awaitable[Any]:
+    order_id = handle.id.removeprefix("order-")
+    request = PaymentRequest.model_validate(
+        {"order_id": order_id, "buyer_id": uuid4(), "token": token}
+    )
+    return handle.execute_update(PurchaseWorkflow.pay, request)
+
+
+async def _reserved(saga: Saga, **start: Any) -> Handle:
+    handle = await saga.start(**start)
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    return handle
+
+
+async def paid(saga: Saga) -> Handle:
+    handle = await _reserved(saga)
+    await _pay(handle)
+    return handle
+
+
+async def expired(saga: Saga) -> Handle:
+    return await _reserved(saga)
+
+
+async def cancelled(saga: Saga) -> Handle:
+    handle = await _reserved(saga)
+    await handle.execute_update(PurchaseWorkflow.cancel)
+    return handle
+
+
+async def declined_then_paid(saga: Saga) -> Handle:
+    handle = await _reserved(saga)
+    with contextlib.suppress(Exception):
+        await _pay(handle, DECLINED_TOKEN)
+    await _pay(handle)
+    return handle
+
+
+async def declined_until_expiry(saga: Saga) -> Handle:
+    handle = await _reserved(saga)
+    with contextlib.suppress(Exception):
+        await _pay(handle, DECLINED_TOKEN)
+    return handle
+
+
+async def ticket_taken(saga: Saga) -> Handle:
+    saga.shop.ticket_holder, saga.shop.ticket_status = uuid4(), "reserved"
+    handle = await saga.start()
+    with contextlib.suppress(Exception):
+        await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    return handle
+
+
+async def refunded(saga: Saga) -> Handle:
+    saga.shop.fail_mark_sold = True
+    handle = await _reserved(saga)
+    await _pay(handle)
+    return handle
+
+
+async def workflow_cancelled(saga: Saga) -> Handle:
+    handle = await _reserved(saga)
+    await handle.cancel()
+    return handle
+
+
+PATHS: dict[str, Callable[[Saga], Awaitable[Handle]]] = {
+    path.__name__: path
+    for path in (
+        paid,
+        expired,
+        cancelled,
+        declined_then_paid,
+        declined_until_expiry,
+        ticket_taken,
+        refunded,
+        workflow_cancelled,
+    )
+}
+
+
+def _without_stack_traces(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: "" if key == "stackTrace" else _without_stack_traces(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_without_stack_traces(item) for item in node]
+    return node
+
+
+def scrubbed(history_json: str) -> str:
+    """Failures carry the recording machine's stack traces (its file paths): replay needs
+    none of them."""
+    return json.dumps(_without_stack_traces(json.loads(history_json)), indent=1)
+
+
+async def record() -> None:
+    env = await start_time_skipping_env()
+    try:
+        await register_search_attributes(env.client)
+        HISTORIES.mkdir(exist_ok=True)
+        for name, drive in PATHS.items():
+            async with running_saga(env.client, Shop()) as saga:
+                handle = await drive(saga)
+                with contextlib.suppress(Exception):
+                    await handle.result()
+                history = await handle.fetch_history()
+            (HISTORIES / f"{name}.json").write_text(scrubbed(history.to_json()) + "\n")
+            print(f"recorded {name}: {len(history.events)} events")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())

@@ -1,0 +1,32 @@
+"""Every committed history of the saga replays on today's workflow code: a change that
+would break running purchases fails here (such a change needs ``workflow.patched``).
+Re-record with ``.venv/bin/python -m tests.replay.record``."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.replay.record import HISTORIES, PATHS
+from workflows.purchase import PurchaseWorkflow
+
+
+def test_every_path_has_a_committed_history() -> None:
+    assert {path.stem for path in HISTORIES.glob("*.json")} >= set(PATHS)
+
+
+def _histories() -> list[object]:
+    return [
+        pytest.param(path.stem, path.read_text(), id=path.stem)
+        for path in sorted(HISTORIES.glob("*.json"))
+    ]
+
+
+@pytest.mark.parametrize(("name", "recorded"), _histories())
+async def test_history_replays(name: str, recorded: str) -> None:
+    history = WorkflowHistory.from_json(f"purchase-{name}", recorded)
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure

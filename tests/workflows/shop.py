@@ -1,0 +1,135 @@
+"""Test doubles of the saga's activities, registered under the real activity names.
+
+One ``Shop`` holds one ticket, its orders and the payments taken, in memory, with the
+same rules as the real activities (a conditional lock, idempotent steps), and records
+every call in ``calls`` so a test sees which steps ran and in what order. The real
+activities are tested against real databases in tests/orders and tests/payments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.errors import PurchaseError
+from workflows.models import ChargeInput, ChargeResult, RefundInput
+from workflows.steps import (
+    Activity,
+    AwaitPaymentInput,
+    CancelOrderInput,
+    CancelReason,
+    OrderInput,
+    TicketHold,
+)
+
+DECLINED_TOKEN = "pm_card_chargeDeclined"
+DECLINE_MESSAGE = "Your card was declined."
+
+
+@dataclass
+class Shop:
+    ticket_holder: UUID | None = None
+    ticket_status: str = "available"
+    orders: dict[UUID, str] = field(default_factory=dict)
+    # Events the real activities would publish, in order: ("order.expired", order_id), ...
+    events: list[tuple[str, UUID]] = field(default_factory=list)
+    charges: dict[UUID, str] = field(default_factory=dict)
+    refunds: list[UUID] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    fail_mark_sold: bool = False
+    # When set, releasing the ticket waits for it: the saga stays mid-compensation.
+    release_gate: asyncio.Event | None = None
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            self.reserve_ticket,
+            self.release_ticket,
+            self.mark_ticket_sold,
+            self.mark_order_awaiting_payment,
+            self.complete_order,
+            self.cancel_order,
+            self.charge,
+            self.refund,
+        ]
+
+    @activity.defn(name=Activity.RESERVE_TICKET)
+    async def reserve_ticket(self, hold: TicketHold) -> None:
+        self.calls.append(Activity.RESERVE_TICKET)
+        if self.ticket_holder == hold.order_id:
+            return
+        if self.ticket_holder is not None or self.ticket_status != "available":
+            raise ApplicationError(
+                "Ticket is already reserved",
+                type=PurchaseError.TICKET_UNAVAILABLE,
+                non_retryable=True,
+            )
+        self.ticket_holder, self.ticket_status = hold.order_id, "reserved"
+        self.events.append(("ticket.updated", hold.order_id))
+
+    @activity.defn(name=Activity.RELEASE_TICKET)
+    async def release_ticket(self, hold: TicketHold) -> None:
+        self.calls.append(Activity.RELEASE_TICKET)
+        if self.release_gate is not None:
+            await self.release_gate.wait()
+        if self.ticket_holder == hold.order_id:
+            self.ticket_holder, self.ticket_status = None, "available"
+            self.events.append(("ticket.updated", hold.order_id))
+
+    @activity.defn(name=Activity.MARK_TICKET_SOLD)
+    async def mark_ticket_sold(self, hold: TicketHold) -> None:
+        self.calls.append(Activity.MARK_TICKET_SOLD)
+        if self.fail_mark_sold:
+            raise ApplicationError("the tickets database refused", non_retryable=True)
+        assert self.ticket_holder == hold.order_id
+        if self.ticket_status != "sold":
+            self.ticket_status = "sold"
+            self.events.append(("ticket.updated", hold.order_id))
+
+    @activity.defn(name=Activity.AWAIT_PAYMENT)
+    async def mark_order_awaiting_payment(self, step: AwaitPaymentInput) -> None:
+        self.calls.append(Activity.AWAIT_PAYMENT)
+        if self.orders.get(step.order_id, "created") == "created":
+            self.orders[step.order_id] = "awaiting:payment"
+            self.events.append(("order.created", step.order_id))
+
+    @activity.defn(name=Activity.COMPLETE_ORDER)
+    async def complete_order(self, step: OrderInput) -> None:
+        self.calls.append(Activity.COMPLETE_ORDER)
+        if self.orders.get(step.order_id) == "awaiting:payment":
+            self.orders[step.order_id] = "complete"
+            self.events.append(("order.completed", step.order_id))
+
+    @activity.defn(name=Activity.CANCEL_ORDER)
+    async def cancel_order(self, step: CancelOrderInput) -> None:
+        self.calls.append(Activity.CANCEL_ORDER)
+        status = self.orders.get(step.order_id, "created")
+        if status in ("cancelled", "complete"):
+            return
+        self.orders[step.order_id] = "cancelled"
+        if status == "awaiting:payment":
+            expired = step.reason is CancelReason.EXPIRED
+            self.events.append(("order.expired" if expired else "order.cancelled", step.order_id))
+
+    @activity.defn(name=Activity.CHARGE)
+    async def charge(self, charge: ChargeInput) -> ChargeResult:
+        self.calls.append(Activity.CHARGE)
+        if charge.token == DECLINED_TOKEN:
+            raise ApplicationError(
+                DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
+            )
+        assert charge.order_id not in self.charges, "charged twice"
+        self.charges[charge.order_id] = charge.token
+        self.events.append(("charge.created", charge.order_id))
+        return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_{charge.attempt}")
+
+    @activity.defn(name=Activity.REFUND)
+    async def refund(self, refund: RefundInput) -> None:
+        self.calls.append(Activity.REFUND)
+        if refund.order_id in self.charges and refund.order_id not in self.refunds:
+            self.refunds.append(refund.order_id)

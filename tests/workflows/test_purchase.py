@@ -1,0 +1,222 @@
+"""The purchase saga on the time-skipping test server: every path, from the outside."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from tests.workflows.harness import DEFAULT_WINDOW_SECONDS, Saga
+from tests.workflows.shop import DECLINE_MESSAGE, DECLINED_TOKEN
+from workflows.errors import PurchaseError
+from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
+from workflows.purchase import PurchaseWorkflow
+from workflows.search_attributes import ORDER_STATUS
+
+GOOD_TOKEN = "pm_card_visa"
+
+
+def request(order_id: object, token: str = GOOD_TOKEN) -> PaymentRequest:
+    return PaymentRequest.model_validate(
+        {"order_id": order_id, "buyer_id": uuid4(), "token": token}
+    )
+
+
+def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, str]:
+    cause = failed.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause.type, cause.message
+
+
+async def until(condition: object, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_paid_order_completes_and_sells_the_ticket(saga: Saga) -> None:
+    handle = await saga.start()
+    reserved = await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    assert reserved.status == "awaiting:payment"
+    order_id = saga.shop.ticket_holder
+    assert order_id is not None
+
+    receipt = await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    assert isinstance(receipt, PaymentReceipt)
+
+    final = await handle.result()
+    assert (final.status, final.charged, final.refunded) == ("complete", True, False)
+    assert saga.shop.ticket_status == "sold"
+    assert saga.shop.orders[order_id] == "complete"
+    assert [subject for subject, _ in saga.shop.events] == [
+        "ticket.updated",
+        "order.created",
+        "charge.created",
+        "ticket.updated",
+        "order.completed",
+    ]
+    described = await handle.describe()
+    assert described.typed_search_attributes.get(ORDER_STATUS) == "complete"
+    # Closed once paid: a second payment cannot reach a charge.
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    assert list(saga.shop.charges) == [order_id]
+
+
+async def test_unpaid_order_expires_at_the_default_window(
+    saga: Saga, temporal_env: WorkflowEnvironment
+) -> None:
+    handle = await saga.start()
+    reserved = await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    started = await temporal_env.get_current_time()
+    assert reserved.deadline is not None
+    window = reserved.deadline - started
+    assert (
+        timedelta(seconds=DEFAULT_WINDOW_SECONDS - 5)
+        < window
+        <= timedelta(seconds=DEFAULT_WINDOW_SECONDS)
+    )
+    described = await handle.describe()
+    assert described.typed_search_attributes.get(ORDER_STATUS) == "awaiting:payment"
+
+    final = await handle.result()  # the test server skips the 15 minutes
+    assert await temporal_env.get_current_time() >= reserved.deadline
+    assert (final.status, final.ticket_reserved, final.charged) == ("cancelled", False, False)
+    order_id = (await handle.describe()).id.removeprefix("order-")
+    assert saga.shop.ticket_holder is None and saga.shop.ticket_status == "available"
+    assert ("order.expired", reserved_order(saga)) in saga.shop.events
+    assert saga.shop.orders[reserved_order(saga)] == "cancelled"
+    assert str(reserved_order(saga)) == order_id
+    # Nothing was charged, so the payments service was never involved.
+    assert "refund" not in saga.shop.calls
+
+
+def reserved_order(saga: Saga) -> UUID:
+    return next(order for subject, order in saga.shop.events if subject == "order.created")
+
+
+async def test_buyer_cancels_and_the_ticket_is_released(saga: Saga) -> None:
+    handle = await saga.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+
+    state = await handle.execute_update(PurchaseWorkflow.cancel)
+    assert (state.status, state.ticket_reserved) == ("cancelled", False)
+    assert saga.shop.ticket_holder is None
+    assert ("order.cancelled", order_id) in saga.shop.events
+    assert ("order.expired", order_id) not in saga.shop.events
+    assert (await handle.result()).status == "cancelled"
+
+
+async def test_declined_card_then_a_good_one(saga: Saga) -> None:
+    handle = await saga.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+
+    with pytest.raises(WorkflowUpdateFailedError) as declined:
+        await handle.execute_update(PurchaseWorkflow.pay, request(order_id, DECLINED_TOKEN))
+    assert update_error_type(declined.value) == (PurchaseError.CARD_DECLINED, DECLINE_MESSAGE)
+    state = await handle.query(PurchaseWorkflow.state)
+    assert (state.status, state.payment_attempts) == ("awaiting:payment", 1)
+
+    await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    final = await handle.result()
+    assert (final.status, final.payment_attempts, final.charged) == ("complete", 2, True)
+
+
+async def test_declined_until_the_window_ends(saga: Saga) -> None:
+    handle = await saga.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+    for _ in range(2):
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(PurchaseWorkflow.pay, request(order_id, DECLINED_TOKEN))
+
+    final = await handle.result()
+    assert (final.status, final.payment_attempts, final.charged) == ("cancelled", 2, False)
+    assert ("order.expired", order_id) in saga.shop.events
+    assert saga.shop.ticket_holder is None
+    # A charge was attempted, so the refund ran, and found nothing to give back.
+    assert "refund" in saga.shop.calls and saga.shop.refunds == []
+
+
+async def test_ticket_already_taken(saga: Saga) -> None:
+    other_order = uuid4()
+    saga.shop.ticket_holder, saga.shop.ticket_status = other_order, "reserved"
+    handle = await saga.start()
+
+    with pytest.raises(WorkflowUpdateFailedError) as taken:
+        await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    assert update_error_type(taken.value) == (
+        PurchaseError.TICKET_UNAVAILABLE,
+        "Ticket is already reserved",
+    )
+    final = await handle.result()
+    assert final.status == "cancelled"
+    # The other order keeps the ticket; this order was never announced.
+    assert saga.shop.ticket_holder == other_order
+    assert saga.shop.events == []
+    assert list(saga.shop.orders.values()) == ["cancelled"]
+
+
+async def test_payment_after_the_window_is_refused(saga: Saga) -> None:
+    gate = asyncio.Event()
+    saga.shop.release_gate = gate
+    handle = await saga.start(window_seconds=60)
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+    result = asyncio.create_task(handle.result())  # lets the test server skip to the end
+
+    # The window has ended and the saga is undoing the order (held in the release).
+    await until(lambda: "release_ticket" in saga.shop.calls)
+    with pytest.raises(WorkflowUpdateFailedError) as late:
+        await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    assert update_error_type(late.value)[0] == PurchaseError.NOT_AWAITING_PAYMENT
+    gate.set()
+    assert (await result).status == "cancelled"
+    # Once the saga is over, a payment cannot reach it at all.
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    assert saga.shop.charges == {}
+
+
+async def test_completion_failing_after_a_charge_refunds_and_releases(saga: Saga) -> None:
+    saga.shop.fail_mark_sold = True
+    handle = await saga.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+
+    await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    final = await handle.result()
+    assert (final.status, final.charged, final.refunded) == ("cancelled", True, True)
+    assert saga.shop.refunds == [order_id]
+    assert saga.shop.ticket_holder is None
+    assert ("order.cancelled", order_id) in saga.shop.events
+    # Undone last-first: the money back, then the ticket, then the order.
+    undo = [
+        call for call in saga.shop.calls if call in ("refund", "release_ticket", "cancel_order")
+    ]
+    assert undo == ["refund", "release_ticket", "cancel_order"]
+
+
+async def test_cancelling_the_workflow_still_compensates(saga: Saga) -> None:
+    handle = await saga.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(saga)
+
+    await handle.cancel()
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    assert isinstance(failure.value.cause, CancelledError)
+    assert saga.shop.ticket_holder is None
+    assert saga.shop.orders[order_id] == "cancelled"
+    state: PurchaseState = await handle.query(PurchaseWorkflow.state)
+    assert state.status == "cancelled"

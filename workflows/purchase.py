@@ -1,0 +1,345 @@
+"""The purchase saga: lock the ticket, wait for payment within the window, then complete
+the order, or cancel it and undo what was done.
+
+Workflow code only: no I/O, no clock but ``workflow.now()``, activities called by name.
+A change to what this code does for a running purchase must keep replaying its history
+(tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.errors import PurchaseError
+    from workflows.models import (
+        ChargeInput,
+        ChargeResult,
+        PaymentReceipt,
+        PaymentRequest,
+        PurchaseInput,
+        PurchaseState,
+        RefundInput,
+        TaskQueue,
+    )
+    from workflows.search_attributes import ORDER_STATUS
+    from workflows.steps import (
+        Activity,
+        AwaitPaymentInput,
+        CancelOrderInput,
+        CancelReason,
+        OrderInput,
+        TicketHold,
+    )
+
+# Order statuses, as services/common/events.py spells them (kept literal: workflow code
+# imports nothing from the services).
+CREATED = "created"
+AWAITING_PAYMENT = "awaiting:payment"
+COMPLETE = "complete"
+CANCELLED = "cancelled"
+
+STEP_TIMEOUT = timedelta(seconds=10)
+CHARGE_TIMEOUT = timedelta(seconds=30)
+# A forward step gives up after a while (and the purchase is undone); the caller waits.
+FORWARD_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=8,
+)
+# A compensation never gives up: the ticket must be released and the money returned.
+COMPENSATION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
+# "Payment in progress" from the payments activity is retryable; the buyer is waiting.
+CHARGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=6,
+)
+
+RESERVATION_FAILED = "ReservationFailed"
+
+
+class Reservation(StrEnum):
+    RESERVED = "reserved"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+
+
+def failure_type(error: ActivityError) -> str | None:
+    cause = error.cause
+    return cause.type if isinstance(cause, ApplicationError) else None
+
+
+def refused(message: str, error: PurchaseError) -> ApplicationError:
+    return ApplicationError(message, type=error, non_retryable=True)
+
+
+Compensation = Callable[[], Awaitable[None]]
+
+
+@workflow.defn(name="Purchase")
+class PurchaseWorkflow:
+    @workflow.init
+    def __init__(self, purchase: PurchaseInput) -> None:
+        self._purchase = purchase
+        self._status = CREATED
+        self._reservation: Reservation | None = None
+        self._deadline: datetime | None = None
+        self._window_open = False
+        self._attempts = 0
+        self._charging = False
+        self._receipt: PaymentReceipt | None = None
+        self._cancel_requested = False
+        self._ticket_reserved = False
+        self._refunded = False
+        self._cancel_reason = CancelReason.CANCELLED
+        # Registered before the step each undoes; run last-first.
+        self._compensations: list[Compensation] = []
+
+    # --- the saga ---------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, purchase: PurchaseInput) -> PurchaseState:
+        try:
+            await self._purchase_ticket()
+        except asyncio.CancelledError:
+            # The workflow itself was cancelled (an operator): undo, then end cancelled.
+            await self._undo(CancelReason.CANCELLED)
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def _purchase_ticket(self) -> None:
+        self._compensations.append(self._cancel_order)
+        self._compensations.append(self._release_ticket)
+        try:
+            await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
+            self._ticket_reserved = True
+            self._deadline = workflow.now() + timedelta(
+                seconds=self._purchase.payment_window_seconds
+            )
+            await self._step(
+                Activity.AWAIT_PAYMENT,
+                AwaitPaymentInput(order_id=self._purchase.order_id, expires_at=self._deadline),
+                TaskQueue.ORDERS,
+            )
+        except ActivityError as error:
+            unavailable = failure_type(error) == PurchaseError.TICKET_UNAVAILABLE
+            self._reservation = Reservation.UNAVAILABLE if unavailable else Reservation.FAILED
+            if not unavailable:
+                workflow.logger.warning("reserving failed; undoing", exc_info=True)
+            await self._undo(
+                CancelReason.TICKET_UNAVAILABLE if unavailable else CancelReason.CANCELLED
+            )
+            return
+        self._window_open = True
+        self._set_status(AWAITING_PAYMENT)
+        self._reservation = Reservation.RESERVED
+
+        await self._wait_for_payment_or_cancel()
+        if self._receipt is None:
+            await self._undo(
+                CancelReason.CANCELLED if self._cancel_requested else CancelReason.EXPIRED
+            )
+            return
+        await self._complete()
+
+    async def _wait_for_payment_or_cancel(self) -> None:
+        assert self._deadline is not None
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._receipt is not None or self._cancel_requested,
+                timeout=self._deadline - workflow.now(),
+            )
+        self._window_open = False
+        # A charge begun inside the window decides the outcome, even if it ends after it.
+        await workflow.wait_condition(lambda: not self._charging)
+
+    async def _complete(self) -> None:
+        try:
+            await self._step(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
+            await self._step(
+                Activity.COMPLETE_ORDER,
+                OrderInput(order_id=self._purchase.order_id),
+                TaskQueue.ORDERS,
+            )
+        except ActivityError:
+            workflow.logger.warning("completing a paid order failed; refunding", exc_info=True)
+            await self._undo(CancelReason.CANCELLED)
+            return
+        self._compensations.clear()
+        self._set_status(COMPLETE)
+
+    # --- compensation -------------------------------------------------------------------
+
+    async def _undo(self, reason: CancelReason) -> None:
+        """Run the compensations last-first, to the end even if the workflow is cancelled
+        meanwhile: they run in their own task, which cancelling the workflow does not
+        reach (shielded)."""
+        self._cancel_reason = reason
+        self._window_open = False
+        task = asyncio.create_task(self._run_compensations())
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if task.done() and task.cancelled():
+                    raise
+        task.result()
+        self._set_status(CANCELLED)
+
+    async def _run_compensations(self) -> None:
+        while self._compensations:
+            await self._compensations.pop()()
+
+    async def _cancel_order(self) -> None:
+        await self._compensate(
+            Activity.CANCEL_ORDER,
+            CancelOrderInput(order_id=self._purchase.order_id, reason=self._cancel_reason),
+            TaskQueue.ORDERS,
+        )
+
+    async def _release_ticket(self) -> None:
+        await self._compensate(Activity.RELEASE_TICKET, self._hold, TaskQueue.TICKETS)
+        self._ticket_reserved = False
+
+    async def _refund(self) -> None:
+        await self._compensate(
+            Activity.REFUND, RefundInput(order_id=self._purchase.order_id), TaskQueue.PAYMENTS
+        )
+        self._refunded = self._receipt is not None
+
+    # --- messages -------------------------------------------------------------------------
+
+    @workflow.update
+    async def wait_reserved(self) -> PurchaseState:
+        """Answers once the ticket is locked for this order (or could not be)."""
+        await workflow.wait_condition(lambda: self._reservation is not None)
+        if self._reservation is Reservation.UNAVAILABLE:
+            raise refused("Ticket is already reserved", PurchaseError.TICKET_UNAVAILABLE)
+        if self._reservation is Reservation.FAILED:
+            raise ApplicationError("The ticket could not be reserved", type=RESERVATION_FAILED)
+        return self.state()
+
+    @workflow.update
+    async def pay(self, request: PaymentRequest) -> PaymentReceipt:
+        self._charging = True
+        self._attempts += 1
+        if self._attempts == 1:
+            self._compensations.append(self._refund)
+        try:
+            charged: ChargeResult = await workflow.execute_activity(
+                Activity.CHARGE,
+                ChargeInput(
+                    order_id=self._purchase.order_id,
+                    buyer_id=request.buyer_id,
+                    amount_cents=self._purchase.price_cents,
+                    token=request.token,
+                    attempt=self._attempts,
+                ),
+                task_queue=TaskQueue.PAYMENTS,
+                result_type=ChargeResult,
+                start_to_close_timeout=CHARGE_TIMEOUT,
+                retry_policy=CHARGE_RETRY,
+            )
+            self._receipt = PaymentReceipt(
+                payment_id=charged.payment_id, stripe_id=charged.stripe_id
+            )
+        except ActivityError as error:
+            if failure_type(error) == PurchaseError.CARD_DECLINED:
+                cause = error.cause
+                message = cause.message if isinstance(cause, ApplicationError) else str(error)
+                # The buyer may try again, with another card, until the window ends.
+                raise refused(message, PurchaseError.CARD_DECLINED) from None
+            raise
+        finally:
+            self._charging = False
+        return self._receipt
+
+    @pay.validator
+    def _refuse_unless_payable(self, request: PaymentRequest) -> None:
+        if self._receipt is not None:
+            raise refused("Order has already been paid", PurchaseError.NOT_AWAITING_PAYMENT)
+        if self._charging:
+            raise refused("A payment is already in progress", PurchaseError.NOT_AWAITING_PAYMENT)
+        if request.order_id != self._purchase.order_id:
+            raise refused("Payment is for another order", PurchaseError.NOT_AWAITING_PAYMENT)
+        if (
+            self._status != AWAITING_PAYMENT
+            or not self._window_open
+            or self._cancel_requested
+            or self._deadline is None
+            or workflow.now() >= self._deadline
+        ):
+            raise refused("Order is not awaiting payment", PurchaseError.NOT_AWAITING_PAYMENT)
+
+    @workflow.update
+    async def cancel(self) -> PurchaseState:
+        """The buyer cancels; answers once the order is cancelled and the ticket released."""
+        await workflow.wait_condition(lambda: not self._charging)
+        if self._receipt is not None:
+            raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+        self._cancel_requested = True
+        await workflow.wait_condition(lambda: self._status == CANCELLED)
+        return self.state()
+
+    @cancel.validator
+    def _refuse_if_paid(self) -> None:
+        if self._receipt is not None or self._status == COMPLETE:
+            raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+
+    @workflow.signal
+    def request_cancel(self) -> None:
+        """Fire-and-forget cancel; ignored once paid (a payment in flight wins)."""
+        if self._receipt is None:
+            self._cancel_requested = True
+
+    @workflow.query
+    def state(self) -> PurchaseState:
+        return PurchaseState(
+            status=self._status,
+            deadline=self._deadline,
+            payment_attempts=self._attempts,
+            ticket_reserved=self._ticket_reserved,
+            charged=self._receipt is not None,
+            refunded=self._refunded,
+        )
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    @property
+    def _hold(self) -> TicketHold:
+        return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
+
+    def _set_status(self, status: str) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
+
+    async def _step(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+        await workflow.execute_activity(
+            activity,
+            arg,
+            task_queue=queue,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=FORWARD_RETRY,
+        )
+
+    async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+        await workflow.execute_activity(
+            activity,
+            arg,
+            task_queue=queue,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=COMPENSATION_RETRY,
+        )

@@ -1,0 +1,23 @@
+"""The saga's search attributes, filterable in the Temporal Web UI, e.g.
+``OrderStatus = "awaiting:payment"`` or ``BuyerId = "<user id>"``."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+TICKET_ID = SearchAttributeKey.for_keyword("TicketId")
+BUYER_ID = SearchAttributeKey.for_keyword("BuyerId")
+
+
+def initial_search_attributes(
+    *, status: str, ticket_id: str, buyer_id: str
+) -> TypedSearchAttributes:
+    """What the orders service starts a purchase with."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(ORDER_STATUS, status),
+            SearchAttributePair(TICKET_ID, ticket_id),
+            SearchAttributePair(BUYER_ID, buyer_id),
+        ]
+    )
