@@ -132,6 +132,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 def run(settings: Settings, *, api_app: str = DEFAULT_API_APP) -> int:
     """Runs the stack until Ctrl-C or SIGTERM; the exit code is 1 if a process died."""
     stack = Stack(settings, api_app=api_app)
+    # SIGINT explicitly too: a shell starting us in the background leaves it ignored.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         stack.start()
