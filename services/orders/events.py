@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from services.common.clock import as_utc
 from services.common.events import OrderCancelled, OrderCompleted, OrderCreated, OrderExpired
-from services.orders.models import Order, as_utc
+from services.orders.models import Order
 
 
 def order_created(order: Order) -> OrderCreated:

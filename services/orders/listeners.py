@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from services.common.bans import ban_consumer
 from services.common.events import TicketCreated, TicketUpdated
-from services.common.listener import Consumer, NotYetApplicable
+from services.common.listener import Consumer
+from services.common.replica import is_next
 from services.common.unit_of_work import UnitOfWork
 from services.orders.models import Ticket, tables
 
@@ -25,17 +26,14 @@ def _copy(ticket: Ticket, event: TicketCreated | TicketUpdated) -> None:
 
 async def apply_ticket(event: TicketCreated | TicketUpdated, uow: UnitOfWork) -> None:
     ticket = await uow.session.get(Ticket, event.ticket_id)
+    creates = isinstance(event, TicketCreated)
+    entity = f"ticket {event.ticket_id}"
+    current = None if ticket is None else ticket.version
+    if not is_next(current, event.version, creates=creates, entity=entity):
+        return
     if ticket is None:
-        if isinstance(event, TicketUpdated) or event.version != 1:
-            raise NotYetApplicable(f"ticket {event.ticket_id} v{event.version} before v1")
         ticket = Ticket(id=event.ticket_id)
-        _copy(ticket, event)
         uow.session.add(ticket)
-        return
-    if event.version <= ticket.version:
-        return
-    if event.version > ticket.version + 1:
-        raise NotYetApplicable(f"ticket {event.ticket_id} v{event.version} after v{ticket.version}")
     _copy(ticket, event)
 
 

@@ -10,13 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from services.common.auth import CurrentUserDep
+from services.common.clock import as_utc
 from services.common.deps import RuntimeDep
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import OrderStatus
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
 from services.payments import saga
-from services.payments.models import Order, as_utc
+from services.payments.models import Order
 from services.payments.schemas import PaymentIn, PaymentOut
 from workflows.models import PaymentRequest
 

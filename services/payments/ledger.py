@@ -15,15 +15,10 @@ from uuid import UUID
 
 from sqlalchemy import select
 
+from services.common.clock import as_utc
 from services.common.unit_of_work import UnitOfWork
 from services.payments.events import charge_created
-from services.payments.models import (
-    AttemptStatus,
-    Payment,
-    PaymentAttempt,
-    PaymentStatus,
-    as_utc,
-)
+from services.payments.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
 from workflows.models import ChargeInput
 
 # Longer than a Stripe call can take with the gateway's timeout and network retries.

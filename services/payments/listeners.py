@@ -8,6 +8,7 @@ events before it have been applied. ``order.created`` starts the replica at its 
 from __future__ import annotations
 
 from services.common.bans import ban_consumer
+from services.common.clock import as_utc
 from services.common.events import (
     OrderCancelled,
     OrderCompleted,
@@ -15,12 +16,14 @@ from services.common.events import (
     OrderExpired,
     OrderStatus,
 )
-from services.common.listener import Consumer, NotYetApplicable
+from services.common.listener import Consumer
+from services.common.replica import is_next
 from services.common.unit_of_work import UnitOfWork
-from services.payments.models import Order, as_utc, tables
+from services.payments.models import Order, tables
 
 
 async def on_order_created(event: OrderCreated, uow: UnitOfWork) -> None:
+    # Only order.created makes a replica row: one that exists has seen this event.
     if await uow.session.get(Order, event.order_id) is not None:
         return
     uow.session.add(
@@ -38,10 +41,12 @@ async def on_order_created(event: OrderCreated, uow: UnitOfWork) -> None:
 
 async def _move(uow: UnitOfWork, event: OrderCancelled | OrderExpired | OrderCompleted) -> None:
     order = await uow.session.get(Order, event.order_id)
-    if order is None or event.version > order.version + 1:
-        raise NotYetApplicable(f"order {event.order_id} v{event.version}")
-    if event.version <= order.version:
+    entity = f"order {event.order_id}"
+    if not is_next(
+        None if order is None else order.version, event.version, creates=False, entity=entity
+    ):
         return
+    assert order is not None
     completed = isinstance(event, OrderCompleted)
     order.status = OrderStatus.COMPLETE if completed else OrderStatus.CANCELLED
     order.version = event.version

@@ -3,13 +3,14 @@ replica of orders (fed by the order events) that the payment route checks first.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.clock import utc_now
 from services.common.db import new_metadata
 from services.common.events import OrderStatus
 from services.common.tables import common_tables
@@ -20,15 +21,6 @@ class Base(DeclarativeBase):
 
 
 tables = common_tables(Base.metadata)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class PaymentStatus(StrEnum):

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import nats
 import pytest
 
+from services.common.clock import as_utc
 from services.common.events import (
     Event,
     OrderCancelled,
@@ -22,7 +23,7 @@ from services.common.listener import NotYetApplicable
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.listeners import orders_consumer
-from services.payments.models import Order, as_utc
+from services.payments.models import Order
 from tests.payments.support import payments_runtime
 from tests.support.polling import eventually
 
