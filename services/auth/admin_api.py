@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from fastapi import APIRouter
 
@@ -14,6 +13,7 @@ from services.common.auth import CurrentUser, CurrentUserDep
 from services.common.bans import record_ban
 from services.common.deps import RuntimeDep, UnitOfWorkDep
 from services.common.errors import Forbidden, NotFound
+from services.common.ids import id_or_not_found
 from services.common.settings import Settings
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -28,14 +28,6 @@ def is_admin(user: CurrentUser, settings: Settings) -> bool:
     return user.email.lower() in admins
 
 
-def parse_id(raw: str) -> UUID:
-    """A malformed id names no user: 404, like a missing one."""
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise NotFound("User not found") from None
-
-
 @router.post("/{user_id}/ban", response_model=BannedUserOut)
 async def ban(
     user_id: str, caller: CurrentUserDep, runtime: RuntimeDep, uow: UnitOfWorkDep
@@ -45,7 +37,7 @@ async def ban(
         raise Forbidden("Only administrators can ban users")
     # Locked (PostgreSQL; SQLite writes are serialized anyway) so two admins banning at
     # once do not collide on the version.
-    user = await uow.session.get(User, parse_id(user_id), with_for_update=True)
+    user = await uow.session.get(User, id_or_not_found(user_id, "User"), with_for_update=True)
     if user is None:
         raise NotFound("User not found")
     if user.banned:

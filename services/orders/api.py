@@ -13,6 +13,7 @@ from services.common.auth import CurrentUser, CurrentUserDep
 from services.common.deps import ReadSessionDep, RuntimeDep
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import OrderStatus
+from services.common.ids import id_or_not_found
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
 from services.orders import operations, saga
@@ -23,14 +24,6 @@ from workflows.steps import CancelReason
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-
-
-def parse_id(raw: str) -> UUID:
-    """A malformed id names no order: 404, like a missing one."""
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise NotFound("Order not found") from None
 
 
 async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ticket] | None:
@@ -48,7 +41,7 @@ async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ti
 async def own_order(
     runtime: ServiceRuntime, raw_id: str, user: CurrentUser
 ) -> tuple[Order, Ticket]:
-    found = await read_order(runtime, parse_id(raw_id))
+    found = await read_order(runtime, id_or_not_found(raw_id, "Order"))
     if found is None:
         raise NotFound("Order not found")
     if found[0].user_id != user.id:

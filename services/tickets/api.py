@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from services.common.auth import CurrentUserDep
 from services.common.deps import ReadSessionDep, UnitOfWorkDep
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import TicketStatus
+from services.common.ids import id_or_not_found
 from services.common.money import to_cents
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket
@@ -21,14 +21,6 @@ from services.tickets.schemas import TicketIn, TicketOut
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
 MAX_PAGE = 200
-
-
-def parse_id(raw: str) -> UUID:
-    """A malformed id names no ticket: 404, like a missing one."""
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise NotFound("Ticket not found") from None
 
 
 @router.get("", response_model=list[TicketOut])
@@ -56,7 +48,7 @@ async def list_for_sale(
 
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def show(ticket_id: str, session: ReadSessionDep) -> TicketOut:
-    ticket = await session.get(Ticket, parse_id(ticket_id))
+    ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
     if ticket is None:
         raise NotFound("Ticket not found")
     return TicketOut.of(ticket)
@@ -76,7 +68,7 @@ async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> Ti
 async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
-    ticket = await uow.session.get(Ticket, parse_id(ticket_id))
+    ticket = await uow.session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
     if ticket is None:
         raise NotFound("Ticket not found")
     if ticket.user_id != user.id:
