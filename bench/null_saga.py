@@ -1,0 +1,179 @@
+"""The null saga: the real purchase workflow with activities that do nothing.
+
+Same workflow code (workflows/purchase.py), same activity names and inputs, same task
+queue names, same messages (Update-with-Start ``wait_reserved``, Update ``pay``), same
+payment timer, started and paid through the services' own client code
+(services/orders/saga.py, services/payments/saga.py). It runs in a Temporal namespace of
+its own on the stack's Temporal server, so its task queues are its own and the stack's
+workers never see its tasks; its workers are built like worker/main.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio import activity
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from services.common.settings import Settings
+from services.common.temporal import connect_temporal
+from services.orders import saga as orders_saga
+from services.orders.models import Order
+from services.payments import saga as payments_saga
+from services.stack.temporal import register_search_attributes
+from worker.main import SHUTDOWN_GRACE
+from workflows.models import (
+    ChargeInput,
+    ChargeResult,
+    PaymentRequest,
+    RefundInput,
+    TaskQueue,
+)
+from workflows.purchase import PurchaseWorkflow
+from workflows.steps import Activity, AwaitPaymentInput, CancelOrderInput, OrderInput, TicketHold
+
+NAMESPACE = "bench-null-saga"
+NAMESPACE_READY_SECONDS = 60.0
+
+
+@activity.defn(name=Activity.RESERVE_TICKET)
+async def reserve_ticket(hold: TicketHold) -> None:
+    return None
+
+
+@activity.defn(name=Activity.RELEASE_TICKET)
+async def release_ticket(hold: TicketHold) -> None:
+    return None
+
+
+@activity.defn(name=Activity.MARK_TICKET_SOLD)
+async def mark_ticket_sold(hold: TicketHold) -> None:
+    return None
+
+
+@activity.defn(name=Activity.AWAIT_PAYMENT)
+async def mark_order_awaiting_payment(step: AwaitPaymentInput) -> None:
+    return None
+
+
+# When each order's complete_order ran: the moment the real path's order reads "complete".
+_completed: dict[UUID, asyncio.Future[float]] = {}
+
+
+@activity.defn(name=Activity.COMPLETE_ORDER)
+async def complete_order(step: OrderInput) -> None:
+    waiting = _completed.get(step.order_id)
+    if waiting is not None and not waiting.done():
+        waiting.set_result(time.perf_counter())
+
+
+@activity.defn(name=Activity.CANCEL_ORDER)
+async def cancel_order(step: CancelOrderInput) -> None:
+    return None
+
+
+@activity.defn(name=Activity.CHARGE)
+async def charge(charge: ChargeInput) -> ChargeResult:
+    return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_null_{charge.order_id.hex}")
+
+
+@activity.defn(name=Activity.REFUND)
+async def refund(refund: RefundInput) -> None:
+    return None
+
+
+# Queue by queue, what worker/main.py registers there (the workflow runs on "orders").
+ACTIVITIES: dict[TaskQueue, list[Callable[..., Any]]] = {
+    TaskQueue.TICKETS: [reserve_ticket, release_ticket, mark_ticket_sold],
+    TaskQueue.ORDERS: [mark_order_awaiting_payment, complete_order, cancel_order],
+    TaskQueue.PAYMENTS: [charge, refund],
+}
+
+
+async def _register_namespace(temporal_address: str) -> None:
+    client = await connect_temporal(Settings(temporal_address=temporal_address))
+    try:
+        await client.workflow_service.register_namespace(
+            RegisterNamespaceRequest(
+                namespace=NAMESPACE, workflow_execution_retention_period=Duration(seconds=86400)
+            )
+        )
+    except RPCError as error:
+        if error.status is not RPCStatusCode.ALREADY_EXISTS:
+            raise
+    deadline = time.monotonic() + NAMESPACE_READY_SECONDS
+    while True:
+        try:
+            await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=NAMESPACE)
+            )
+            await register_search_attributes(client, namespace=NAMESPACE)
+            return
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+@contextlib.asynccontextmanager
+async def running(temporal_address: str) -> AsyncIterator[Client]:
+    """A client of the null-saga namespace, with its workers polling until the block ends."""
+    await _register_namespace(temporal_address)
+    client = await connect_temporal(
+        Settings(temporal_address=temporal_address, temporal_namespace=NAMESPACE)
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        for queue, activities in ACTIVITIES.items():
+            worker = Worker(
+                client,
+                task_queue=queue,
+                workflows=[PurchaseWorkflow] if queue is TaskQueue.ORDERS else [],
+                activities=activities,
+                graceful_shutdown_timeout=SHUTDOWN_GRACE,
+            )
+            await stack.enter_async_context(worker)
+        yield client
+
+
+async def one_saga(client: Client, window_seconds: int) -> tuple[float, float, float]:
+    """One purchase through the null saga, as the services drive it: seconds to the
+    ticket locked, to the payment answered, and to the order completed (its
+    complete_order activity ran, as the real order reads "complete" once that activity
+    has committed; like the buyer, it does not wait for the workflow to end)."""
+    order = Order(id=uuid4(), user_id=uuid4(), ticket_id=uuid4(), price_cents=2550, version=1)
+    completed = _completed[order.id] = asyncio.get_running_loop().create_future()
+    try:
+        started = time.perf_counter()
+        await orders_saga.start_purchase(client, order, window_seconds)
+        reserved = time.perf_counter()
+        await payments_saga.pay(
+            client,
+            PaymentRequest(order_id=order.id, buyer_id=order.user_id, token="pm_card_visa"),
+        )
+        paid = time.perf_counter()
+        done = await asyncio.wait_for(completed, timeout=60)
+    finally:
+        del _completed[order.id]
+    return reserved - started, paid - reserved, done - started
+
+
+async def wait_until_serving(client: Client, window_seconds: int) -> None:
+    """A fresh namespace can take a moment to reach every part of the server."""
+    deadline = time.monotonic() + NAMESPACE_READY_SECONDS
+    while True:
+        try:
+            await asyncio.wait_for(one_saga(client, window_seconds), timeout=15)
+            return
+        except (RPCError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)

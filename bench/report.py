@@ -1,0 +1,81 @@
+"""The run's report: JSON (every figure) and a Markdown table (the headline figures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _ms(figure: dict[str, Any]) -> str:
+    if not figure or figure.get("n", 0) == 0:
+        return "-"
+    return f"{figure['p50_ms']:.0f} / {figure['p99_ms']:.0f}"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = [
+        "# Benchmark: latest run",
+        "",
+        f"{meta['started_at']} · commit `{meta['commit']}` · {meta['cpus']} CPUs · "
+        f"Python {meta['python']} · `{meta['command']}`",
+        "",
+        "## Purchase path against the null-saga ceiling",
+        "",
+        "| buyers | ceiling sagas/s | ceiling p50 / p99 ms | purchases/s | ratio_to_ceiling "
+        "| order p50 / p99 ms | payment p50 / p99 ms | order→complete p50 / p99 ms "
+        "| failed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level, purchase in results["purchase"].items():
+        ceiling = results["ceiling"][level]
+        lines.append(
+            f"| {level} | {_num(ceiling['sagas_per_second'])} "
+            f"| {_ms(ceiling['saga'])} | {_num(purchase['purchases_per_second'])} "
+            f"| {_num(purchase['ratio_to_ceiling'], 2)} | {_ms(purchase['order'])} "
+            f"| {_ms(purchase['payment'])} | {_ms(purchase['order_to_complete'])} "
+            f"| {purchase['failures'] + ceiling['failures']} |"
+        )
+    lag = results["event_lag"]
+    read = results["read_path"]
+    footprint = results["footprint"]
+    lines += [
+        "",
+        "## Event lag, read path, footprint",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+        f"| event lag `ticket.updated` → orders replica, p50 / p99 ms "
+        f"(n={lag['lag']['n']}) | {_ms(lag['lag'])} |",
+        f"| GET /api/tickets?limit={read['page_size']} req/s "
+        f"({meta['catalogue_tickets']} tickets for sale, {read['concurrency']} clients) "
+        f"| {_num(read['tickets']['requests_per_second'])} |",
+        f"| GET /healthz req/s (same process, same load) "
+        f"| {_num(read['bare']['requests_per_second'])} |",
+        f"| read path ratio tickets / bare | {_num(read['ratio_to_bare'], 2)} |",
+        f"| resident memory at idle, whole stack (MiB) | {_num(footprint['idle']['rss_mib'])} |",
+        f"| resident memory under load, peak (MiB) "
+        f"| {_num(footprint['under_load_peak']['rss_mib'])} |",
+        f"| resident memory at idle after the load (MiB) "
+        f"| {_num(footprint['idle_after_load']['rss_mib'])} |",
+        f"| cold start, `ticketing up` to /readyz 200 (s) "
+        f"| {_num(results['cold_start_seconds'], 2)} |",
+        "",
+        f"Samples: {meta['samples']}.",
+    ]
+    if meta.get("note"):
+        lines += ["", f"Note: {meta['note']}"]
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Any], directory: Path) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (directory / "latest.md").write_text(table)
+    return table

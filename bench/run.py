@@ -1,0 +1,230 @@
+"""One benchmark run: start the stack, set the shop up over HTTP, measure, report."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+
+from bench import event_lag, null_saga, read_path
+from bench.cpu import accounting
+from bench.footprint import PeakSampler, snapshot
+from bench.load import closed_loop, deal
+from bench.purchase import Purchase, Timing, buy
+from bench.shop import (
+    close_all,
+    list_tickets,
+    payment_methods,
+    sign_up_many,
+    wait_for_replica,
+)
+from bench.stack import BenchStack
+from bench.stats import latency, rate, ratio
+from services.common.settings import Settings
+from tests.support.stack import ROOT
+
+SETTLE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of everything one run does (purchases and null sagas per concurrency)."""
+
+    levels: dict[int, int]
+    catalogue: int = 1000
+    lag_samples: int = 100
+    read_seconds: float = 8.0
+    read_concurrency: int = 10
+    page: int = 50
+    sellers: int = 5
+    warmup: int = 5
+
+    def describe(self) -> str:
+        levels = ", ".join(f"{n} at {c} concurrent" for c, n in self.levels.items())
+        return (
+            f"purchases and null sagas: {levels} (after {self.warmup} warm-up purchases); "
+            f"event lag: {self.lag_samples} edits; read path: {self.read_seconds:g} s per "
+            f"endpoint at {self.read_concurrency} clients"
+        )
+
+
+FULL = Plan(levels={1: 30, 10: 150, 50: 250})
+QUICK = Plan(
+    levels={1: 5, 10: 20, 50: 50}, catalogue=200, lag_samples=20, read_seconds=2.0, warmup=2
+)
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _meta(plan: Plan, command: str) -> dict[str, Any]:
+    changed = _git("status", "--porcelain")
+    commit = _git("rev-parse", "--short", "HEAD")
+    return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit + ("+uncommitted" if changed and changed != "unknown" else ""),
+        "cpus": _cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "command": command,
+        "plan": asdict(plan),
+        "samples": plan.describe(),
+        "catalogue_tickets": plan.catalogue,
+    }
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+async def _ceiling(
+    stack: BenchStack, client: Client, level: int, count: int, window: int
+) -> dict[str, Any]:
+    cpu: dict[str, Any] = {}
+    with accounting(stack.processes, cpu):
+        run = await closed_loop(
+            deal(range(count), level), lambda _client, _job: null_saga.one_saga(client, window)
+        )
+    done = len(run.results)
+    return {
+        "concurrency": level,
+        "sagas_per_second": rate(len(run.results), run.wall_seconds),
+        "wall_seconds": round(run.wall_seconds, 2),
+        "saga": latency([done for _, _, done in run.results]),
+        "order": latency([reserved for reserved, _, _ in run.results]),
+        "payment": latency([paid for _, paid, _ in run.results]),
+        "failures": len(run.failures),
+        "first_failure": repr(run.failures[0]) if run.failures else None,
+        # The null saga's workers run in the bench process ("bench").
+        "cpu_seconds_per_saga": {
+            name: round(seconds / done, 4) for name, seconds in cpu.items() if done
+        },
+    }
+
+
+async def _purchases(
+    stack: BenchStack, buyers: list[httpx.AsyncClient], level: int, purchases: list[Purchase]
+) -> dict[str, Any]:
+    cpu: dict[str, Any] = {}
+    with accounting(stack.processes, cpu):
+        run = await closed_loop(
+            deal(purchases, level), lambda index, purchase: buy(buyers[index], purchase)
+        )
+    timings: list[Timing] = run.results
+    done = len(timings)
+    return {
+        "concurrency": level,
+        "purchases_per_second": rate(done, run.wall_seconds),
+        "wall_seconds": round(run.wall_seconds, 2),
+        "order": latency([t.order for t in timings]),
+        "payment": latency([t.payment for t in timings]),
+        "order_to_complete": latency([t.order_to_complete for t in timings]),
+        "lag_retries": sum(t.retries for t in timings),
+        "status_polls": sum(t.polls for t in timings),
+        "failures": len(run.failures),
+        "first_failure": repr(run.failures[0]) if run.failures else None,
+        "cpu_seconds_per_purchase": {
+            name: round(seconds / done, 4) for name, seconds in cpu.items() if done
+        },
+    }
+
+
+async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    await asyncio.sleep(SETTLE_SECONDS)
+    footprint: dict[str, Any] = {"idle": await asyncio.to_thread(snapshot, stack.processes())}
+    results["footprint"] = footprint
+    window = int(stack.env.get("ORDER_EXPIRATION_SECONDS", Settings().order_expiration_seconds))
+
+    print("setting the shop up: users, tickets, cards ...", flush=True)
+    setup_started = time.perf_counter()
+    sellers = await sign_up_many(stack.api, plan.sellers)
+    buyers = await sign_up_many(stack.api, max(plan.levels))
+    try:
+        wanted = plan.warmup + sum(plan.levels.values())
+        for_purchase = await list_tickets(sellers, wanted, title="Gig")
+        catalogue = await list_tickets(sellers, plan.catalogue)
+        methods = await payment_methods(stack.localstripe, wanted)
+        await wait_for_replica(stack.orders_db, for_purchase + catalogue)
+        results["setup_seconds"] = round(time.perf_counter() - setup_started, 1)
+
+        print("event lag ...", flush=True)
+        # catalogue[0] was listed by sellers[0] (tickets are dealt over sellers in order).
+        results["event_lag"] = await event_lag.measure(
+            sellers[0], catalogue[0], stack.orders_db, plan.lag_samples
+        )
+
+        purchases = [Purchase(t, m) for t, m in zip(for_purchase, methods, strict=True)]
+        warmup, purchases = purchases[: plan.warmup], purchases[plan.warmup :]
+        sampler = PeakSampler(stack.processes)
+        results["ceiling"], results["purchase"] = {}, {}
+        async with null_saga.running(stack.temporal_address) as client:
+            await null_saga.wait_until_serving(client, window)
+            for purchase in warmup:
+                await buy(buyers[0], purchase)
+            for _ in range(plan.warmup):
+                await null_saga.one_saga(client, window)
+            # Ceiling and purchase alternate level by level, so drift hits both alike.
+            for level, count in plan.levels.items():
+                print(f"{level} concurrent: null saga, then purchases ...", flush=True)
+                key = str(level)
+                results["ceiling"][key] = await _ceiling(stack, client, level, count, window)
+                mine, purchases = purchases[:count], purchases[count:]
+                async with sampler.sampling():
+                    results["purchase"][key] = await _purchases(stack, buyers, level, mine)
+                ceiling = results["ceiling"][key]["sagas_per_second"]
+                results["purchase"][key]["ratio_to_ceiling"] = ratio(
+                    results["purchase"][key]["purchases_per_second"], ceiling
+                )
+        footprint["under_load_peak"] = sampler.peak
+
+        print("read path ...", flush=True)
+        results["read_path"] = await read_path.measure(
+            stack.api,
+            concurrency=plan.read_concurrency,
+            seconds=plan.read_seconds,
+            page=plan.page,
+        )
+    finally:
+        await close_all([*sellers, *buyers])
+    await asyncio.sleep(SETTLE_SECONDS)
+    footprint["idle_after_load"] = await asyncio.to_thread(snapshot, stack.processes())
+    return results
+
+
+def run(plan: Plan, command: str, *, keep: Path | None = None) -> dict[str, Any]:
+    meta = _meta(plan, command)
+    with tempfile.TemporaryDirectory(prefix="ticketing-bench-") as scratch:
+        data_dir = keep or Path(scratch) / "var"
+        stack = BenchStack(data_dir)
+        try:
+            print("starting ticketing up ...", flush=True)
+            stack.start()
+            if not stack.runs_workers():
+                stack.start_workers()
+                meta["note"] = (
+                    "`ticketing up` started no Temporal worker, so the bench ran "
+                    "`ticketing worker all` beside it, with the same environment."
+                )
+            results = {"meta": meta, "cold_start_seconds": round(stack.cold_start_seconds or 0, 2)}
+            results |= asyncio.run(measure(stack, plan))
+        finally:
+            stack.shutdown()
+    return results

@@ -1,0 +1,119 @@
+"""Users of the shop over HTTP, as a browser would be: sign up, list tickets, make cards.
+
+Setup only: nothing here is timed. Each user has its own client (its own cookie and
+connections), like one browser each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+
+PASSWORD = "bench-password"
+TEST_CARD = "4242424242424242"
+STRIPE_KEY = "sk_test_bench"
+SETUP_CONCURRENCY = 10
+
+
+async def sign_up(api: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=api, timeout=60)
+    email = f"bench-{uuid4().hex[:12]}@example.com"
+    response = await client.post("/api/users/signup", json={"email": email, "password": PASSWORD})
+    if response.status_code != 201:
+        await client.aclose()
+        raise RuntimeError(f"signup answered {response.status_code}: {response.text}")
+    return client
+
+
+async def sign_up_many(api: str, count: int) -> list[httpx.AsyncClient]:
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one() -> httpx.AsyncClient:
+        async with gate:
+            return await sign_up(api)
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def list_tickets(
+    sellers: Sequence[httpx.AsyncClient], count: int, *, title: str = "Concert"
+) -> list[str]:
+    """``count`` tickets, dealt over the sellers; returns their ids in listing order."""
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def one(index: int) -> str:
+        async with gate:
+            seller = sellers[index % len(sellers)]
+            price = 10 + index % 90 + 0.5
+            response = await seller.post(
+                "/api/tickets", json={"title": f"{title} #{index}", "price": price}
+            )
+        if response.status_code != 201:
+            raise RuntimeError(f"listing answered {response.status_code}: {response.text}")
+        ticket_id: str = response.json()["id"]
+        return ticket_id
+
+    return list(await asyncio.gather(*(one(index) for index in range(count))))
+
+
+async def payment_methods(localstripe: str, count: int) -> list[str]:
+    """PaymentMethods for the test card, made on localstripe as Stripe.js would."""
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+    card = {
+        "type": "card",
+        "card[number]": TEST_CARD,
+        "card[exp_month]": "12",
+        "card[exp_year]": "2034",
+        "card[cvc]": "123",
+    }
+    async with httpx.AsyncClient(base_url=localstripe, auth=(STRIPE_KEY, ""), timeout=60) as stripe:
+
+        async def one() -> str:
+            async with gate:
+                response = await stripe.post("/v1/payment_methods", data=card)
+            if response.status_code != 200:
+                raise RuntimeError(f"localstripe answered {response.status_code}: {response.text}")
+            method_id: str = response.json()["id"]
+            return method_id
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def replica_versions(orders_db: Path, ticket_ids: Sequence[str]) -> dict[str, int]:
+    """The orders service's replica of these tickets (read-only; ids as SQLite stores them)."""
+    if not orders_db.exists():
+        return {}
+    connection = sqlite3.connect(f"file:{orders_db}?mode=ro", uri=True)
+    try:
+        found: dict[str, int] = {}
+        for start in range(0, len(ticket_ids), 500):
+            chunk = [ticket_id.replace("-", "") for ticket_id in ticket_ids[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = connection.execute(
+                f"SELECT id, version FROM tickets WHERE id IN ({marks})", chunk
+            ).fetchall()
+            found.update({str(row[0]): int(row[1]) for row in rows})
+        return found
+    finally:
+        connection.close()
+
+
+async def wait_for_replica(orders_db: Path, ticket_ids: Sequence[str], seconds: float = 60) -> None:
+    """Until the orders service knows every ticket (so an order is not refused as unknown)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        known = await asyncio.to_thread(replica_versions, orders_db, ticket_ids)
+        if len(known) == len(ticket_ids):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the orders replica never caught up with the listed tickets")
+
+
+async def close_all(clients: Sequence[httpx.AsyncClient]) -> None:
+    await asyncio.gather(*(client.aclose() for client in clients))
