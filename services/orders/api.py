@@ -87,10 +87,12 @@ async def list_mine(user: CurrentUserDep, session: ReadSessionDep) -> list[Order
 
 
 async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, Ticket]]:
+    """The caller's orders that locked their ticket: an attempt refused with 409 (the
+    ticket was taken) never became an order the buyer has, so it is not listed."""
     rows = await session.execute(
         select(Order, Ticket)
         .join(Ticket, Order.ticket_id == Ticket.id)
-        .where(Order.user_id == user_id)
+        .where(Order.user_id == user_id, Order.expires_at.is_not(None))
         .order_by(Order.created_at.desc(), Order.id)
     )
     return [(order, ticket) for order, ticket in rows.all()]

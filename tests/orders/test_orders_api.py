@@ -43,11 +43,14 @@ async def test_second_buyer_is_told_the_ticket_is_reserved(market: Market) -> No
         "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
     )
     assert first.status_code == 201
+    second_buyer = market.user()
     second = await market.orders.post(
-        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=second_buyer
     )
     assert second.status_code == 409
     assert second.json() == {"errors": [{"message": "Ticket is already reserved"}]}
+    # The refused attempt is not an order the second buyer has.
+    assert (await market.orders.get("/api/orders", headers=second_buyer)).json() == []
 
 
 async def test_order_errors(market: Market) -> None:
