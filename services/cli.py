@@ -76,6 +76,23 @@ def revision(
     make_revision(load_definition(name).migrations, get_settings().database_url_for(name), message)
 
 
+@app.command("search-attributes")
+def search_attributes() -> None:
+    """Register the saga's search attributes on the Temporal namespace (idempotent); the
+    embedded stack's dev server starts with them, a production server needs this once."""
+    import asyncio
+
+    from services.common.temporal import connect_temporal
+    from services.stack.temporal import register_search_attributes
+
+    async def _register() -> None:
+        settings = get_settings()
+        client = await connect_temporal(settings)
+        await register_search_attributes(client, settings.temporal_namespace)
+
+    asyncio.run(_register())
+
+
 def _service_name(service: str) -> ServiceName:
     for name in SERVICE_NAMES:
         if name == service:
