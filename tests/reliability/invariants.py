@@ -1,0 +1,203 @@
+"""What must hold after any scenario, checked against the services' own databases, the
+event stream, Stripe (localstripe) and Temporal. Each broken rule is one violation.
+
+The system is eventually consistent, so ``converged`` re-checks until every rule holds or
+a deadline passes, and reports what still does not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+
+from services.common.settings import SERVICE_NAMES
+from tests.support.jetstream import jetstream, msg_id, stream_messages
+
+HELD = ("awaiting:payment", "complete")
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _utc(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+class Invariants:
+    def __init__(
+        self, data_dir: Path, *, nats_url: str, temporal: Client, stripe_url: str, stream: str
+    ) -> None:
+        self.data_dir = data_dir
+        self.nats_url = nats_url
+        self.temporal = temporal
+        self.stripe_url = stripe_url
+        self.stream = stream
+
+    def _rows(self, service: str, sql: str) -> list[tuple[object, ...]]:
+        with read_only(self.data_dir / f"{service}.db") as connection:
+            return connection.execute(sql).fetchall()
+
+    async def check(self, *, slack: timedelta) -> list[str]:
+        violations = self.locks() + self.charges() + self.replicas() + self.outboxes()
+        violations += await self.stream_once()
+        violations += await self.stripe_charges()
+        violations += await self.workflows_within_window(slack)
+        return violations
+
+    async def converged(self, *, within: float = 60, slack: timedelta) -> list[str]:
+        deadline = time.monotonic() + within
+        while True:
+            violations = await self.check(slack=slack)
+            if not violations or time.monotonic() > deadline:
+                return violations
+            await asyncio.sleep(0.5)
+
+    def locks(self) -> list[str]:
+        """No ticket held or sold by two orders; the lock names the order that holds it."""
+        violations = []
+        holders = Counter(
+            ticket
+            for ticket, status in self._rows("orders", "SELECT ticket_id, status FROM orders")
+            if status in HELD
+        )
+        violations += [f"ticket {t} held by {n} orders" for t, n in holders.items() if n > 1]
+        held_orders = {
+            str(order): str(ticket)
+            for order, ticket in self._rows(
+                "orders",
+                "SELECT id, ticket_id FROM orders WHERE status IN ('awaiting:payment', 'complete')",
+            )
+        }
+        for ticket, order in self._rows(
+            "tickets", "SELECT id, order_id FROM tickets WHERE order_id IS NOT NULL"
+        ):
+            if held_orders.get(str(order)) != str(ticket):
+                violations.append(
+                    f"ticket {ticket} locked by order {order}, which does not hold it"
+                )
+        return violations
+
+    def charges(self) -> list[str]:
+        """Every completed order has exactly one successful charge; a cancelled one that
+        was charged has been refunded."""
+        violations = []
+        orders = dict(self._rows("orders", "SELECT id, status FROM orders"))
+        payments = {
+            str(order): status
+            for order, status in self._rows("payments", "SELECT order_id, status FROM payments")
+        }
+        succeeded = Counter(
+            str(order)
+            for (order,) in self._rows(
+                "payments",
+                "SELECT p.order_id FROM payment_attempts a JOIN payments p ON a.payment_id = p.id"
+                " WHERE a.status = 'succeeded'",
+            )
+        )
+        for order, status in orders.items():
+            order = str(order)
+            if status == "complete" and (
+                payments.get(order) != "succeeded" or succeeded[order] != 1
+            ):
+                violations.append(
+                    f"complete order {order}: payment {payments.get(order)}, "
+                    f"{succeeded[order]} successful attempts"
+                )
+            if status == "cancelled" and payments.get(order) == "succeeded":
+                violations.append(f"cancelled order {order} charged and not refunded")
+        return violations
+
+    def replicas(self) -> list[str]:
+        """Each replica equals its source of truth."""
+        violations = []
+        tickets = set(self._rows("tickets", "SELECT id, status, order_id, version FROM tickets"))
+        replica = set(self._rows("orders", "SELECT id, status, order_id, version FROM tickets"))
+        violations += [f"orders' replica differs on ticket {row[0]}" for row in tickets ^ replica]
+        announced = set(
+            self._rows(
+                "orders",
+                "SELECT id, status, version FROM orders WHERE expires_at IS NOT NULL",
+            )
+        )
+        copies = set(self._rows("payments", "SELECT id, status, version FROM orders"))
+        violations += [f"payments' replica differs on order {row[0]}" for row in announced ^ copies]
+        return violations
+
+    def outboxes(self) -> list[str]:
+        violations = []
+        for service in SERVICE_NAMES:
+            (pending,) = self._rows(
+                service, "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            )[0]
+            if pending:
+                violations.append(f"{service}: {pending} outbox rows not published")
+        return violations
+
+    async def stream_once(self) -> list[str]:
+        """The stream holds every event written to an outbox, each once."""
+        written = set()
+        for service in SERVICE_NAMES:
+            written |= {
+                str(row[0]).replace("-", "")
+                for row in self._rows(service, "SELECT event_id FROM outbox")
+            }
+        async with jetstream(self.nats_url) as js:
+            messages = await stream_messages(js, self.stream)
+        ids = Counter((msg_id(message) or "").replace("-", "") for message in messages)
+        violations = [f"event {event} in the stream {n} times" for event, n in ids.items() if n > 1]
+        missing = written - set(ids)
+        if missing:
+            violations.append(f"{len(missing)} events written but not in the stream")
+        return violations
+
+    async def stripe_charges(self) -> list[str]:
+        """Stripe's side: at most one successful PaymentIntent per order that is not refunded."""
+        async with httpx.AsyncClient(
+            base_url=self.stripe_url, auth=("sk_test_harness", "")
+        ) as stripe:
+            intents = (await stripe.get("/v1/payment_intents", params={"limit": 10000})).json()
+            refunds = (await stripe.get("/v1/refunds", params={"limit": 10000})).json()
+        refunded = {refund.get("payment_intent") for refund in refunds.get("data", [])}
+        kept = Counter(
+            intent.get("metadata", {}).get("order_id")
+            for intent in intents.get("data", [])
+            if intent.get("status") == "succeeded" and intent["id"] not in refunded
+        )
+        return [f"order {order} charged {n} times" for order, n in kept.items() if n > 1]
+
+    async def workflows_within_window(self, slack: timedelta) -> list[str]:
+        """No purchase still running past its window (plus slack)."""
+        expiries = {
+            f"order-{_uuid(order)}": _utc(expires)
+            for order, expires in self._rows("orders", "SELECT id, expires_at FROM orders")
+        }
+        now = datetime.now(UTC)
+        violations = []
+        async for workflow in self.temporal.list_workflows('ExecutionStatus="Running"'):
+            expires = expiries.get(workflow.id)
+            if expires is not None and now > expires + slack:
+                violations.append(f"{workflow.id} still running {now - expires} after its window")
+        return violations
+
+
+def _uuid(hex_or_uuid: object) -> str:
+    text = str(hex_or_uuid).replace("-", "")
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

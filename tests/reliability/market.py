@@ -1,0 +1,116 @@
+"""Users of the marketplace, driving the real stack over HTTP as its clients do."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import httpx
+
+from services.common.tokens import SESSION_COOKIE
+
+RECONNECT_TRIES = 100
+
+
+@dataclass
+class User:
+    id: str
+    headers: dict[str, str]
+
+
+class Market:
+    def __init__(self, api: str, stripe: str, *, concurrency: int = 50) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self.http = httpx.AsyncClient(base_url=api, timeout=60, limits=limits)
+        # Sign-ups get a client of their own: its cookie jar must never lend a session to
+        # a request that means to carry none (or another user's).
+        self.signups = httpx.AsyncClient(base_url=api, timeout=60, limits=limits)
+        self.stripe = httpx.AsyncClient(base_url=stripe, timeout=60, auth=("sk_test_harness", ""))
+        self.gate = asyncio.Semaphore(concurrency)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.signups.aclose()
+        await self.stripe.aclose()
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """As a patient client: a refused connection (the service restarting) is tried
+        again; nothing was sent, so nothing can happen twice."""
+        for _ in range(RECONNECT_TRIES):
+            try:
+                async with self.gate:
+                    return await self.http.request(method, path, **kwargs)
+            except httpx.ConnectError:
+                await asyncio.sleep(0.2)
+        async with self.gate:
+            return await self.http.request(method, path, **kwargs)
+
+    async def sign_up(self, email: str | None = None) -> User:
+        email = email or f"{uuid4().hex[:12]}@example.com"
+        async with self.gate:
+            response = await self.signups.post(
+                "/api/users/signup", json={"email": email, "password": "secret"}
+            )
+        assert response.status_code == 201, response.text
+        token = response.cookies[SESSION_COOKIE]
+        return User(id=response.json()["id"], headers={"Authorization": f"Bearer {token}"})
+
+    async def users(self, count: int) -> list[User]:
+        return list(await asyncio.gather(*(self.sign_up() for _ in range(count))))
+
+    async def list_ticket(self, seller: User, price: float = 20) -> str:
+        response = await self.request(
+            "POST",
+            "/api/tickets",
+            json={"title": "Reliability", "price": price},
+            headers=seller.headers,
+        )
+        assert response.status_code == 201, response.text
+        ticket_id: str = response.json()["id"]
+        return ticket_id
+
+    async def order(self, buyer: User, ticket_id: str, *, lag_retries: int = 100) -> httpx.Response:
+        """POST /api/orders; a 404 is the orders replica not having the ticket yet."""
+        for _ in range(lag_retries):
+            response = await self.request(
+                "POST", "/api/orders", json={"ticketId": ticket_id}, headers=buyer.headers
+            )
+            if response.status_code != 404:
+                return response
+            await asyncio.sleep(0.05)
+        return response
+
+    async def payment_method(self, card: str = "4242424242424242") -> str:
+        response = await self.stripe.post(
+            "/v1/payment_methods",
+            data={
+                "type": "card",
+                "card[number]": card,
+                "card[exp_month]": "12",
+                "card[exp_year]": "2034",
+                "card[cvc]": "123",
+            },
+        )
+        method: str = response.json()["id"]
+        return method
+
+    async def pay(self, buyer: User, order_id: str, *, lag_retries: int = 100) -> httpx.Response:
+        token = await self.payment_method()
+        for _ in range(lag_retries):
+            response = await self.request(
+                "POST",
+                "/api/payments",
+                json={"orderId": order_id, "token": token},
+                headers=buyer.headers,
+            )
+            if response.status_code != 404:  # the payments replica's lag
+                return response
+            await asyncio.sleep(0.05)
+        return response
+
+    async def ticket(self, ticket_id: str) -> dict[str, Any]:
+        response = await self.request("GET", f"/api/tickets/{ticket_id}")
+        ticket: dict[str, Any] = response.json()
+        return ticket
