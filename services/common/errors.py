@@ -8,9 +8,34 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorEntry(BaseModel):
+    message: str
+    # Present only where one field is at fault.
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    errors: list[ErrorEntry]
+
+
+# Documented on every route: any of them may answer so (402 is added where it applies).
+DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Invalid input: one entry per bad field",
+        401: "Not signed in, or the token is invalid, expired or banned",
+        403: "Signed in but not allowed",
+        404: "No such resource",
+        409: "State conflict",
+        500: "Unexpected error",
+    }.items()
+}
 
 
 def error_body(message: str, field: str | None = None) -> dict[str, list[dict[str, str]]]:

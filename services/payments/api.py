@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from services.common.auth import CurrentUserDep
 from services.common.clock import as_utc
 from services.common.deps import RuntimeDep
-from services.common.errors import Conflict, Forbidden, NotFound
+from services.common.errors import Conflict, ErrorResponse, Forbidden, NotFound
 from services.common.events import OrderStatus
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
@@ -49,7 +49,12 @@ def refuse_unless_payable(order: Order) -> None:
         raise Conflict("The payment window has ended")
 
 
-@router.post("", status_code=201, response_model=PaymentOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=PaymentOut,
+    responses={402: {"model": ErrorResponse, "description": "Card declined"}},
+)
 async def pay(
     body: PaymentIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
 ) -> PaymentOut:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from services.common.settings import Settings
 from services.common.temporal import connect_temporal
-from tests.reliability import scenarios
+from tests.reliability import scenarios, schema_fuzz
 from tests.reliability.invariants import Invariants
 from tests.reliability.market import Market
 from tests.reliability.stack import running_stack
@@ -25,6 +26,9 @@ class Profile:
     window_seconds: int
     fault_purchases: int
     outage_seconds: float
+    schema_examples: int
+    # Fixed in the suite so that a failure reproduces; random in the full run.
+    schema_seed: int | None
 
 
 SHORT = Profile(
@@ -36,6 +40,8 @@ SHORT = Profile(
     window_seconds=8,
     fault_purchases=3,
     outage_seconds=3,
+    schema_examples=10,
+    schema_seed=1,
 )
 FULL = Profile(
     "full",
@@ -45,7 +51,15 @@ FULL = Profile(
     window_seconds=20,
     fault_purchases=12,
     outage_seconds=10,
+    schema_examples=100,
+    schema_seed=None,
 )
+
+
+async def schema_fuzz_as_someone(
+    market: Market, api_url: str, examples: int, seed: int | None
+) -> dict[str, Any]:
+    return await schema_fuzz.fuzz(api_url, await market.sign_up(), examples=examples, seed=seed)
 
 
 async def run(profile: Profile, data_dir: Path) -> dict[str, Any]:
@@ -68,39 +82,51 @@ async def run(profile: Profile, data_dir: Path) -> dict[str, Any]:
         slack = timedelta(seconds=10)
         within = profile.window_seconds + 90
         try:
-            steps = [
+            # Each step starts only when the one before it is checked.
+            steps: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
                 (
                     "contention",
-                    scenarios.contention(market, buyers=profile.buyers, tickets=profile.tickets),
+                    lambda: scenarios.contention(
+                        market, buyers=profile.buyers, tickets=profile.tickets
+                    ),
                 ),
                 (
                     "expiry",
-                    scenarios.expiry_at_scale(
+                    lambda: scenarios.expiry_at_scale(
                         market, reservations=profile.reservations, window=profile.window_seconds
                     ),
                 ),
                 (
                     "faults",
-                    scenarios.faults(
+                    lambda: scenarios.faults(
                         market,
                         stack,
                         purchases=profile.fault_purchases,
                         outage=profile.outage_seconds,
                     ),
                 ),
-                ("hostile_input", scenarios.hostile_input(market, stack)),
+                ("hostile_input", lambda: scenarios.hostile_input(market, stack)),
+                (
+                    "schema_fuzz",
+                    lambda: schema_fuzz_as_someone(
+                        market, stack.api_url, profile.schema_examples, profile.schema_seed
+                    ),
+                ),
             ]
             for name, scenario in steps:
-                report["scenarios"][name] = await scenario
+                report["scenarios"][name] = await scenario()
                 violations = await invariants.converged(within=within, slack=slack)
                 report["violation_details"][name] = violations
         finally:
             await market.aclose()
     hostile = report["scenarios"].get("hostile_input", {})
-    report["violations"] = sum(len(found) for found in report["violation_details"].values()) + len(
-        hostile.get("refused_wrongly", [])
+    fuzzed = report["scenarios"].get("schema_fuzz", {})
+    report["violations"] = (
+        sum(len(found) for found in report["violation_details"].values())
+        + len(hostile.get("refused_wrongly", []))
+        + len(fuzzed.get("schema_failures", []))
     )
-    report["inputs_tried"] = hostile.get("inputs_tried", 0)
+    report["inputs_tried"] = hostile.get("inputs_tried", 0) + fuzzed.get("schema_cases_tried", 0)
     report["faults_survived"] = report["scenarios"].get("faults", {}).get("faults_survived", [])
     report["seconds"] = round(time.monotonic() - started, 1)
     return report

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -169,19 +170,30 @@ class Invariants:
         return violations
 
     async def stripe_charges(self) -> list[str]:
-        """Stripe's side: at most one successful PaymentIntent per order that is not refunded."""
+        """Stripe's own side: an order keeps at most one successful PaymentIntent, and a
+        cancelled order keeps none (each was refunded)."""
         async with httpx.AsyncClient(
             base_url=self.stripe_url, auth=("sk_test_harness", "")
         ) as stripe:
-            intents = (await stripe.get("/v1/payment_intents", params={"limit": 10000})).json()
-            refunds = (await stripe.get("/v1/refunds", params={"limit": 10000})).json()
-        refunded = {refund.get("payment_intent") for refund in refunds.get("data", [])}
+            intents = await _list_all(stripe, "/v1/payment_intents")
+            refunds = await _list_all(stripe, "/v1/refunds")
+        refunded = {refund.get("payment_intent") for refund in refunds}
         kept = Counter(
-            intent.get("metadata", {}).get("order_id")
-            for intent in intents.get("data", [])
+            str(intent.get("metadata", {}).get("order_id", "")).replace("-", "")
+            for intent in intents
             if intent.get("status") == "succeeded" and intent["id"] not in refunded
         )
-        return [f"order {order} charged {n} times" for order, n in kept.items() if n > 1]
+        statuses = {
+            str(order).replace("-", ""): status
+            for order, status in self._rows("orders", "SELECT id, status FROM orders")
+        }
+        violations = [f"order {order} charged {n} times" for order, n in kept.items() if n > 1]
+        violations += [
+            f"cancelled order {order} keeps a charge on Stripe"
+            for order in kept
+            if statuses.get(order) == "cancelled"
+        ]
+        return violations
 
     async def workflows_within_window(self, slack: timedelta) -> list[str]:
         """No purchase still running past its window (plus slack)."""
@@ -196,6 +208,18 @@ class Invariants:
             if expires is not None and now > expires + slack:
                 violations.append(f"{workflow.id} still running {now - expires} after its window")
         return violations
+
+
+async def _list_all(stripe: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    """Every object of a Stripe list, page by page (100 is Stripe's largest page)."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        page = (await stripe.get(path, params=params)).json()
+        items += page.get("data", [])
+        if not page.get("has_more") or not items:
+            return items
+        params["starting_after"] = items[-1]["id"]
 
 
 def _uuid(hex_or_uuid: object) -> str:

@@ -16,4 +16,6 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     assert report["scenarios"]["contention"]["orders_won"] == SHORT.tickets
     assert report["scenarios"]["expiry"]["bought_again"] == SHORT.reservations
     assert len(report["faults_survived"]) == 4
-    assert report["inputs_tried"] > 60
+    assert report["scenarios"]["schema_fuzz"]["schema_failures"] == []
+    assert report["scenarios"]["schema_fuzz"]["schema_cases_tried"] > 100
+    assert report["inputs_tried"] > 160

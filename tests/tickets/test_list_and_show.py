@@ -46,7 +46,13 @@ async def test_list_paginates_with_a_link_to_the_next_page(api: TicketsApi) -> N
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"), ("offset=-1", "offset")],
+    [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=x", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=46698570733000934779707719680", "offset"),
+    ],
 )
 async def test_list_rejects_bad_paging(api: TicketsApi, query: str, field: str) -> None:
     response = await api.client.get(f"/api/tickets?{query}")
