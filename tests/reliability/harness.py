@@ -20,6 +20,8 @@ from tests.reliability.stack import running_stack
 @dataclass(frozen=True)
 class Profile:
     name: str
+    # Long enough that no order of the rush expires before the rush ends.
+    contention_window_seconds: int
     buyers: int
     tickets: int
     reservations: int
@@ -33,6 +35,7 @@ class Profile:
 
 SHORT = Profile(
     "short",
+    contention_window_seconds=120,
     buyers=40,
     tickets=4,
     reservations=12,
@@ -45,6 +48,7 @@ SHORT = Profile(
 )
 FULL = Profile(
     "full",
+    contention_window_seconds=900,
     buyers=1000,
     tickets=100,
     reservations=300,
@@ -65,7 +69,7 @@ async def schema_fuzz_as_someone(
 async def run(profile: Profile, data_dir: Path) -> dict[str, Any]:
     started = time.monotonic()
     report: dict[str, Any] = {"profile": asdict(profile), "scenarios": {}, "violation_details": {}}
-    with running_stack(data_dir, window_seconds=profile.window_seconds) as stack:
+    with running_stack(data_dir, window_seconds=profile.contention_window_seconds) as stack:
         assert stack.localstripe is not None
         temporal = await connect_temporal(
             Settings(_env_file=None, temporal_address=stack.temporal.address)
@@ -93,7 +97,10 @@ async def run(profile: Profile, data_dir: Path) -> dict[str, Any]:
                 (
                     "expiry",
                     lambda: scenarios.expiry_at_scale(
-                        market, reservations=profile.reservations, window=profile.window_seconds
+                        stack,
+                        market,
+                        reservations=profile.reservations,
+                        window=profile.window_seconds,
                     ),
                 ),
                 (

@@ -29,10 +29,17 @@ async def contention(market: Market, *, buyers: int, tickets: int) -> dict[str, 
 
     async def buy(i: int, buyer: User) -> tuple[int, int | None]:
         ordered = await market.order(buyer, ticket_ids[i % tickets])
-        # Winners of every other ticket pay at once; the rest let their window pass.
-        if ordered.status_code != 201 or (i % tickets) % 2:
+        # Winners of every other ticket pay at once; the others cancel.
+        if ordered.status_code != 201:
             return ordered.status_code, None
-        return ordered.status_code, (await market.pay(buyer, ordered.json()["id"])).status_code
+        order_id = ordered.json()["id"]
+        if (i % tickets) % 2:
+            cancelled = await market.request(
+                "DELETE", f"/api/orders/{order_id}", headers=buyer.headers
+            )
+            assert cancelled.status_code == 204, cancelled.text
+            return ordered.status_code, None
+        return ordered.status_code, (await market.pay(buyer, order_id)).status_code
 
     results = await asyncio.gather(*(buy(i, buyer) for i, buyer in enumerate(people)))
     statuses = Counter(ordered for ordered, _paid in results)
@@ -40,12 +47,21 @@ async def contention(market: Market, *, buyers: int, tickets: int) -> dict[str, 
     assert statuses[201] == tickets, f"{statuses} for {tickets} tickets"
     assert statuses[409] == buyers - tickets, statuses
     assert paid == [201] * len(paid) and len(paid) == (tickets + 1) // 2, paid
-    return {"buyers": buyers, "tickets": tickets, "orders_won": statuses[201], "paid": len(paid)}
+    return {
+        "buyers": buyers,
+        "tickets": tickets,
+        "orders_won": statuses[201],
+        "paid": len(paid),
+        "cancelled": statuses[201] - len(paid),
+    }
 
 
-async def expiry_at_scale(market: Market, *, reservations: int, window: float) -> dict[str, Any]:
+async def expiry_at_scale(
+    stack: HarnessStack, market: Market, *, reservations: int, window: int
+) -> dict[str, Any]:
     """Every reservation releases within the window plus a small slack, and its ticket
     can be bought again."""
+    await asyncio.to_thread(stack.set_window, window)
     seller, *buyers = await market.users(reservations + 1)
     ticket_ids = list(
         await asyncio.gather(*(market.list_ticket(seller) for _ in range(reservations)))

@@ -30,6 +30,13 @@ class HarnessStack(Stack):
     def worker(self) -> ManagedProcess:
         return self.workers[0]
 
+    def set_window(self, seconds: int) -> None:
+        """The payment window of orders placed from now on: the orders API reads it when
+        it starts a purchase, so only the API restarts."""
+        os.environ["ORDER_EXPIRATION_SECONDS"] = str(seconds)
+        self.api.stop()
+        self.api.start()
+
     @property
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
