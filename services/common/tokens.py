@@ -10,6 +10,7 @@ text or as the path of a PEM file.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,10 +84,31 @@ def public_key_pem(settings: Settings) -> bytes:
 
 
 class TokenVerifier:
+    """Verifies tokens, remembering the ones already verified until they expire: a
+    session sends the same token with every request, and an Ed25519 check costs more
+    than the rest of a small request. Only good tokens are remembered; bans are not
+    the verifier's business (checked per request by the caller)."""
+
+    CACHE_SIZE = 4096
+
     def __init__(self, public_key: bytes) -> None:
         self._key = serialization.load_pem_public_key(public_key)
+        self._verified: dict[str, TokenClaims] = {}
 
     def verify(self, token: str) -> TokenClaims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached.expires_at.timestamp():
+                return cached
+            del self._verified[token]
+        claims = self._decode(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            # Oldest first (dicts keep insertion order): a cheap bound, not an LRU.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
         try:
             claims = jwt.decode(
                 token,
