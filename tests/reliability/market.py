@@ -71,7 +71,7 @@ class Market:
         ticket_id: str = response.json()["id"]
         return ticket_id
 
-    async def order(self, buyer: User, ticket_id: str, *, lag_retries: int = 100) -> httpx.Response:
+    async def order(self, buyer: User, ticket_id: str, *, lag_retries: int = 600) -> httpx.Response:
         """POST /api/orders; a 404 is the orders replica not having the ticket yet."""
         for _ in range(lag_retries):
             response = await self.request(
@@ -96,7 +96,7 @@ class Market:
         method: str = response.json()["id"]
         return method
 
-    async def pay(self, buyer: User, order_id: str, *, lag_retries: int = 100) -> httpx.Response:
+    async def pay(self, buyer: User, order_id: str, *, lag_retries: int = 600) -> httpx.Response:
         token = await self.payment_method()
         for _ in range(lag_retries):
             response = await self.request(
