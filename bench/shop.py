@@ -15,6 +15,8 @@ from uuid import uuid4
 
 import httpx
 
+from tests.support.cards import card_form
+
 PASSWORD = "bench-password"
 TEST_CARD = "4242424242424242"
 STRIPE_KEY = "sk_test_bench"
@@ -65,13 +67,7 @@ async def list_tickets(
 async def payment_methods(localstripe: str, count: int) -> list[str]:
     """PaymentMethods for the test card, made on localstripe as Stripe.js would."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-    card = {
-        "type": "card",
-        "card[number]": TEST_CARD,
-        "card[exp_month]": "12",
-        "card[exp_year]": "2034",
-        "card[cvc]": "123",
-    }
+    card = card_form(TEST_CARD)
     async with httpx.AsyncClient(base_url=localstripe, auth=(STRIPE_KEY, ""), timeout=60) as stripe:
 
         async def one() -> str:

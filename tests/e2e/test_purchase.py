@@ -14,6 +14,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from tests.support.cards import VISA
+from tests.support.cards import payment_method as card_payment_method
 from tests.support.stack import RunningStack
 
 WINDOW_SECONDS = 4
@@ -65,22 +67,8 @@ async def user_factory(
         await client.aclose()
 
 
-async def payment_method(running: RunningStack, card: str = "4242424242424242") -> str:
-    async with httpx.AsyncClient(base_url=running.url("LOCALSTRIPE_PORT")) as stripe:
-        created = await stripe.post(
-            "/v1/payment_methods",
-            auth=("sk_test_e2e", ""),
-            data={
-                "type": "card",
-                "card[number]": card,
-                "card[exp_month]": "12",
-                "card[exp_year]": "2034",
-                "card[cvc]": "123",
-            },
-        )
-    assert created.status_code == 200, created.text
-    method_id: str = created.json()["id"]
-    return method_id
+async def payment_method(running: RunningStack, card: str = VISA) -> str:
+    return await card_payment_method(running.url("LOCALSTRIPE_PORT"), card)
 
 
 async def list_ticket(seller: httpx.AsyncClient, price: float = 25.5) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from services.common.settings import Settings
 from services.orders.service import definition as orders
 from services.tickets.service import definition as tickets
 from tests.support.apps import app_client, bearer, make_settings
+from tests.support.cards import VISA, payment_method
 from tests.support.jetstream import own_stream as shared_own_stream
 from tests.support.polling import eventually
 from worker.main import running_workers
@@ -80,22 +81,8 @@ class Market:
         order: dict[str, Any] = response.json()
         return order
 
-    async def payment_method(self, card: str = "4242424242424242") -> str:
-        async with httpx.AsyncClient(base_url=self.settings.stripe_api_base) as stripe:
-            created = await stripe.post(
-                "/v1/payment_methods",
-                auth=("sk_test_orders", ""),
-                data={
-                    "type": "card",
-                    "card[number]": card,
-                    "card[exp_month]": "12",
-                    "card[exp_year]": "2034",
-                    "card[cvc]": "123",
-                },
-            )
-        assert created.status_code == 200, created.text
-        method_id: str = created.json()["id"]
-        return method_id
+    async def payment_method(self, card: str = VISA) -> str:
+        return await payment_method(self.settings.stripe_api_base, card)
 
     async def ticket(self, ticket_id: str) -> dict[str, Any]:
         shown: dict[str, Any] = (await self.tickets.get(f"/api/tickets/{ticket_id}")).json()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from services.payments.stripe_gateway import StripeGateway
+from tests.support.cards import DECLINED, NEEDS_3DS, VISA
 
-VISA = "4242424242424242"
-DECLINED = "4000000000000341"
-NEEDS_3DS = "4000002500003155"
+__all__ = ["DECLINED", "NEEDS_3DS", "VISA", "intents_of_order", "payment_method"]
 
 
 async def payment_method(gateway: StripeGateway, number: str) -> str:

@@ -10,6 +10,7 @@ from uuid import uuid4
 import httpx
 
 from services.common.tokens import SESSION_COOKIE
+from tests.support.cards import VISA, payment_method
 
 RECONNECT_TRIES = 100
 
@@ -82,19 +83,8 @@ class Market:
             await asyncio.sleep(0.05)
         return response
 
-    async def payment_method(self, card: str = "4242424242424242") -> str:
-        response = await self.stripe.post(
-            "/v1/payment_methods",
-            data={
-                "type": "card",
-                "card[number]": card,
-                "card[exp_month]": "12",
-                "card[exp_year]": "2034",
-                "card[cvc]": "123",
-            },
-        )
-        method: str = response.json()["id"]
-        return method
+    async def payment_method(self, card: str = VISA) -> str:
+        return await payment_method(self.stripe, card)
 
     async def pay(self, buyer: User, order_id: str, *, lag_retries: int = 600) -> httpx.Response:
         token = await self.payment_method()
