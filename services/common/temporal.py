@@ -13,8 +13,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.settings import Settings
+from workflows.errors import PurchaseError
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -53,3 +56,20 @@ def get_saga(request: Request) -> Saga:
 
 
 SagaDep = Annotated[Saga, Depends(get_saga)]
+
+
+def business_failure(error: BaseException) -> ApplicationError | None:
+    """The saga's business failure (a ``PurchaseError`` type) behind a failed Update,
+    however deep Temporal wrapped it (an activity's failure sits under ActivityError)."""
+    cause = error.__cause__
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type in set(PurchaseError):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
+def saga_has_finished(error: RPCError) -> bool:
+    """What Temporal answers an Update sent to a saga that has ended (paid, expired or
+    cancelled) or never ran; any other RPC error is an outage, not an answer."""
+    return error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)

@@ -8,11 +8,11 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from services.common.errors import Conflict
 from services.common.events import OrderStatus
+from services.common.temporal import business_failure, saga_has_finished
 from services.orders.models import Order
 from workflows.errors import PurchaseError
 from workflows.models import PurchaseInput, PurchaseState, TaskQueue, workflow_id
@@ -21,11 +21,6 @@ from workflows.search_attributes import initial_search_attributes
 
 TICKET_RESERVED = "Ticket is already reserved"
 ALREADY_PAID = "Cannot cancel a paid order"
-
-
-def _business_error(failed: WorkflowUpdateFailedError) -> str | None:
-    cause = failed.cause
-    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 async def start_purchase(client: Client, order: Order, window_seconds: int) -> PurchaseState:
@@ -53,7 +48,8 @@ async def start_purchase(client: Client, order: Order, window_seconds: int) -> P
             PurchaseWorkflow.wait_reserved, start_workflow_operation=start
         )
     except WorkflowUpdateFailedError as failed:
-        if _business_error(failed) == PurchaseError.TICKET_UNAVAILABLE:
+        failure = business_failure(failed)
+        if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
             raise Conflict(TICKET_RESERVED) from None
         raise
 
@@ -65,9 +61,13 @@ async def cancel_purchase(client: Client, order: Order) -> bool:
     try:
         await handle.execute_update(PurchaseWorkflow.cancel)
     except WorkflowUpdateFailedError as failed:
-        if _business_error(failed) == PurchaseError.ALREADY_PAID:
+        failure = business_failure(failed)
+        if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
             raise Conflict(ALREADY_PAID) from None
         raise
-    except RPCError:
-        return False
+    except RPCError as error:
+        # Temporal being unreachable is not "already finished": the cancel must fail.
+        if saga_has_finished(error):
+            return False
+        raise
     return True

@@ -7,7 +7,9 @@ machinery (services.common.listener through ServiceRuntime) and the real stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,6 +20,7 @@ from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 
 from services.common.events import TicketCreated, TicketStatus, TicketUpdated
+from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.stack.postgres import PostgresCluster
 from services.tickets.service import definition as tickets_definition
@@ -40,6 +43,19 @@ def new_durable() -> str:
 
 def replica_settings(settings: Settings, url: str) -> Settings:
     return settings.model_copy(update={"orders_database_url": url, "migrate_on_start": False})
+
+
+@contextlib.asynccontextmanager
+async def running_replica(
+    settings: Settings, database_url: str, durable: str
+) -> AsyncIterator[ServiceRuntime]:
+    """The test-only replica on its own fresh tables, consuming once the bus is up."""
+    await create_replica_tables(database_url)
+    async with service_runtime(
+        replica_definition(durable), replica_settings(settings, database_url)
+    ) as runtime:
+        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+        yield runtime
 
 
 def created(ticket_id: UUID, title: str = "v1") -> TicketCreated:
@@ -84,11 +100,7 @@ async def test_same_event_delivered_twice_is_applied_once(
     settings: Settings, database_url: str, js: JetStreamContext
 ) -> None:
     durable, stream, ticket_id = new_durable(), settings.events_stream, uuid4()
-    await create_replica_tables(database_url)
-    async with service_runtime(
-        replica_definition(durable), replica_settings(settings, database_url)
-    ) as runtime:
-        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+    async with running_replica(settings, database_url, durable) as runtime:
         first, second = created(ticket_id), updated(ticket_id, 2, "v2")
         # Each event twice under different message ids, as a redelivery after a lost
         # ack looks to a consumer: the stream cannot drop these copies.
@@ -107,11 +119,7 @@ async def test_version_ahead_waits_for_its_predecessor(
     settings: Settings, database_url: str, js: JetStreamContext
 ) -> None:
     durable, stream, ticket_id = new_durable(), settings.events_stream, uuid4()
-    await create_replica_tables(database_url)
-    async with service_runtime(
-        replica_definition(durable), replica_settings(settings, database_url)
-    ) as runtime:
-        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+    async with running_replica(settings, database_url, durable) as runtime:
         # n+2 reaches the stream before n+1.
         for event in (created(ticket_id), updated(ticket_id, 3, "v3"), updated(ticket_id, 2, "v2")):
             await publish_event(js, stream, event)
@@ -131,11 +139,7 @@ async def test_poison_messages_are_terminated_and_do_not_block_the_next(
     settings: Settings, database_url: str, js: JetStreamContext
 ) -> None:
     durable, stream, ticket_id = new_durable(), settings.events_stream, uuid4()
-    await create_replica_tables(database_url)
-    async with service_runtime(
-        replica_definition(durable), replica_settings(settings, database_url)
-    ) as runtime:
-        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+    async with running_replica(settings, database_url, durable) as runtime:
         await publish_raw(js, stream, "ticket.created", b"{not json")
         await publish_raw(js, stream, "ticket.updated", b'{"version": 2}')  # fields missing
         await publish_raw(js, stream, "ticket.created", b"\xff\xfe")  # not even text
@@ -179,10 +183,7 @@ async def test_consumer_that_starts_late_replays_the_stream_and_converges(
         assert await message_count(js, stream) == 6
 
         # The replica's consumer is created only now.
-        await create_replica_tables(second_database_url)
-        async with service_runtime(
-            replica_definition(durable), replica_settings(settings, second_database_url)
-        ) as replica:
+        async with running_replica(settings, second_database_url, durable) as replica:
 
             async def converged() -> bool:
                 source = {t.id: as_replica(t) for t in await all_tickets(tickets.database)}
