@@ -1,13 +1,15 @@
 """Database engines and the declarative base every service's models build on.
 
 SQLite (the embedded default) and PostgreSQL run the same code. On SQLite a write
-transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue on the busy
-timeout instead of failing when one upgrades a read lock; reads keep plain deferred
-transactions so they never wait for a writer (WAL).
+transaction starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock
+instead of failing when one upgrades a read lock; reads keep plain deferred
+transactions so they never wait for a writer (WAL). SQLite statements run on the event
+loop's thread (see ``sqlite_inline``).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from services.common import sqlite_inline
+
+# How long a writer waits for another to release SQLite's write lock.
+LOCK_TIMEOUT_SECONDS = 30.0
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,21 +47,15 @@ def is_sqlite(url: str) -> bool:
 
 
 def _sqlite_engine(url: str, *, begin: str) -> AsyncEngine:
-    database = make_url(url).database
-    if database and database != ":memory:":
+    database = make_url(url).database or ":memory:"
+    if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so that BEGIN is ours to emit.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+    engine = create_async_engine(
+        url,
+        async_creator=functools.partial(
+            sqlite_inline.connect, database, lock_timeout=LOCK_TIMEOUT_SECONDS
+        ),
+    )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

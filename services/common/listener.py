@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
@@ -105,7 +104,9 @@ class ConsumerRunner:
                 stop_if_cancelled()
                 try:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
-                except NatsTimeoutError:
+                except TimeoutError:
+                    # Nothing to fetch. nats-py raises either its own TimeoutError or
+                    # asyncio's; both are builtin TimeoutErrors.
                     continue
                 for message in messages:
                     stop_if_cancelled()

@@ -27,25 +27,33 @@ async def contention(market: Market, *, buyers: int, tickets: int) -> dict[str, 
     # The orders replica must know every ticket before the rush, or 404s blur the count.
     await asyncio.gather(*(market.order(seller, ticket) for ticket in ticket_ids))
 
-    async def buy(i: int, buyer: User) -> tuple[int, int | None]:
-        ordered = await market.order(buyer, ticket_ids[i % tickets])
+    # Every buyer orders before any winner acts: a winner's cancel frees its ticket, and
+    # a buyer still on the way would then rightly win it too.
+    orders = await asyncio.gather(
+        *(market.order(buyer, ticket_ids[i % tickets]) for i, buyer in enumerate(people))
+    )
+    statuses = Counter(order.status_code for order in orders)
+    assert statuses[201] == tickets, f"{statuses} for {tickets} tickets"
+    assert statuses[409] == buyers - tickets, statuses
+
+    async def settle(i: int, buyer: User, order_id: str) -> int | None:
         # Winners of every other ticket pay at once; the others cancel.
-        if ordered.status_code != 201:
-            return ordered.status_code, None
-        order_id = ordered.json()["id"]
         if (i % tickets) % 2:
             cancelled = await market.request(
                 "DELETE", f"/api/orders/{order_id}", headers=buyer.headers
             )
             assert cancelled.status_code == 204, cancelled.text
-            return ordered.status_code, None
-        return ordered.status_code, (await market.pay(buyer, order_id)).status_code
+            return None
+        return (await market.pay(buyer, order_id)).status_code
 
-    results = await asyncio.gather(*(buy(i, buyer) for i, buyer in enumerate(people)))
-    statuses = Counter(ordered for ordered, _paid in results)
-    paid = [payment for _ordered, payment in results if payment is not None]
-    assert statuses[201] == tickets, f"{statuses} for {tickets} tickets"
-    assert statuses[409] == buyers - tickets, statuses
+    settled = await asyncio.gather(
+        *(
+            settle(i, people[i], order.json()["id"])
+            for i, order in enumerate(orders)
+            if order.status_code == 201
+        )
+    )
+    paid = [payment for payment in settled if payment is not None]
     assert paid == [201] * len(paid) and len(paid) == (tickets + 1) // 2, paid
     return {
         "buyers": buyers,
