@@ -21,10 +21,12 @@ from services.stack.temporal import TemporalDevServer
 
 DEFAULT_API_APP = "services.gateway.main:app"
 
-# LEAD: the worker processes `ticketing up` runs, e.g.
-# [[sys.executable, "-m", "services.cli", "worker", "all"]]
-# Every service's Temporal worker, in one process on the embedded stack.
-WORKER_COMMANDS: list[list[str]] = [[sys.executable, "-m", "services.cli", "worker", "all"]]
+# One process per service's Temporal worker, as deployed: the saga's workflow tasks
+# never queue behind another service's activities in one event loop.
+WORKER_COMMANDS: list[list[str]] = [
+    [sys.executable, "-m", "services.cli", "worker", service]
+    for service in ("tickets", "orders", "payments")
+]
 
 
 class Stack:

@@ -146,13 +146,14 @@ async def faults(
             outcomes[f"{fault}:{status if isinstance(status, int) else type(status).__name__}"] += 1
         survived.append(fault)
 
-    async def kill_worker() -> None:
-        worker = stack.worker
-        pid = worker.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
+    async def kill_workers() -> None:
+        # Every service's worker at once: the sagas' and every activity's.
+        for worker in stack.workers:
+            assert worker.pid is not None
+            os.kill(worker.pid, signal.SIGKILL)
         await asyncio.sleep(1)
-        worker.start()
+        for worker in stack.workers:
+            worker.start()
 
     async def nats_outage() -> None:
         stack.nats.stop()
@@ -174,7 +175,7 @@ async def faults(
 
         await asyncio.to_thread(hold)
 
-    await under("worker SIGKILL", groups[0], kill_worker)
+    await under("workers SIGKILL", groups[0], kill_workers)
     await under("nats-server down", groups[1], nats_outage)
     await under("API restart", groups[2], restart_api)
     await under("orders database locked", groups[3], database_locked)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from services.common.settings import SERVICE_NAMES, Settings
 from services.common.tokens import TokenSigner, private_key_pem
-from services.stack.process import ManagedProcess
 from services.stack.run import Stack
 from tests.stack.ports import free_port
 
@@ -26,10 +25,6 @@ COUNTED = {
 
 
 class HarnessStack(Stack):
-    @property
-    def worker(self) -> ManagedProcess:
-        return self.workers[0]
-
     def set_window(self, seconds: int) -> None:
         """The payment window of orders placed from now on: the orders API reads it when
         it starts a purchase, so only the API restarts."""
