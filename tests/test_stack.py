@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -15,9 +16,12 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from services.stack.localstripe import LocalStripe
 from services.stack.nats import NatsServer
 from services.stack.postgres import PostgresCluster
 from services.stack.temporal import SEARCH_ATTRIBUTES
+from tests.stack.ports import free_port
+from tests.support.cards import TEST_KEY, payment_method
 
 
 async def _publish_and_read(url: str, stream: str) -> None:
@@ -105,3 +109,24 @@ async def test_temporal_dev_env_has_the_search_attributes(
         ListSearchAttributesRequest(namespace=client.namespace)
     )
     assert {key.name for key in SEARCH_ATTRIBUTES} <= set(listed.custom_attributes)
+
+
+async def test_localstripe_keeps_its_data_across_a_restart(tmp_path: Path) -> None:
+    """Saves are coalesced, not skipped: what was made just before a stop is there after
+    the restart, and the store file holds it."""
+    store = tmp_path / "store.pickle"
+    stripe = LocalStripe(port=free_port(), store_path=store)
+    stripe.start()
+    try:
+        made = await payment_method(stripe.url)
+    finally:
+        stripe.stop()
+    assert store.exists()
+    stripe.start()
+    try:
+        async with httpx.AsyncClient(base_url=stripe.url, auth=(TEST_KEY, "")) as client:
+            found = await client.get(f"/v1/payment_methods/{made}")
+        assert found.status_code == 200, found.text
+        assert found.json()["id"] == made
+    finally:
+        stripe.stop()

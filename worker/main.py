@@ -97,6 +97,9 @@ async def serve(services: Sequence[ServiceName], settings: Settings) -> None:
 def run(service: str) -> None:
     """The CLI's entry: one service's worker, or ``all`` of them in one process."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Three lines per charge from the HTTP and Stripe clients: noise on the payment path.
+    for chatty in ("httpx", "stripe"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     services = WORKER_SERVICES if service == "all" else [_worker_service(service)]
     # uvloop: the worker hops between threads (the SDK's core, the SQLite driver) for
     # every step, and uvloop's cross-thread wake-ups cost a fraction of asyncio's.
