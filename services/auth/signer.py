@@ -10,7 +10,7 @@ from services.common.deps import RuntimeDep
 from services.common.tokens import TokenSigner
 
 
-def get_token_signer(runtime: RuntimeDep) -> TokenSigner:
+async def get_token_signer(runtime: RuntimeDep) -> TokenSigner:
     assert runtime.signer is not None, "the auth service is defined with signs_tokens=True"
     return runtime.signer
 

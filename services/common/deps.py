@@ -12,7 +12,9 @@ from services.common.runtime import ServiceRuntime
 from services.common.unit_of_work import UnitOfWork
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async, like every dependency here: FastAPI runs a plain `def` dependency in its
+    # thread pool, a thread round trip on every request for a lookup.
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

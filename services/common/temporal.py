@@ -51,7 +51,7 @@ class Saga:
         return client
 
 
-def get_saga(request: Request) -> Saga:
+async def get_saga(request: Request) -> Saga:
     return Saga(request.app.state)
 
 
