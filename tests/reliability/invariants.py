@@ -8,56 +8,50 @@ a deadline passes, and reports what still does not hold.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from temporalio.client import Client
 
 from services.common.settings import SERVICE_NAMES
+from tests.reliability.databases import ServiceDatabases
 from tests.support.jetstream import jetstream, msg_id, stream_messages
 
 HELD = ("awaiting:payment", "complete")
 
 
-@contextlib.contextmanager
-def read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-def _utc(text: str | None) -> datetime | None:
-    if text is None:
+def _utc(stored: object) -> datetime | None:
+    """A timestamp column: SQLite keeps ISO text, PostgreSQL gives a datetime."""
+    if stored is None:
         return None
-    moment = datetime.fromisoformat(text)
+    moment = stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class Invariants:
     def __init__(
-        self, data_dir: Path, *, nats_url: str, temporal: Client, stripe_url: str, stream: str
+        self,
+        databases: ServiceDatabases,
+        *,
+        nats_url: str,
+        temporal: Client,
+        stripe_url: str,
+        stream: str,
     ) -> None:
-        self.data_dir = data_dir
+        self.databases = databases
         self.nats_url = nats_url
         self.temporal = temporal
         self.stripe_url = stripe_url
         self.stream = stream
 
-    def _rows(self, service: str, sql: str) -> list[tuple[object, ...]]:
-        with read_only(self.data_dir / f"{service}.db") as connection:
-            return connection.execute(sql).fetchall()
-
     async def check(self, *, slack: timedelta) -> list[str]:
-        violations = self.locks() + self.charges() + self.replicas() + self.outboxes()
+        violations = await self.locks()
+        violations += await self.charges()
+        violations += await self.replicas()
+        violations += await self.outboxes()
         violations += await self.stream_once()
         violations += await self.stripe_charges()
         violations += await self.workflows_within_window(slack)
@@ -71,23 +65,25 @@ class Invariants:
                 return violations
             await asyncio.sleep(0.5)
 
-    def locks(self) -> list[str]:
+    async def locks(self) -> list[str]:
         """No ticket held or sold by two orders; the lock names the order that holds it."""
         violations = []
         holders = Counter(
             ticket
-            for ticket, status in self._rows("orders", "SELECT ticket_id, status FROM orders")
+            for ticket, status in await self.databases.rows(
+                "orders", "SELECT ticket_id, status FROM orders"
+            )
             if status in HELD
         )
         violations += [f"ticket {t} held by {n} orders" for t, n in holders.items() if n > 1]
         held_orders = {
             str(order): str(ticket)
-            for order, ticket in self._rows(
+            for order, ticket in await self.databases.rows(
                 "orders",
                 "SELECT id, ticket_id FROM orders WHERE status IN ('awaiting:payment', 'complete')",
             )
         }
-        for ticket, order in self._rows(
+        for ticket, order in await self.databases.rows(
             "tickets", "SELECT id, order_id FROM tickets WHERE order_id IS NOT NULL"
         ):
             if held_orders.get(str(order)) != str(ticket):
@@ -96,18 +92,25 @@ class Invariants:
                 )
         return violations
 
-    def charges(self) -> list[str]:
+    async def charges(self) -> list[str]:
         """Every completed order has exactly one successful charge; a cancelled one that
         was charged has been refunded."""
         violations = []
-        orders = dict(self._rows("orders", "SELECT id, status FROM orders"))
+        orders = {
+            order: status
+            for order, status in await self.databases.rows(
+                "orders", "SELECT id, status FROM orders"
+            )
+        }
         payments = {
             str(order): status
-            for order, status in self._rows("payments", "SELECT order_id, status FROM payments")
+            for order, status in await self.databases.rows(
+                "payments", "SELECT order_id, status FROM payments"
+            )
         }
         succeeded = Counter(
             str(order)
-            for (order,) in self._rows(
+            for (order,) in await self.databases.rows(
                 "payments",
                 "SELECT p.order_id FROM payment_attempts a JOIN payments p ON a.payment_id = p.id"
                 " WHERE a.status = 'succeeded'",
@@ -126,28 +129,36 @@ class Invariants:
                 violations.append(f"cancelled order {order} charged and not refunded")
         return violations
 
-    def replicas(self) -> list[str]:
+    async def replicas(self) -> list[str]:
         """Each replica equals its source of truth."""
         violations = []
-        tickets = set(self._rows("tickets", "SELECT id, status, order_id, version FROM tickets"))
-        replica = set(self._rows("orders", "SELECT id, status, order_id, version FROM tickets"))
+        tickets = set(
+            await self.databases.rows(
+                "tickets", "SELECT id, status, order_id, version FROM tickets"
+            )
+        )
+        replica = set(
+            await self.databases.rows("orders", "SELECT id, status, order_id, version FROM tickets")
+        )
         violations += [f"orders' replica differs on ticket {row[0]}" for row in tickets ^ replica]
         announced = set(
-            self._rows(
+            await self.databases.rows(
                 "orders",
                 "SELECT id, status, version FROM orders WHERE expires_at IS NOT NULL",
             )
         )
-        copies = set(self._rows("payments", "SELECT id, status, version FROM orders"))
+        copies = set(
+            await self.databases.rows("payments", "SELECT id, status, version FROM orders")
+        )
         violations += [f"payments' replica differs on order {row[0]}" for row in announced ^ copies]
         return violations
 
-    def outboxes(self) -> list[str]:
+    async def outboxes(self) -> list[str]:
         violations = []
         for service in SERVICE_NAMES:
-            (pending,) = self._rows(
+            ((pending,),) = await self.databases.rows(
                 service, "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-            )[0]
+            )
             if pending:
                 violations.append(f"{service}: {pending} outbox rows not published")
         return violations
@@ -158,7 +169,7 @@ class Invariants:
         for service in SERVICE_NAMES:
             written |= {
                 str(row[0]).replace("-", "")
-                for row in self._rows(service, "SELECT event_id FROM outbox")
+                for row in await self.databases.rows(service, "SELECT event_id FROM outbox")
             }
         async with jetstream(self.nats_url) as js:
             messages = await stream_messages(js, self.stream)
@@ -170,22 +181,38 @@ class Invariants:
         return violations
 
     async def stripe_charges(self) -> list[str]:
-        """Stripe's own side: an order keeps at most one successful PaymentIntent, and a
-        cancelled order keeps none (each was refunded)."""
+        """Stripe's own side: an order keeps at most one successful charge, and a
+        cancelled order keeps none (each was refunded).
+
+        Counted per charge attempt (the order and attempt in the intent's metadata), not
+        per PaymentIntent: an attempt replayed after a worker died mid-call carries the
+        same idempotency key, which Stripe answers with the first intent. localstripe
+        ignores the key and makes a second one; counting it would blame the system for
+        the stand-in. Two attempts of one order that both took money still count twice.
+        """
         async with httpx.AsyncClient(
             base_url=self.stripe_url, auth=("sk_test_harness", "")
         ) as stripe:
             intents = await _list_all(stripe, "/v1/payment_intents")
             refunds = await _list_all(stripe, "/v1/refunds")
         refunded = {refund.get("payment_intent") for refund in refunds}
-        kept = Counter(
-            str(intent.get("metadata", {}).get("order_id", "")).replace("-", "")
-            for intent in intents
-            if intent.get("status") == "succeeded" and intent["id"] not in refunded
-        )
+        charged: dict[tuple[str, str], bool] = {}
+        for intent in intents:
+            if intent.get("status") != "succeeded":
+                continue
+            metadata = intent.get("metadata", {})
+            attempt = (
+                str(metadata.get("order_id", "")).replace("-", ""),
+                str(metadata.get("attempt", intent["id"])),
+            )
+            # The attempt's money was returned if any of its copies was refunded.
+            charged[attempt] = charged.get(attempt, True) and intent["id"] not in refunded
+        kept = Counter(order for (order, _attempt), kept in charged.items() if kept)
         statuses = {
             str(order).replace("-", ""): status
-            for order, status in self._rows("orders", "SELECT id, status FROM orders")
+            for order, status in await self.databases.rows(
+                "orders", "SELECT id, status FROM orders"
+            )
         }
         violations = [f"order {order} charged {n} times" for order, n in kept.items() if n > 1]
         violations += [
@@ -199,7 +226,9 @@ class Invariants:
         """No purchase still running past its window (plus slack)."""
         expiries = {
             f"order-{_uuid(order)}": _utc(expires)
-            for order, expires in self._rows("orders", "SELECT id, expires_at FROM orders")
+            for order, expires in await self.databases.rows(
+                "orders", "SELECT id, expires_at FROM orders"
+            )
         }
         now = datetime.now(UTC)
         violations = []

@@ -4,19 +4,19 @@ stop and restart its parts one by one (the `ticketing up` supervisor would stop 
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from services.common.settings import SERVICE_NAMES, Settings
+from services.common.settings import SERVICE_NAMES, ServiceName, Settings
 from services.common.tokens import TokenSigner, private_key_pem
 from services.stack.run import Stack
+from tests.reliability.databases import ServiceDatabases
 from tests.stack.ports import free_port
 
 ADMIN_EMAIL = "reliability-admin@example.com"
-COUNTED = {
+COUNTED: dict[ServiceName, list[str]] = {
     "auth": ["users"],
     "tickets": ["tickets"],
     "orders": ["orders"],
@@ -25,6 +25,21 @@ COUNTED = {
 
 
 class HarnessStack(Stack):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.databases = ServiceDatabases(
+            {service: settings.database_url_for(service) for service in SERVICE_NAMES}
+        )
+
+    def child_env(self) -> dict[str, str]:
+        # Named outright, so that the services write exactly the databases the checks
+        # read, whatever DATABASE_URL the harness itself was started with.
+        urls = {
+            f"{service.upper()}_DATABASE_URL": self.settings.database_url_for(service)
+            for service in SERVICE_NAMES
+        }
+        return {**super().child_env(), **urls}
+
     def set_window(self, seconds: int) -> None:
         """The payment window of orders placed from now on: the orders API reads it when
         it starts a purchase, so only the API restarts."""
@@ -42,25 +57,34 @@ class HarnessStack(Stack):
         signer = TokenSigner(private_key_pem(self.settings), timedelta(seconds=-60))
         return signer.sign(UUID(user_id), "expired@example.com")
 
-    def row_counts(self) -> dict[str, int]:
-        counts = {}
-        for service, tables in COUNTED.items():
-            with sqlite3.connect(f"file:{self.data_dir / service}.db?mode=ro", uri=True) as db:
-                for table in tables:
-                    counts[f"{service}.{table}"] = db.execute(
-                        f"SELECT count(*) FROM {table}"
-                    ).fetchone()[0]
-        return counts
+    async def row_counts(self) -> dict[str, int]:
+        return {
+            f"{service}.{table}": await self.databases.count(service, table)
+            for service, tables in COUNTED.items()
+            for table in tables
+        }
 
 
 @contextmanager
-def running_stack(data_dir: Path, *, window_seconds: int) -> Iterator[HarnessStack]:
-    """A whole stack on free ports; the children read the window and admins from the
+def running_stack(
+    data_dir: Path,
+    *,
+    window_seconds: int,
+    database_urls: Mapping[ServiceName, str] | None = None,
+) -> Iterator[HarnessStack]:
+    """A whole stack on free ports, its services on ``database_urls`` (default: a SQLite
+    file each under ``data_dir``); the children read the window and admins from the
     environment they inherit."""
+    urls = database_urls or {}
     ports = {name: free_port() for name in ("api", "nats", "monitor", "temporal", "ui", "stripe")}
     settings = Settings(
         _env_file=None,
-        data_dir=data_dir,
+        data_dir=data_dir.resolve(),
+        database_url=None,
+        auth_database_url=urls.get("auth"),
+        tickets_database_url=urls.get("tickets"),
+        orders_database_url=urls.get("orders"),
+        payments_database_url=urls.get("payments"),
         api_port=ports["api"],
         nats_port=ports["nats"],
         nats_monitor_port=ports["monitor"],

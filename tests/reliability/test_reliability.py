@@ -1,16 +1,28 @@
 """The reliability harness's short version: load, expiry, faults and hostile input on a
 real stack, then every invariant (no double sale, no double charge, replicas equal,
-outbox drained, no purchase left running) holds: zero violations."""
+outbox drained, no purchase left running) holds: zero violations. Once on SQLite, and a
+reduced profile on PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tests.reliability.harness import SHORT, run
+from services.stack.postgres import PostgresCluster
+from tests.reliability.databases import postgres_urls
+from tests.reliability.harness import SHORT, SHORT_POSTGRESQL, run
+
+
+def assert_checked_what_the_services_wrote(report: dict[str, Any]) -> None:
+    # Checks of empty databases would find nothing wrong, whatever the services did.
+    paid = report["scenarios"]["contention"]["paid"]
+    assert paid > 0 and report["rows"]["payments.payments"] >= paid, report["rows"]
+    assert report["rows"]["orders.orders"] >= report["scenarios"]["contention"]["orders_won"]
 
 
 async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     report = await run(SHORT, tmp_path / "var")
+    assert report["database"] == "sqlite"
     assert report["violation_details"] == {name: [] for name in report["scenarios"]}
     assert report["violations"] == 0, report
     assert report["scenarios"]["contention"]["orders_won"] == SHORT.tickets
@@ -19,3 +31,23 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     assert report["scenarios"]["schema_fuzz"]["schema_failures"] == []
     assert report["scenarios"]["schema_fuzz"]["schema_cases_tried"] > 100
     assert report["inputs_tried"] > 160
+    assert_checked_what_the_services_wrote(report)
+
+
+async def test_the_harness_finds_no_violation_on_postgresql(
+    tmp_path: Path, postgres: PostgresCluster
+) -> None:
+    report = await run(SHORT_POSTGRESQL, tmp_path / "var", postgres_urls(postgres))
+    assert report["database"] == "postgresql"
+    assert list(report["violation_details"]) == list(SHORT_POSTGRESQL.scenarios)
+    assert report["violation_details"] == {name: [] for name in SHORT_POSTGRESQL.scenarios}
+    assert report["violations"] == 0, report
+    assert report["scenarios"]["contention"]["orders_won"] == SHORT_POSTGRESQL.tickets
+    assert report["faults_survived"] == [
+        "workers SIGKILL",
+        "nats-server down",
+        "API restart",
+        "orders table locked (ACCESS EXCLUSIVE)",
+    ]
+    assert report["scenarios"]["hostile_input"]["inputs_tried"] > 60
+    assert_checked_what_the_services_wrote(report)
