@@ -17,6 +17,29 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _p50(figure: dict[str, Any] | None) -> str:
+    if not figure or not figure.get("n"):
+        return "-"
+    return f"{figure['p50_ms']:.0f}"
+
+
+def _timeline(timeline: dict[str, Any] | None) -> list[str]:
+    if not timeline:
+        return []
+    ceiling, purchase = timeline["ceiling"]["steps"], timeline["purchase"]["steps"]
+    lines = [
+        "",
+        f"## Where a saga's time goes ({timeline['concurrency']} buyers, p50 ms, "
+        "from Temporal's histories)",
+        "",
+        "| step | null saga | purchase |",
+        "|---|---:|---:|",
+    ]
+    for step in sorted(set(ceiling) | set(purchase)):
+        lines.append(f"| {step} | {_p50(ceiling.get(step))} | {_p50(purchase.get(step))} |")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -65,6 +88,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"| {_num(footprint['idle_after_load']['rss_mib'])} |",
         f"| cold start, `ticketing up` to /readyz 200 (s) "
         f"| {_num(results['cold_start_seconds'], 2)} |",
+    ]
+    lines += _timeline(results.get("timeline"))
+    lines += [
         "",
         f"Samples: {meta['samples']}.",
     ]

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from bench import event_lag, null_saga, read_path
+from bench import event_lag, null_saga, read_path, timeline
 from bench.cpu import accounting
 from bench.footprint import PeakSampler, snapshot
 from bench.load import closed_loop, deal
@@ -30,6 +30,7 @@ from bench.shop import (
 from bench.stack import BenchStack
 from bench.stats import latency, rate, ratio
 from services.common.settings import Settings
+from services.common.temporal import connect_temporal
 from tests.support.stack import ROOT
 
 SETTLE_SECONDS = 3.0
@@ -47,6 +48,8 @@ class Plan:
     page: int = 50
     sellers: int = 5
     warmup: int = 5
+    # The level whose sagas' histories are read for where their time goes.
+    timeline_level: int = 10
 
     def describe(self) -> str:
         levels = ", ".join(f"{n} at {c} concurrent" for c, n in self.levels.items())
@@ -146,6 +149,21 @@ async def _purchases(
     }
 
 
+async def _timeline(
+    stack: BenchStack,
+    null_client: Client,
+    level: int,
+    phase: tuple[datetime, datetime, datetime],
+) -> dict[str, Any]:
+    ceiling_started, purchases_started, ended = phase
+    purchase_client = await connect_temporal(Settings(temporal_address=stack.temporal_address))
+    return {
+        "concurrency": level,
+        "ceiling": await timeline.steps(null_client, ceiling_started, purchases_started),
+        "purchase": await timeline.steps(purchase_client, purchases_started, ended),
+    }
+
+
 async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
     results: dict[str, Any] = {}
     await asyncio.sleep(SETTLE_SECONDS)
@@ -182,16 +200,25 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
             for _ in range(plan.warmup):
                 await null_saga.one_saga(client, window)
             # Ceiling and purchase alternate level by level, so drift hits both alike.
+            phases: dict[int, tuple[datetime, datetime, datetime]] = {}
             for level, count in plan.levels.items():
                 print(f"{level} concurrent: null saga, then purchases ...", flush=True)
                 key = str(level)
+                ceiling_started = datetime.now(UTC)
                 results["ceiling"][key] = await _ceiling(stack, client, level, count, window)
+                purchases_started = datetime.now(UTC)
                 mine, purchases = purchases[:count], purchases[count:]
                 async with sampler.sampling():
                     results["purchase"][key] = await _purchases(stack, buyers, level, mine)
+                phases[level] = (ceiling_started, purchases_started, datetime.now(UTC))
                 ceiling = results["ceiling"][key]["sagas_per_second"]
                 results["purchase"][key]["ratio_to_ceiling"] = ratio(
                     results["purchase"][key]["purchases_per_second"], ceiling
+                )
+            if plan.timeline_level in phases:
+                print("where the time goes ...", flush=True)
+                results["timeline"] = await _timeline(
+                    stack, client, plan.timeline_level, phases[plan.timeline_level]
                 )
         footprint["under_load_peak"] = sampler.peak
 
