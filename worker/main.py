@@ -101,8 +101,8 @@ def run(service: str) -> None:
     for chatty in ("httpx", "stripe"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     services = WORKER_SERVICES if service == "all" else [_worker_service(service)]
-    # uvloop: the worker hops between threads (the SDK's core, the SQLite driver) for
-    # every step, and uvloop's cross-thread wake-ups cost a fraction of asyncio's.
+    # uvloop: every task reaches the worker from the SDK core's threads, and uvloop's
+    # cross-thread wake-ups cost a fraction of asyncio's.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(services, get_settings()))
 

@@ -105,8 +105,9 @@ class ConsumerRunner:
                 try:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
                 except TimeoutError:
-                    # Nothing to fetch. nats-py raises either its own TimeoutError or
-                    # asyncio's; both are builtin TimeoutErrors.
+                    # Nothing to fetch. nats-py raises its own TimeoutError, or asyncio's
+                    # when the wait ran out between its two pull requests (a busy
+                    # machine); both are builtin TimeoutErrors.
                     continue
                 for message in messages:
                     stop_if_cancelled()
