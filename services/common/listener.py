@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
@@ -104,11 +105,14 @@ class ConsumerRunner:
                 stop_if_cancelled()
                 try:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_SECONDS)
+                except NatsTimeoutError:
+                    continue  # nothing to fetch
                 except TimeoutError:
-                    # Nothing to fetch. nats-py raises its own TimeoutError, or asyncio's
-                    # when the wait ran out between its two pull requests (a busy
-                    # machine); both are builtin TimeoutErrors.
-                    continue
+                    # asyncio's, not nats-py's: the wait ran out between nats-py's two
+                    # pull requests (a busy machine), or the connection is not back yet
+                    # after an outage. Bind afresh at once: a subscription from before a
+                    # server restart may never deliver again, and rebinding costs little.
+                    return
                 for message in messages:
                     stop_if_cancelled()
                     await self.handle(message)
