@@ -42,32 +42,35 @@ class PurchaseFailed(RuntimeError):
     pass
 
 
+async def _post_until_created(
+    buyer: httpx.AsyncClient, path: str, body: dict[str, str], deadline: float
+) -> tuple[httpx.Response, int]:
+    """POST until 201; a 404 (a replica that has not heard of the thing yet) is retried.
+    Returns the response and how many retries it took."""
+    retries = 0
+    while True:
+        response = await buyer.post(path, json=body)
+        if response.status_code == 201:
+            return response, retries
+        if response.status_code != 404 or time.perf_counter() > deadline:
+            raise PurchaseFailed(f"{path} answered {response.status_code}: {response.text}")
+        retries += 1
+        await asyncio.sleep(RETRY_SECONDS)
+
+
 async def buy(buyer: httpx.AsyncClient, purchase: Purchase) -> Timing:
     deadline = time.perf_counter() + GIVE_UP_SECONDS
-    retries = 0
     started = time.perf_counter()
-    while True:
-        response = await buyer.post("/api/orders", json={"ticketId": purchase.ticket_id})
-        if response.status_code == 201:
-            break
-        if response.status_code != 404 or time.perf_counter() > deadline:
-            raise PurchaseFailed(f"order answered {response.status_code}: {response.text}")
-        retries += 1
-        await asyncio.sleep(RETRY_SECONDS)
+    response, order_retries = await _post_until_created(
+        buyer, "/api/orders", {"ticketId": purchase.ticket_id}, deadline
+    )
     ordered = time.perf_counter()
     order_id = response.json()["id"]
-
-    while True:
-        response = await buyer.post(
-            "/api/payments", json={"orderId": order_id, "token": purchase.payment_method}
-        )
-        if response.status_code == 201:
-            break
-        if response.status_code != 404 or time.perf_counter() > deadline:
-            raise PurchaseFailed(f"payment answered {response.status_code}: {response.text}")
-        retries += 1
-        await asyncio.sleep(RETRY_SECONDS)
+    _, payment_retries = await _post_until_created(
+        buyer, "/api/payments", {"orderId": order_id, "token": purchase.payment_method}, deadline
+    )
     paid = time.perf_counter()
+    retries = order_retries + payment_retries
 
     polls = 0
     while True:

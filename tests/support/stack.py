@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psutil
@@ -15,6 +17,8 @@ import psutil
 from tests.stack.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_SECONDS = 120.0
+READY_POLL_SECONDS = 0.05
 
 
 class RunningStack:
@@ -38,24 +42,43 @@ class RunningStack:
         self.env.update(env)
         self.app = app
         self.process: subprocess.Popen[str] | None = None
+        self.ready_seconds: float | None = None
 
     def url(self, name: str, scheme: str = "http") -> str:
         return f"{scheme}://127.0.0.1:{self.ports[name]}"
 
-    def start(self) -> None:
+    def start(self, *, stderr: IO[str] | None = None) -> None:
+        """Returns once /readyz answers 200 and `ticketing up` has started every process
+        (the API answers before the workers are started); ``ready_seconds`` is the time
+        from the command to /readyz."""
         command = [sys.executable, "-m", "services.cli", "up", "--app", self.app]
+        started = time.perf_counter()
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, text=True
+            command, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=stderr, text=True
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "ticketing up exited while starting"
-            try:
-                if httpx.get(self.url("API_PORT") + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        raise AssertionError("the API never answered")
+        deadline = started + READY_TIMEOUT_SECONDS
+        with httpx.Client(timeout=1) as client:
+            while time.perf_counter() < deadline:
+                assert self.process.poll() is None, "ticketing up exited while starting"
+                try:
+                    if client.get(self.url("API_PORT") + "/readyz").status_code == 200:
+                        self.ready_seconds = time.perf_counter() - started
+                        self._wait_until_all_started()
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(READY_POLL_SECONDS)
+        raise AssertionError("the API never answered /readyz")
+
+    def _wait_until_all_started(self) -> None:
+        """`ticketing up` says when everything is started; its output is drained
+        afterwards so that it never blocks on a full pipe."""
+        assert self.process is not None and self.process.stdout is not None
+        output = self.process.stdout
+        for line in output:
+            if line.startswith("Press Ctrl-C"):
+                break
+        threading.Thread(target=output.read, daemon=True).start()
 
     def stop(self) -> tuple[int, set[int]]:
         """Stops with SIGTERM; returns the exit code and the children that were running."""
