@@ -8,6 +8,12 @@ A message is acked only after the transaction that applied it has committed.
 Handlers are idempotent and version-ordered: an event already applied is acked without
 change; an event ahead of the replica raises ``NotYetApplicable`` and is redelivered
 after a short delay, by which time the missing predecessor has usually been applied.
+
+A predecessor can be held far longer: fetched by a replica that then died, it comes
+back only when its ``ack_wait`` runs out. So retries back off (doubling, up to
+``RETRY_DELAY_CAP_SECONDS``) rather than burning through deliveries, and by default a
+consumer never gives an event up: a replica that drops one differs from its source for
+good, while one kept waiting heals as soon as the gap fills.
 """
 
 from __future__ import annotations
@@ -33,10 +39,19 @@ FETCH_BATCH = 100
 FETCH_TIMEOUT_SECONDS = 1.0
 OUT_OF_ORDER_DELAY_SECONDS = 0.05
 FAILURE_DELAY_SECONDS = 1.0
+RETRY_DELAY_CAP_SECONDS = 5.0
+# Every this many deliveries, an event still waiting is logged: the first time after
+# about 20 s, then every 50 s.
+LONG_WAIT_DELIVERIES = 10
 
 
 class NotYetApplicable(Exception):
     """The event is ahead of the replica: a predecessor has not been applied yet."""
+
+
+def retry_delay(first: float, deliveries: int) -> float:
+    """The wait before the next delivery of a message delivered ``deliveries`` times."""
+    return min(first * 2.0 ** max(deliveries - 1, 0), RETRY_DELAY_CAP_SECONDS)
 
 
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
@@ -127,15 +142,18 @@ class ConsumerRunner:
             await message.term()
             return
         handler = self.consumer.handlers[type(event)]
+        deliveries = message.metadata.num_delivered or 1
         try:
             async with self._new_unit_of_work() as uow:
                 await handler(event, uow)
                 await uow.commit()
-        except NotYetApplicable:
-            await message.nak(delay=OUT_OF_ORDER_DELAY_SECONDS)
+        except NotYetApplicable as waiting:
+            if deliveries % LONG_WAIT_DELIVERIES == 0:
+                log.warning("%s: %d deliveries, still %s", event.subject, deliveries, waiting)
+            await message.nak(delay=retry_delay(OUT_OF_ORDER_DELAY_SECONDS, deliveries))
             return
         except Exception:
             log.exception("applying %s %s failed; will retry", event.subject, event.event_id)
-            await message.nak(delay=FAILURE_DELAY_SECONDS)
+            await message.nak(delay=retry_delay(FAILURE_DELAY_SECONDS, deliveries))
             return
         await message.ack()

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # How long JetStream remembers a Nats-Msg-Id to drop a republished event.
     events_duplicate_window_seconds: float = 120.0
     consumer_ack_wait_seconds: float = 30.0
-    consumer_max_deliver: int = 20
+    # -1: never give an event up (see services.common.listener). A bound drops an event
+    # after that many deliveries, leaving its replica behind for good.
+    consumer_max_deliver: int = Field(default=-1, ge=-1)
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"

@@ -135,6 +135,36 @@ async def test_version_ahead_waits_for_its_predecessor(
         }
 
 
+async def test_event_waits_for_a_predecessor_held_by_a_consumer_that_died(
+    settings: Settings, database_url: str, js: JetStreamContext
+) -> None:
+    """v2 is fetched by a replica that dies before acking it, so it comes back only when
+    its ack_wait runs out; v3, delivered again and again meanwhile, must not be given up."""
+    durable, stream, ticket_id = new_durable(), settings.events_stream, uuid4()
+    settings = settings.model_copy(update={"consumer_ack_wait_seconds": 4.0})
+    async with running_replica(settings, database_url, durable):
+        await publish_event(js, stream, created(ticket_id))
+        await wait_settled(js, stream, durable)
+
+    await publish_event(js, stream, updated(ticket_id, 2, "v2"))
+    dead = await js.pull_subscribe_bind(durable, stream=stream)
+    (held,) = await dead.fetch(1, timeout=5)
+    assert held.metadata.sequence.stream == 2
+    await dead.unsubscribe()  # and never acks: the replica holding v2 is gone
+    await publish_event(js, stream, updated(ticket_id, 3, "v3"))
+
+    async with running_replica(settings, database_url, durable) as runtime:
+        await wait_settled(js, stream, durable)
+        assert await applied_log(runtime.database) == [
+            (ticket_id, 1),
+            (ticket_id, 2),
+            (ticket_id, 3),
+        ]
+        assert await replica_rows(runtime.database) == {
+            ticket_id: ReplicaRow(ticket_id, "v3", 1003, 3)
+        }
+
+
 async def test_poison_messages_are_terminated_and_do_not_block_the_next(
     settings: Settings, database_url: str, js: JetStreamContext
 ) -> None:
