@@ -2,10 +2,10 @@
 
 POST /api/orders until 201 (the ticket is locked), POST /api/payments until 201 (the
 card is charged; a 404 while the payments replica has not yet heard of the order is
-retried, as the web client would), then GET /api/orders/{id} until the order is
-complete. The poll waits a tenth of the time the purchase has taken so far (at least
-20 ms, at most 250 ms): about 10 % resolution on order-to-complete, without the bench's
-own polling becoming a large share of the API's load at 50 buyers.
+retried, as the web client would), then follow the order until it is complete: GET
+/api/orders/{id} with the ETag the order came with in If-None-Match and ``Prefer:
+wait``, which the API answers as soon as the order changes (a 304 after the wait means
+no change yet: ask again).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-POLL_MIN_SECONDS = 0.02
-POLL_MAX_SECONDS = 0.25
-POLL_FRACTION = 0.1
+FOLLOW_WAIT = "wait=20"
 RETRY_SECONDS = 0.02
 GIVE_UP_SECONDS = 60.0
 
@@ -65,7 +63,7 @@ async def buy(buyer: httpx.AsyncClient, purchase: Purchase) -> Timing:
         buyer, "/api/orders", {"ticketId": purchase.ticket_id}, deadline
     )
     ordered = time.perf_counter()
-    order_id = response.json()["id"]
+    order_id, etag = response.json()["id"], response.headers["ETag"]
     _, payment_retries = await _post_until_created(
         buyer, "/api/payments", {"orderId": order_id, "token": purchase.payment_method}, deadline
     )
@@ -75,15 +73,19 @@ async def buy(buyer: httpx.AsyncClient, purchase: Purchase) -> Timing:
     polls = 0
     while True:
         polls += 1
-        response = await buyer.get(f"/api/orders/{order_id}")
-        if response.status_code != 200:
+        response = await buyer.get(
+            f"/api/orders/{order_id}", headers={"If-None-Match": etag, "Prefer": FOLLOW_WAIT}
+        )
+        if response.status_code not in (200, 304):
             raise PurchaseFailed(f"show order answered {response.status_code}: {response.text}")
-        status = response.json()["status"]
-        if status == "complete":
-            break
-        if status == "cancelled" or time.perf_counter() > deadline:
-            raise PurchaseFailed(f"order {order_id} ended {status}")
-        elapsed = time.perf_counter() - started
-        await asyncio.sleep(min(POLL_MAX_SECONDS, max(POLL_MIN_SECONDS, elapsed * POLL_FRACTION)))
+        if response.status_code == 200:
+            etag = response.headers["ETag"]
+            status = response.json()["status"]
+            if status == "complete":
+                break
+            if status == "cancelled":
+                raise PurchaseFailed(f"order {order_id} ended {status}")
+        if time.perf_counter() > deadline:
+            raise PurchaseFailed(f"order {order_id} not complete in time")
     done = time.perf_counter()
     return Timing(ordered - started, paid - ordered, done - started, retries, polls)

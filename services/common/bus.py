@@ -57,6 +57,12 @@ class Bus:
         assert self._js is not None
         return self._js
 
+    async def client(self) -> Client:
+        """The plain NATS connection, once made."""
+        await self._ready.wait()
+        assert self._client is not None
+        return self._client
+
     async def _connect(self) -> None:
         while True:
             try:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from services.common.bus import Bus
+from services.common.change_hints import ChangeHints
 from services.common.db import Database
 from services.common.listener import ConsumerRunner
 from services.common.migrations import upgrade
@@ -38,6 +39,7 @@ class ServiceRuntime:
     # Only a service that mints tokens (auth) loads the private key, and at start, so
     # that a missing key stops it at once rather than failing its first sign-in.
     signer: TokenSigner | None = None
+    hints: ChangeHints = field(default_factory=lambda: ChangeHints(None))
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -69,12 +71,15 @@ class ServiceRuntime:
             )
             if definition.signs_tokens
             else None,
+            hints=ChangeHints(definition.change_hints),
         )
         try:
             if settings.migrate_on_start:
                 await upgrade(database, definition.migrations)
             bus.start()
             runtime._spawn(runtime.relay.run(), f"{definition.name}-relay")
+            if consume and definition.change_hints is not None:
+                runtime._spawn(runtime.hints.listen(bus), f"{definition.name}-change-hints")
             if consume:
                 for consumer in definition.consumers:
                     runner = ConsumerRunner(

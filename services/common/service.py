@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from sqlalchemy import MetaData
 
+from services.common.change_hints import HintSource
 from services.common.listener import Consumer
 from services.common.settings import ServiceName
 from services.common.tables import CommonTables
@@ -25,3 +26,5 @@ class ServiceDefinition:
     consumers: Sequence[Consumer] = field(default_factory=tuple)
     # Only auth mints tokens, and only it needs the private key.
     signs_tokens: bool = False
+    # The events whose arrival wakes the service's long polls.
+    change_hints: HintSource | None = None

@@ -1,15 +1,21 @@
-"""Routes of /api/orders: order a ticket, list and show your orders, cancel one."""
+"""Routes of /api/orders: order a ticket, list and show your orders, cancel one.
+
+An order's representation carries an ETag: a buyer following a purchase sends it back
+with ``Prefer: wait=N`` and is answered once the order changes (services.common.conditional).
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import CurrentUser, CurrentUserDep
+from services.common.conditional import conditional_json, etag_of
 from services.common.deps import ReadSessionDep, RuntimeDep
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.events import OrderStatus
@@ -49,10 +55,15 @@ async def own_order(
     return found
 
 
+def representation(order: Order, ticket: Ticket) -> bytes:
+    """The order as every route answers it: the bytes its ETag is made of."""
+    return OrderOut.of(order, ticket).model_dump_json(by_alias=True).encode()
+
+
 @router.post("", status_code=201, response_model=OrderOut)
 async def create(
     body: OrderIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
-) -> OrderOut:
+) -> Response:
     """Order a ticket: answers once the ticket is locked for this order."""
     async with runtime.database.read_sessions() as session:
         ticket = await session.get(Ticket, body.ticket_id)
@@ -78,7 +89,13 @@ async def create(
         raise
     found = await read_order(runtime, order.id)
     assert found is not None
-    return OrderOut.of(*found)
+    created = representation(*found)
+    return Response(
+        created,
+        status_code=201,
+        media_type="application/json",
+        headers={"ETag": etag_of(created), "Location": f"{router.prefix}/{order.id}"},
+    )
 
 
 @router.get("", response_model=list[OrderOut])
@@ -98,9 +115,35 @@ async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, 
     return [(order, ticket) for order, ticket in rows.all()]
 
 
-@router.get("/{order_id}", response_model=OrderOut)
-async def show(order_id: str, user: CurrentUserDep, runtime: RuntimeDep) -> OrderOut:
-    return OrderOut.of(*await own_order(runtime, order_id, user))
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    responses={304: {"description": "Unchanged: the ETag in If-None-Match is current."}},
+)
+async def show(
+    order_id: str,
+    user: CurrentUserDep,
+    runtime: RuntimeDep,
+    if_none_match: Annotated[
+        str | None, Header(description="The ETag held: 304 while it is current.")
+    ] = None,
+    prefer: Annotated[
+        str | None,
+        Header(description="`wait=N`: with If-None-Match, wait up to N s (at most 20)."),
+    ] = None,
+) -> Response:
+    """One of your orders. To follow it, send back its ETag in If-None-Match with
+    `Prefer: wait=N`: the answer comes as soon as the order changes, or is a 304 after
+    N seconds."""
+
+    key = str(id_or_not_found(order_id, "Order"))  # as the events spell it
+
+    async def represent() -> bytes:
+        return representation(*await own_order(runtime, key, user))
+
+    return await conditional_json(
+        represent, if_none_match=if_none_match, prefer=prefer, hints=runtime.hints, key=key
+    )
 
 
 @router.delete("/{order_id}", status_code=204)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.common.change_hints import HintSource
+from services.common.events import Subject
 from services.common.service import ServiceDefinition
 from services.orders.api import router
 from services.orders.listeners import consumers
@@ -16,4 +18,14 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumers=consumers,
+    # Every change to an order that a buyer can see comes with one of these.
+    change_hints=HintSource(
+        subjects=(
+            Subject.ORDER_CREATED,
+            Subject.ORDER_CANCELLED,
+            Subject.ORDER_EXPIRED,
+            Subject.ORDER_COMPLETED,
+        ),
+        key="order_id",
+    ),
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -14,6 +12,7 @@ from services.common.clock import as_utc
 from services.common.deps import RuntimeDep
 from services.common.errors import Conflict, ErrorResponse, Forbidden, NotFound
 from services.common.events import OrderStatus
+from services.common.look_again import look_until
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
 from services.payments import saga
@@ -31,15 +30,17 @@ LATEST_LOOK_AGAIN_SECONDS = 0.05
 
 
 async def find_order(runtime: ServiceRuntime, order_id: UUID) -> Order | None:
-    deadline = time.monotonic() + REPLICA_GRACE_SECONDS
-    pause = FIRST_LOOK_AGAIN_SECONDS
-    while True:
+    async def look() -> Order | None:
         async with runtime.database.read_sessions() as session:
-            order = await session.get(Order, order_id)
-        if order is not None or time.monotonic() >= deadline:
-            return order
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, LATEST_LOOK_AGAIN_SECONDS)
+            return await session.get(Order, order_id)
+
+    return await look_until(
+        look,
+        lambda order: order is not None,
+        within=REPLICA_GRACE_SECONDS,
+        first_pause=FIRST_LOOK_AGAIN_SECONDS,
+        longest_pause=LATEST_LOOK_AGAIN_SECONDS,
+    )
 
 
 def refuse_unless_payable(order: Order) -> None:

@@ -158,3 +158,55 @@ async def test_a_paid_order_completes_and_cannot_be_cancelled(market: Market) ->
     assert sold["orderId"] == order["id"]
     listed = (await market.tickets.get("/api/tickets", params={"limit": 200})).json()
     assert ticket["id"] not in {item["id"] for item in listed}
+
+
+async def test_a_buyer_follows_an_order_with_one_waiting_request(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    buyer = market.user()
+    created = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=buyer
+    )
+    assert created.status_code == 201
+    order, etag = created.json(), created.headers["ETag"]
+    assert created.headers["Location"] == f"/api/orders/{order['id']}"
+    path = f"/api/orders/{order['id']}"
+
+    shown = await market.orders.get(path, headers=buyer)
+    assert shown.headers["ETag"] == etag  # the same representation
+    unchanged = await market.orders.get(path, headers={**buyer, "If-None-Match": etag})
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert unchanged.headers["ETag"] == etag
+
+    following = asyncio.create_task(
+        market.orders.get(path, headers={**buyer, "If-None-Match": etag, "Prefer": "wait=20"})
+    )
+    await asyncio.sleep(0.5)
+    assert not following.done()  # nothing has changed yet: it waits
+    started = asyncio.get_running_loop().time()
+    assert (await market.orders.delete(path, headers=buyer)).status_code == 204
+    changed = await following
+    assert asyncio.get_running_loop().time() - started < 10  # answered by the change
+    assert changed.status_code == 200
+    assert changed.json()["status"] == "cancelled"
+    assert changed.headers["ETag"] != etag
+    assert changed.headers["Preference-Applied"] == "wait=20"
+
+
+async def test_a_waiting_request_ends_with_304_when_nothing_changes(market: Market) -> None:
+    ticket = await market.list_ticket(market.user())
+    buyer = market.user()
+    created = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=buyer
+    )
+    path, etag = f"/api/orders/{created.json()['id']}", created.headers["ETag"]
+    started = asyncio.get_running_loop().time()
+    waited = await market.orders.get(
+        path, headers={**buyer, "If-None-Match": f"W/{etag}", "Prefer": "wait=1"}
+    )
+    assert asyncio.get_running_loop().time() - started >= 0.9
+    assert waited.status_code == 304
+    assert waited.headers["Preference-Applied"] == "wait=1"
+    # Another user's If-None-Match learns nothing about the order.
+    assert (
+        await market.orders.get(path, headers={**market.user(), "If-None-Match": etag})
+    ).status_code == 403
