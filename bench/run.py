@@ -18,7 +18,7 @@ from temporalio.client import Client
 from bench import event_lag, null_saga, read_path, timeline
 from bench.cpu import accounting
 from bench.footprint import PeakSampler, snapshot
-from bench.load import closed_loop, deal
+from bench.load import Run, closed_loop, deal
 from bench.purchase import Purchase, Timing, buy
 from bench.shop import (
     close_all,
@@ -97,27 +97,43 @@ def _cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-async def _ceiling(
+async def _null_sagas(
     stack: BenchStack, client: Client, level: int, count: int, window: int
-) -> dict[str, Any]:
-    cpu: dict[str, Any] = {}
+) -> tuple[Run[tuple[float, float, float]], dict[str, float]]:
+    cpu: dict[str, float] = {}
     with accounting(stack.processes, cpu):
         run = await closed_loop(
             deal(range(count), level), lambda _client, _job: null_saga.one_saga(client, window)
         )
-    done = len(run.results)
+    return run, cpu
+
+
+def _ceiling(
+    level: int, halves: list[tuple[Run[tuple[float, float, float]], dict[str, float]]]
+) -> dict[str, Any]:
+    """The null saga's figures over both of its halves (before and after the purchases)."""
+    results = [result for run, _ in halves for result in run.results]
+    failures = [failure for run, _ in halves for failure in run.failures]
+    wall = sum(run.wall_seconds for run, _ in halves)
+    cpu: dict[str, float] = {}
+    for _, spent in halves:
+        for name, seconds in spent.items():
+            cpu[name] = cpu.get(name, 0.0) + seconds
+    done = len(results)
     return {
         "concurrency": level,
-        "sagas_per_second": rate(len(run.results), run.wall_seconds),
-        "wall_seconds": round(run.wall_seconds, 2),
-        "saga": latency([done for _, _, done in run.results]),
-        "order": latency([reserved for reserved, _, _ in run.results]),
-        "payment": latency([paid for _, paid, _ in run.results]),
-        "failures": len(run.failures),
-        "first_failure": repr(run.failures[0]) if run.failures else None,
+        "sagas_per_second": rate(done, wall),
+        "wall_seconds": round(wall, 2),
+        "saga": latency([done for _, _, done in results]),
+        "order": latency([reserved for reserved, _, _ in results]),
+        "payment": latency([paid for _, paid, _ in results]),
+        "failures": len(failures),
+        "first_failure": repr(failures[0]) if failures else None,
         # The null saga's workers run in the bench process ("bench").
         "cpu_seconds_per_saga": {
-            name: round(seconds / done, 4) for name, seconds in cpu.items() if done
+            name: round(seconds / done, 4)
+            for name, seconds in sorted(cpu.items(), key=lambda item: -item[1])
+            if done
         },
     }
 
@@ -149,18 +165,27 @@ async def _purchases(
     }
 
 
+@dataclass(frozen=True)
+class Phases:
+    """When one level ran: null sagas from ``started`` to ``ended``, around the purchases."""
+
+    started: datetime
+    purchases_started: datetime
+    purchases_ended: datetime
+    ended: datetime
+
+
 async def _timeline(
-    stack: BenchStack,
-    null_client: Client,
-    level: int,
-    phase: tuple[datetime, datetime, datetime],
+    stack: BenchStack, null_client: Client, level: int, phases: Phases
 ) -> dict[str, Any]:
-    ceiling_started, purchases_started, ended = phase
     purchase_client = await connect_temporal(Settings(temporal_address=stack.temporal_address))
     return {
         "concurrency": level,
-        "ceiling": await timeline.steps(null_client, ceiling_started, purchases_started),
-        "purchase": await timeline.steps(purchase_client, purchases_started, ended),
+        # The null saga's namespace holds only null sagas: its window may span the level.
+        "ceiling": await timeline.steps(null_client, phases.started, phases.ended),
+        "purchase": await timeline.steps(
+            purchase_client, phases.purchases_started, phases.purchases_ended
+        ),
     }
 
 
@@ -199,18 +224,25 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
                 await buy(buyers[0], purchase)
             for _ in range(plan.warmup):
                 await null_saga.one_saga(client, window)
-            # Ceiling and purchase alternate level by level, so drift hits both alike.
-            phases: dict[int, tuple[datetime, datetime, datetime]] = {}
+            # Level by level: half the null sagas, the purchases, the other half. The
+            # stack drifts as it runs (Temporal's store grows): this way the drift falls
+            # on both sides alike, on average.
+            phases: dict[int, Phases] = {}
             for level, count in plan.levels.items():
-                print(f"{level} concurrent: null saga, then purchases ...", flush=True)
+                print(f"{level} concurrent: null sagas, purchases, null sagas ...", flush=True)
                 key = str(level)
-                ceiling_started = datetime.now(UTC)
-                results["ceiling"][key] = await _ceiling(stack, client, level, count, window)
+                level_started = datetime.now(UTC)
+                halves = [await _null_sagas(stack, client, level, count // 2, window)]
                 purchases_started = datetime.now(UTC)
                 mine, purchases = purchases[:count], purchases[count:]
                 async with sampler.sampling():
                     results["purchase"][key] = await _purchases(stack, buyers, level, mine)
-                phases[level] = (ceiling_started, purchases_started, datetime.now(UTC))
+                purchases_ended = datetime.now(UTC)
+                halves.append(await _null_sagas(stack, client, level, count - count // 2, window))
+                results["ceiling"][key] = _ceiling(level, halves)
+                phases[level] = Phases(
+                    level_started, purchases_started, purchases_ended, datetime.now(UTC)
+                )
                 ceiling = results["ceiling"][key]["sagas_per_second"]
                 results["purchase"][key]["ratio_to_ceiling"] = ratio(
                     results["purchase"][key]["purchases_per_second"], ceiling
