@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import CursorResult, Table, select, update
+
 from services.common.listener import NotYetApplicable
+from services.common.unit_of_work import UnitOfWork
 
 
 def is_next(current: int | None, incoming: int, *, creates: bool, entity: str) -> bool:
@@ -19,3 +25,24 @@ def is_next(current: int | None, incoming: int, *, creates: bool, entity: str) -
     if incoming > current + 1:
         raise NotYetApplicable(f"{entity} v{incoming} while the replica is at v{current}")
     return True
+
+
+async def move_to_version(
+    uow: UnitOfWork, table: Table, row_id: UUID, version: int, values: dict[str, Any]
+) -> bool:
+    """Applies an event of ``version`` to an existing replica row: one conditional
+    UPDATE when the row is at the version before, as it is on the usual path. False when
+    the event was applied already; NotYetApplicable when events before it are missing."""
+    result: CursorResult[Any] = await uow.session.execute(  # type: ignore[assignment]
+        update(table)
+        .where(table.c.id == row_id, table.c.version == version - 1)
+        .values(**values, version=version)
+    )
+    if result.rowcount:
+        return True
+    current = await uow.session.scalar(select(table.c.version).where(table.c.id == row_id))
+    entity = f"{table.name} row {row_id}"
+    if is_next(current, version, creates=False, entity=entity):
+        # At the version before after all: moved by another replica meanwhile. Later.
+        raise NotYetApplicable(f"{entity} v{version} raced another replica")
+    return False

@@ -7,34 +7,39 @@ waits (NotYetApplicable) until the events before it have been applied.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+
 from services.common.bans import ban_consumer
 from services.common.events import TicketCreated, TicketUpdated
 from services.common.listener import Consumer
-from services.common.replica import is_next
+from services.common.replica import is_next, move_to_version
 from services.common.unit_of_work import UnitOfWork
 from services.orders.models import Ticket, tables
 
+_tickets = cast(Table, Ticket.__table__)
 
-def _copy(ticket: Ticket, event: TicketCreated | TicketUpdated) -> None:
-    ticket.title = event.title
-    ticket.price_cents = event.price_cents
-    ticket.user_id = event.user_id
-    ticket.status = event.status
-    ticket.order_id = event.order_id
-    ticket.version = event.version
+
+def _replicated(event: TicketCreated | TicketUpdated) -> dict[str, Any]:
+    return {
+        "title": event.title,
+        "price_cents": event.price_cents,
+        "user_id": event.user_id,
+        "status": event.status,
+        "order_id": event.order_id,
+    }
 
 
 async def apply_ticket(event: TicketCreated | TicketUpdated, uow: UnitOfWork) -> None:
-    ticket = await uow.session.get(Ticket, event.ticket_id)
-    creates = isinstance(event, TicketCreated)
-    entity = f"ticket {event.ticket_id}"
-    current = None if ticket is None else ticket.version
-    if not is_next(current, event.version, creates=creates, entity=entity):
+    if isinstance(event, TicketUpdated):
+        await move_to_version(uow, _tickets, event.ticket_id, event.version, _replicated(event))
         return
-    if ticket is None:
-        ticket = Ticket(id=event.ticket_id)
-        uow.session.add(ticket)
-    _copy(ticket, event)
+    current = await uow.session.scalar(
+        select(_tickets.c.version).where(_tickets.c.id == event.ticket_id)
+    )
+    if is_next(current, event.version, creates=True, entity=f"ticket {event.ticket_id}"):
+        uow.session.add(Ticket(id=event.ticket_id, version=event.version, **_replicated(event)))
 
 
 tickets_consumer = Consumer(

@@ -7,6 +7,10 @@ events before it have been applied. ``order.created`` starts the replica at its 
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
+
 from services.common.bans import ban_consumer
 from services.common.clock import as_utc
 from services.common.events import (
@@ -17,9 +21,11 @@ from services.common.events import (
     OrderStatus,
 )
 from services.common.listener import Consumer
-from services.common.replica import is_next
+from services.common.replica import move_to_version
 from services.common.unit_of_work import UnitOfWork
 from services.payments.models import Order, tables
+
+_orders = cast(Table, Order.__table__)
 
 
 async def on_order_created(event: OrderCreated, uow: UnitOfWork) -> None:
@@ -40,16 +46,9 @@ async def on_order_created(event: OrderCreated, uow: UnitOfWork) -> None:
 
 
 async def _move(uow: UnitOfWork, event: OrderCancelled | OrderExpired | OrderCompleted) -> None:
-    order = await uow.session.get(Order, event.order_id)
-    entity = f"order {event.order_id}"
-    if not is_next(
-        None if order is None else order.version, event.version, creates=False, entity=entity
-    ):
-        return
-    assert order is not None
     completed = isinstance(event, OrderCompleted)
-    order.status = OrderStatus.COMPLETE if completed else OrderStatus.CANCELLED
-    order.version = event.version
+    status = OrderStatus.COMPLETE if completed else OrderStatus.CANCELLED
+    await move_to_version(uow, _orders, event.order_id, event.version, {"status": status})
 
 
 async def on_order_cancelled(event: OrderCancelled, uow: UnitOfWork) -> None:
