@@ -14,7 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 FOLLOW_WAIT = "wait=20"
 RETRY_SECONDS = 0.02
@@ -41,30 +41,31 @@ class PurchaseFailed(RuntimeError):
 
 
 async def _post_until_created(
-    buyer: httpx.AsyncClient, path: str, body: dict[str, str], deadline: float
-) -> tuple[httpx.Response, int]:
+    buyer: aiohttp.ClientSession, path: str, body: dict[str, str], deadline: float
+) -> tuple[dict[str, str], str, int]:
     """POST until 201; a 404 (a replica that has not heard of the thing yet) is retried.
-    Returns the response and how many retries it took."""
+    Returns the created thing, its ETag, and how many retries it took."""
     retries = 0
     while True:
-        response = await buyer.post(path, json=body)
-        if response.status_code == 201:
-            return response, retries
-        if response.status_code != 404 or time.perf_counter() > deadline:
-            raise PurchaseFailed(f"{path} answered {response.status_code}: {response.text}")
+        async with buyer.post(path, json=body) as response:
+            if response.status == 201:
+                return await response.json(), response.headers.get("ETag", ""), retries
+            text = await response.text()
+        if response.status != 404 or time.perf_counter() > deadline:
+            raise PurchaseFailed(f"{path} answered {response.status}: {text}")
         retries += 1
         await asyncio.sleep(RETRY_SECONDS)
 
 
-async def buy(buyer: httpx.AsyncClient, purchase: Purchase) -> Timing:
+async def buy(buyer: aiohttp.ClientSession, purchase: Purchase) -> Timing:
     deadline = time.perf_counter() + GIVE_UP_SECONDS
     started = time.perf_counter()
-    response, order_retries = await _post_until_created(
+    order, etag, order_retries = await _post_until_created(
         buyer, "/api/orders", {"ticketId": purchase.ticket_id}, deadline
     )
     ordered = time.perf_counter()
-    order_id, etag = response.json()["id"], response.headers["ETag"]
-    _, payment_retries = await _post_until_created(
+    order_id = order["id"]
+    _, _, payment_retries = await _post_until_created(
         buyer, "/api/payments", {"orderId": order_id, "token": purchase.payment_method}, deadline
     )
     paid = time.perf_counter()
@@ -73,18 +74,19 @@ async def buy(buyer: httpx.AsyncClient, purchase: Purchase) -> Timing:
     polls = 0
     while True:
         polls += 1
-        response = await buyer.get(
+        async with buyer.get(
             f"/api/orders/{order_id}", headers={"If-None-Match": etag, "Prefer": FOLLOW_WAIT}
-        )
-        if response.status_code not in (200, 304):
-            raise PurchaseFailed(f"show order answered {response.status_code}: {response.text}")
-        if response.status_code == 200:
-            etag = response.headers["ETag"]
-            status = response.json()["status"]
-            if status == "complete":
-                break
-            if status == "cancelled":
-                raise PurchaseFailed(f"order {order_id} ended {status}")
+        ) as response:
+            if response.status not in (200, 304):
+                text = await response.text()
+                raise PurchaseFailed(f"show order answered {response.status}: {text}")
+            if response.status == 200:
+                etag = response.headers["ETag"]
+                status = (await response.json())["status"]
+                if status == "complete":
+                    break
+                if status == "cancelled":
+                    raise PurchaseFailed(f"order {order_id} ended {status}")
         if time.perf_counter() > deadline:
             raise PurchaseFailed(f"order {order_id} not complete in time")
     done = time.perf_counter()

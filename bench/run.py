@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from temporalio.client import Client
 
 from bench import event_lag, null_saga, read_path, timeline
@@ -24,6 +24,7 @@ from bench.shop import (
     close_all,
     list_tickets,
     payment_methods,
+    shopper,
     sign_up_many,
     wait_for_replica,
 )
@@ -139,7 +140,7 @@ def _ceiling(
 
 
 async def _purchases(
-    stack: BenchStack, buyers: list[httpx.AsyncClient], level: int, purchases: list[Purchase]
+    stack: BenchStack, buyers: list[aiohttp.ClientSession], level: int, purchases: list[Purchase]
 ) -> dict[str, Any]:
     cpu: dict[str, Any] = {}
     with accounting(stack.processes, cpu):
@@ -199,7 +200,8 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
     print("setting the shop up: users, tickets, cards ...", flush=True)
     setup_started = time.perf_counter()
     sellers = await sign_up_many(stack.api, plan.sellers)
-    buyers = await sign_up_many(stack.api, max(plan.levels))
+    users = await sign_up_many(stack.api, max(plan.levels))
+    buyers = [shopper(stack.api, user) for user in users]
     try:
         wanted = plan.warmup + sum(plan.levels.values())
         for_purchase = await list_tickets(sellers, wanted, title="Gig")
@@ -262,7 +264,8 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
             page=plan.page,
         )
     finally:
-        await close_all([*sellers, *buyers])
+        await close_all([*sellers, *users])
+        await asyncio.gather(*(buyer.close() for buyer in buyers))
     await asyncio.sleep(SETTLE_SECONDS)
     footprint["idle_after_load"] = await asyncio.to_thread(snapshot, stack.processes())
     return results
