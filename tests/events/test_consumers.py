@@ -96,6 +96,16 @@ async def wait_settled(js: JetStreamContext, stream: str, durable: str) -> Consu
     return info
 
 
+async def assert_applied_once_in_order(runtime: ServiceRuntime, ticket_id: UUID) -> None:
+    """v1, v2 and v3 of the ticket each applied once, in that order; the replica at v3."""
+    assert await applied_log(runtime.database) == [
+        (ticket_id, 1),
+        (ticket_id, 2),
+        (ticket_id, 3),
+    ]
+    assert await replica_rows(runtime.database) == {ticket_id: ReplicaRow(ticket_id, "v3", 1003, 3)}
+
+
 async def test_same_event_delivered_twice_is_applied_once(
     settings: Settings, database_url: str, js: JetStreamContext
 ) -> None:
@@ -125,14 +135,7 @@ async def test_version_ahead_waits_for_its_predecessor(
             await publish_event(js, stream, event)
         await wait_settled(js, stream, durable)
 
-        assert await applied_log(runtime.database) == [
-            (ticket_id, 1),
-            (ticket_id, 2),
-            (ticket_id, 3),
-        ]
-        assert await replica_rows(runtime.database) == {
-            ticket_id: ReplicaRow(ticket_id, "v3", 1003, 3)
-        }
+        await assert_applied_once_in_order(runtime, ticket_id)
 
 
 async def test_event_waits_for_a_predecessor_held_by_a_consumer_that_died(
@@ -155,14 +158,7 @@ async def test_event_waits_for_a_predecessor_held_by_a_consumer_that_died(
 
     async with running_replica(settings, database_url, durable) as runtime:
         await wait_settled(js, stream, durable)
-        assert await applied_log(runtime.database) == [
-            (ticket_id, 1),
-            (ticket_id, 2),
-            (ticket_id, 3),
-        ]
-        assert await replica_rows(runtime.database) == {
-            ticket_id: ReplicaRow(ticket_id, "v3", 1003, 3)
-        }
+        await assert_applied_once_in_order(runtime, ticket_id)
 
 
 async def test_poison_messages_are_terminated_and_do_not_block_the_next(
