@@ -14,10 +14,10 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, bindparam, select, update
 
 from services.common.bus import Bus, stop_if_cancelled
+from services.common.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,23 @@ RETRY_SECONDS = 0.5
 
 
 class OutboxRelay:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbox: Table, bus: Bus) -> None:
-        self._sessions = sessions
-        self._outbox = outbox
+    def __init__(self, database: Database, outbox: Table, bus: Bus) -> None:
+        self._database = database
         self._bus = bus
         self._wake = asyncio.Event()
+        # Built once: the relay runs after every commit that raised events, and building
+        # a statement costs more than running it.
+        self._pending = (
+            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(BATCH_SIZE)
+        )
+        self._mark_published = (
+            update(outbox)
+            .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+            .values(published_at=bindparam("now"))
+        )
 
     def notify(self) -> None:
         """Called after a commit that wrote events, so they leave without waiting a poll."""
@@ -62,16 +74,8 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
         js = await self._bus.jetstream()
-        outbox = self._outbox
-        async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(BATCH_SIZE)
-                )
-            ).all()
+        async with self._database.read_engine.connect() as connection:
+            rows = (await connection.execute(self._pending)).all()
         if not rows:
             return 0
         for row in rows:
@@ -81,10 +85,9 @@ class OutboxRelay:
                 stream=self._bus.stream,
                 headers={"Nats-Msg-Id": str(row.event_id)},
             )
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=datetime.now(UTC))
+        async with self._database.write_engine.begin() as connection:
+            await connection.execute(
+                self._mark_published,
+                {"seqs": [row.seq for row in rows], "now": datetime.now(UTC)},
             )
         return len(rows)

@@ -64,7 +64,7 @@ class ServiceRuntime:
             settings=settings,
             database=database,
             bus=bus,
-            relay=OutboxRelay(database.write_sessions, definition.tables.outbox, bus),
+            relay=OutboxRelay(database, definition.tables.outbox, bus),
             verifier=TokenVerifier(public_key_pem(settings)),
             signer=TokenSigner(
                 private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)

@@ -156,7 +156,7 @@ async def relay_without_background(
         await upgrade(database, definition.migrations)
         bus.start()
         await asyncio.wait_for(bus.jetstream(), 10)
-        yield database, OutboxRelay(database.write_sessions, tables.outbox, bus)
+        yield database, OutboxRelay(database, tables.outbox, bus)
     finally:
         await bus.close()
         await database.dispose()
