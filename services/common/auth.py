@@ -6,13 +6,14 @@ ban list (fed by ``user.banned``), so a ban takes effect everywhere within the e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import Select, Table, bindparam, select
 
 from services.common.deps import RuntimeDep
 from services.common.errors import NotAuthorized
@@ -35,15 +36,19 @@ def token_from_request(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
+@functools.cache
+def _ban_in_force(banned_users: Table) -> Select[UUID]:
+    # Built once per service: every signed-in request runs it.
+    return select(banned_users.c.user_id).where(
+        banned_users.c.user_id == bindparam("user_id"),
+        banned_users.c.banned_until > bindparam("now"),
+    )
+
+
 async def is_banned(runtime: ServiceRuntime, user_id: UUID) -> bool:
-    banned_users = runtime.definition.tables.banned_users
-    async with runtime.database.read_sessions() as session:
-        found = await session.scalar(
-            select(banned_users.c.user_id).where(
-                banned_users.c.user_id == user_id,
-                banned_users.c.banned_until > datetime.now(UTC),
-            )
-        )
+    query = _ban_in_force(runtime.definition.tables.banned_users)
+    async with runtime.database.read_engine.connect() as connection:
+        found = await connection.scalar(query, {"user_id": user_id, "now": datetime.now(UTC)})
     return found is not None
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import CurrentUser, CurrentUserDep
@@ -32,15 +32,17 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
+# Built once: every order shown, and every look of a waiting request, runs it.
+_ORDER_WITH_TICKET = (
+    select(Order, Ticket)
+    .join(Ticket, Order.ticket_id == Ticket.id)
+    .where(Order.id == bindparam("order_id"))
+)
+
+
 async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ticket] | None:
     async with runtime.database.read_sessions() as session:
-        row = (
-            await session.execute(
-                select(Order, Ticket)
-                .join(Ticket, Order.ticket_id == Ticket.id)
-                .where(Order.id == order_id)
-            )
-        ).one_or_none()
+        row = (await session.execute(_ORDER_WITH_TICKET, {"order_id": order_id})).one_or_none()
     return None if row is None else (row[0], row[1])
 
 
