@@ -62,6 +62,11 @@ class ChangeHints:
     def listening(self) -> bool:
         return self._listening
 
+    @property
+    def watched(self) -> int:
+        """How many entities requests are waiting on."""
+        return len(self._waiting)
+
     @contextlib.contextmanager
     def watch(self, key: str) -> Iterator[Waiting]:
         """Hints about ``key`` while the block runs. Enter it before reading the entity,
