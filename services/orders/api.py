@@ -62,7 +62,20 @@ def representation(order: Order, ticket: Ticket) -> bytes:
     return OrderOut.of(order, ticket).model_dump_json(by_alias=True).encode()
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+_ETAG = {
+    "ETag": {
+        "description": "This representation's tag, for If-None-Match.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}}},
+)
 async def create(
     body: OrderIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
 ) -> Response:
@@ -120,7 +133,13 @@ async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, 
 @router.get(
     "/{order_id}",
     response_model=OrderOut,
-    responses={304: {"description": "Unchanged: the ETag in If-None-Match is current."}},
+    responses={
+        200: {"headers": _ETAG},
+        304: {
+            "description": "Unchanged: the ETag in If-None-Match is current.",
+            "headers": _ETAG,
+        },
+    },
 )
 async def show(
     order_id: str,
