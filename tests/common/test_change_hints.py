@@ -15,6 +15,7 @@ import nats
 from services.common.bus import Bus
 from services.common.change_hints import ChangeHints, HintSource
 from services.common.events import Subject
+from services.stack.nats import NatsServer
 from tests.support.polling import eventually
 
 SOURCE = HintSource(subjects=(Subject.ORDER_COMPLETED,), key="order_id")
@@ -84,3 +85,23 @@ async def test_a_hint_before_the_pause_is_not_lost(nats_url: str, events_stream:
             started = time.monotonic()
             await waiting.pause(0.2)
             assert time.monotonic() - started >= 0.15
+
+
+async def test_hints_are_heard_again_after_the_bus_comes_back(
+    nats_server: NatsServer, nats_url: str, events_stream: str
+) -> None:
+    order_id = str(uuid4())
+    async with listening(nats_url, events_stream) as hints:
+        nats_server.stop()
+        nats_server.start()
+        with hints.watch(order_id) as waiting:
+            woken = asyncio.create_task(waiting.pause(30))
+
+            async def heard() -> bool:
+                # Announced until heard: the subscription is back only once the
+                # connection is, a moment after the server.
+                await announce(nats_url, Subject.ORDER_COMPLETED, order_id)
+                await asyncio.sleep(0.2)
+                return woken.done()
+
+            await eventually(heard, what="a hint after the restart")
