@@ -125,24 +125,28 @@ def _ceiling(
         "concurrency": level,
         "sagas_per_second": rate(done, wall),
         "wall_seconds": round(wall, 2),
-        "saga": latency([done for _, _, done in results]),
+        "saga": latency([completed for _, _, completed in results]),
         "order": latency([reserved for reserved, _, _ in results]),
         "payment": latency([paid for _, paid, _ in results]),
         "failures": len(failures),
         "first_failure": repr(failures[0]) if failures else None,
         # The null saga's workers run in the bench process ("bench").
-        "cpu_seconds_per_saga": {
-            name: round(seconds / done, 4)
-            for name, seconds in sorted(cpu.items(), key=lambda item: -item[1])
-            if done
-        },
+        "cpu_seconds_per_saga": _per_unit(cpu, done),
     }
+
+
+def _per_unit(cpu: dict[str, float], done: int) -> dict[str, float]:
+    """CPU seconds per saga or purchase, by process, the busiest first."""
+    if not done:
+        return {}
+    ranked = sorted(cpu.items(), key=lambda item: -item[1])
+    return {name: round(seconds / done, 4) for name, seconds in ranked}
 
 
 async def _purchases(
     stack: BenchStack, buyers: list[aiohttp.ClientSession], level: int, purchases: list[Purchase]
 ) -> dict[str, Any]:
-    cpu: dict[str, Any] = {}
+    cpu: dict[str, float] = {}
     with accounting(stack.processes, cpu):
         run = await closed_loop(
             deal(purchases, level), lambda index, purchase: buy(buyers[index], purchase)
@@ -160,9 +164,7 @@ async def _purchases(
         "status_polls": sum(t.polls for t in timings),
         "failures": len(run.failures),
         "first_failure": repr(run.failures[0]) if run.failures else None,
-        "cpu_seconds_per_purchase": {
-            name: round(seconds / done, 4) for name, seconds in cpu.items() if done
-        },
+        "cpu_seconds_per_purchase": _per_unit(cpu, done),
     }
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -21,8 +20,6 @@ from nats.aio.msg import Msg
 
 from services.common.bus import Bus
 from services.common.events import Subject
-
-log = logging.getLogger(__name__)
 
 FALLBACK_LOOK_SECONDS = 1.0
 

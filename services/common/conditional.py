@@ -9,6 +9,8 @@ instead of polling.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -67,23 +69,15 @@ async def conditional_json(
     def changed(seen: bytes) -> bool:
         return not matches(if_none_match, etag_of(seen))
 
-    if wait and hints.listening:
-        with hints.watch(key) as waiting:
-            body = await look_until(
-                represent,
-                changed,
-                within=wait,
-                first_pause=FALLBACK_LOOK_SECONDS,
-                longest_pause=FALLBACK_LOOK_SECONDS,
-                pause=waiting.pause,
-            )
-    else:
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+    first, longest = FIRST_LOOK_AGAIN_SECONDS, LATEST_LOOK_AGAIN_SECONDS
+    with contextlib.ExitStack() as stack:
+        if wait and hints.listening:
+            # Woken by a hint; a look every second in case one was lost.
+            pause = stack.enter_context(hints.watch(key)).pause
+            first = longest = FALLBACK_LOOK_SECONDS
         body = await look_until(
-            represent,
-            changed,
-            within=wait,
-            first_pause=FIRST_LOOK_AGAIN_SECONDS,
-            longest_pause=LATEST_LOOK_AGAIN_SECONDS,
+            represent, changed, within=wait, first_pause=first, longest_pause=longest, pause=pause
         )
     headers = {"ETag": etag_of(body)}
     if wait:

@@ -47,9 +47,9 @@ async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ti
 
 
 async def own_order(
-    runtime: ServiceRuntime, raw_id: str, user: CurrentUser
+    runtime: ServiceRuntime, order_id: UUID, user: CurrentUser
 ) -> tuple[Order, Ticket]:
-    found = await read_order(runtime, id_or_not_found(raw_id, "Order"))
+    found = await read_order(runtime, order_id)
     if found is None:
         raise NotFound("Order not found")
     if found[0].user_id != user.id:
@@ -157,13 +157,17 @@ async def show(
     `Prefer: wait=N`: the answer comes as soon as the order changes, or is a 304 after
     N seconds."""
 
-    key = str(id_or_not_found(order_id, "Order"))  # as the events spell it
+    order_uuid = id_or_not_found(order_id, "Order")
 
     async def represent() -> bytes:
-        return representation(*await own_order(runtime, key, user))
+        return representation(*await own_order(runtime, order_uuid, user))
 
     return await conditional_json(
-        represent, if_none_match=if_none_match, prefer=prefer, hints=runtime.hints, key=key
+        represent,
+        if_none_match=if_none_match,
+        prefer=prefer,
+        hints=runtime.hints,
+        key=str(order_uuid),  # as the events spell it
     )
 
 
@@ -172,7 +176,7 @@ async def cancel(
     order_id: str, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
-    order, _ticket = await own_order(runtime, order_id, user)
+    order, _ticket = await own_order(runtime, id_or_not_found(order_id, "Order"), user)
     if order.status == OrderStatus.COMPLETE:
         raise Conflict(saga.ALREADY_PAID)
     if order.status != OrderStatus.CANCELLED and not await saga.cancel_purchase(

@@ -181,7 +181,8 @@ async def test_a_buyer_follows_an_order_with_one_waiting_request(market: Market)
         market.orders.get(path, headers={**buyer, "If-None-Match": etag, "Prefer": "wait=20"})
     )
     await asyncio.sleep(0.5)
-    assert not following.done()  # nothing has changed yet: it waits
+    assert not following.done()  # nothing has changed yet: it waits,
+    assert market.orders_app_state.runtime.hints.watched == 1  # for a hint about the order
     started = asyncio.get_running_loop().time()
     assert (await market.orders.delete(path, headers=buyer)).status_code == 204
     changed = await following
