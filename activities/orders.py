@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
 from services.orders import operations
-from workflows.steps import Activity, AwaitPaymentInput, CancelOrderInput, OrderInput
+from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput
 
 ORDER_MISSING = "OrderMissing"
 ORDER_NOT_PAYABLE = "OrderNotPayable"
@@ -18,11 +18,11 @@ class OrdersActivities:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
 
-    @activity.defn(name=Activity.AWAIT_PAYMENT)
-    async def mark_order_awaiting_payment(self, step: AwaitPaymentInput) -> None:
+    @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
+    async def mark_order_awaiting_payment(self, step: AwaitingPaymentInput) -> None:
         async with self.runtime.unit_of_work() as uow:
             try:
-                await operations.await_payment(uow, step.order_id, step.expires_at)
+                await operations.mark_awaiting_payment(uow, step.order_id, step.expires_at)
             except operations.OrderMissing as missing:
                 # The row is written before the saga starts: retrying cannot help.
                 raise ApplicationError(

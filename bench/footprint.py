@@ -16,7 +16,7 @@ SAMPLE_SECONDS = 0.5
 
 def label(process: psutil.Process) -> str:
     """A short name: the server binary's, or for Python the module it runs and its first
-    argument (``services.cli worker``, ``uvicorn services.gateway.main:app``)."""
+    argument (``services.cli worker``, ``uvicorn devstack.gateway.main:app``)."""
     try:
         name = str(process.name())
         args = [str(arg) for arg in process.cmdline()]

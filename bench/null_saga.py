@@ -3,9 +3,10 @@
 Same workflow code (workflows/purchase.py), same activity names and inputs, same task
 queue names, same messages (Update-with-Start ``wait_reserved``, Update ``pay``), same
 payment timer, started and paid through the services' own client code
-(services/orders/saga.py, services/payments/saga.py). It runs in a Temporal namespace of
-its own on the stack's Temporal server, so its task queues are its own and the stack's
-workers never see its tasks; its workers are built like worker/main.py's.
+(services/orders/purchase_client.py, services/payments/purchase_client.py). It runs in
+a Temporal namespace of its own on the stack's Temporal server, so its task queues are
+its own and the stack's workers never see its tasks; its workers are built like
+worker/main.py's.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from services.common.settings import Settings
-from services.common.temporal import connect_temporal
-from services.orders import saga as orders_saga
+from services.common.temporal import connect_temporal, register_search_attributes
+from services.orders import purchase_client as orders_purchase_client
 from services.orders.models import Order
-from services.payments import saga as payments_saga
-from services.stack.temporal import register_search_attributes
+from services.payments import purchase_client as payments_purchase_client
 from worker.main import SHUTDOWN_GRACE
 from workflows.models import (
     ChargeInput,
@@ -39,7 +39,7 @@ from workflows.models import (
     TaskQueue,
 )
 from workflows.purchase import PurchaseWorkflow
-from workflows.steps import Activity, AwaitPaymentInput, CancelOrderInput, OrderInput, TicketHold
+from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
 
 NAMESPACE = "bench-null-saga"
 NAMESPACE_READY_SECONDS = 60.0
@@ -60,8 +60,8 @@ async def mark_ticket_sold(hold: TicketHold) -> None:
     return None
 
 
-@activity.defn(name=Activity.AWAIT_PAYMENT)
-async def mark_order_awaiting_payment(step: AwaitPaymentInput) -> None:
+@activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
+async def mark_order_awaiting_payment(step: AwaitingPaymentInput) -> None:
     return None
 
 
@@ -153,9 +153,9 @@ async def one_saga(client: Client, window_seconds: int) -> tuple[float, float, f
     completed = _completed[order.id] = asyncio.get_running_loop().create_future()
     try:
         started = time.perf_counter()
-        await orders_saga.start_purchase(client, order, window_seconds)
+        await orders_purchase_client.start_purchase(client, order, window_seconds)
         reserved = time.perf_counter()
-        await payments_saga.pay(
+        await payments_purchase_client.pay(
             client,
             PaymentRequest(order_id=order.id, buyer_id=order.user_id, token="pm_card_visa"),
         )

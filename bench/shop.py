@@ -16,7 +16,7 @@ from uuid import uuid4
 import aiohttp
 import httpx
 
-from services.common.tokens import SESSION_COOKIE
+from services.common.identity.tokens import SESSION_COOKIE
 from tests.support.cards import card_form
 
 PASSWORD = "bench-password"

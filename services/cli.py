@@ -12,10 +12,10 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 @app.command()
 def up(
-    api_app: Annotated[str, typer.Option("--app", hidden=True)] = "services.gateway.main:app",
+    api_app: Annotated[str, typer.Option("--app", hidden=True)] = "devstack.gateway.main:app",
 ) -> None:
     """Run the whole system: NATS, Temporal (with Web UI), localstripe, API and workers."""
-    from services.stack.run import run
+    from devstack.run import run
 
     raise typer.Exit(run(get_settings(), api_app=api_app))
 
@@ -46,9 +46,9 @@ def migrate(
     """Apply a service's database migrations (what a deployment runs before its replicas)."""
     import asyncio
 
-    from services.common.db import Database
-    from services.common.migrations import upgrade
-    from services.gateway.app import load_definition
+    from devstack.gateway.app import load_definition
+    from services.common.data.db import Database
+    from services.common.data.migrations import upgrade
 
     name = _service_name(service)
     definition = load_definition(name)
@@ -69,8 +69,8 @@ def revision(
     message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")],
 ) -> None:
     """Autogenerate a migration from the difference between a service's models and its database."""
-    from services.common.migrations import make_revision
-    from services.gateway.app import load_definition
+    from devstack.gateway.app import load_definition
+    from services.common.data.migrations import make_revision
 
     name = _service_name(service)
     make_revision(load_definition(name).migrations, get_settings().database_url_for(name), message)
@@ -82,8 +82,7 @@ def search_attributes() -> None:
     embedded stack's dev server starts with them, a production server needs this once."""
     import asyncio
 
-    from services.common.temporal import connect_temporal
-    from services.stack.temporal import register_search_attributes
+    from services.common.temporal import connect_temporal, register_search_attributes
 
     async def _register() -> None:
         settings = get_settings()

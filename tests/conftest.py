@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from services.stack.localstripe import LocalStripe
-from services.stack.nats import NatsServer
-from services.stack.postgres import PostgresCluster
-from services.stack.temporal import (
-    register_search_attributes,
-    start_dev_env,
-    start_time_skipping_env,
-)
+from devstack.localstripe import LocalStripe
+from devstack.nats import NatsServer
+from services.common.temporal import register_search_attributes
 from tests.stack.ports import free_port
+from tests.support.postgres import PostgresCluster
+from tests.support.temporal import start_dev_env, start_time_skipping_env
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,12 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
-from services.stack.localstripe import LocalStripe
-from services.stack.nats import NatsServer
-from services.stack.postgres import PostgresCluster
-from services.stack.temporal import SEARCH_ATTRIBUTES
+from devstack.localstripe import LocalStripe
+from devstack.nats import NatsServer
 from tests.stack.ports import free_port
 from tests.support.cards import TEST_KEY, payment_method
+from tests.support.postgres import PostgresCluster
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def _publish_and_read(url: str, stream: str) -> None:

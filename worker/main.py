@@ -20,10 +20,10 @@ import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from devstack.gateway.app import load_definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
 from services.common.temporal import connect_temporal
-from services.gateway.app import load_definition
 from workflows.models import TaskQueue
 
 log = logging.getLogger(__name__)

@@ -31,22 +31,17 @@ with workflow.unsafe.imports_passed_through():
         RefundInput,
         TaskQueue,
     )
+    from workflows.order_status import OrderStatus
     from workflows.search_attributes import ORDER_STATUS
     from workflows.steps import (
         Activity,
-        AwaitPaymentInput,
+        AwaitingPaymentInput,
         CancelOrderInput,
         CancelReason,
         OrderInput,
         TicketHold,
     )
 
-# Order statuses, as services/common/events.py spells them (kept literal: workflow code
-# imports nothing from the services).
-CREATED = "created"
-AWAITING_PAYMENT = "awaiting:payment"
-COMPLETE = "complete"
-CANCELLED = "cancelled"
 
 STEP_TIMEOUT = timedelta(seconds=10)
 CHARGE_TIMEOUT = timedelta(seconds=30)
@@ -93,7 +88,7 @@ class PurchaseWorkflow:
     @workflow.init
     def __init__(self, purchase: PurchaseInput) -> None:
         self._purchase = purchase
-        self._status = CREATED
+        self._status = OrderStatus.CREATED
         self._reservation: Reservation | None = None
         self._deadline: datetime | None = None
         self._window_open = False
@@ -130,8 +125,8 @@ class PurchaseWorkflow:
                 seconds=self._purchase.payment_window_seconds
             )
             await self._step(
-                Activity.AWAIT_PAYMENT,
-                AwaitPaymentInput(order_id=self._purchase.order_id, expires_at=self._deadline),
+                Activity.MARK_AWAITING_PAYMENT,
+                AwaitingPaymentInput(order_id=self._purchase.order_id, expires_at=self._deadline),
                 TaskQueue.ORDERS,
             )
         except ActivityError as error:
@@ -144,7 +139,7 @@ class PurchaseWorkflow:
             )
             return
         self._window_open = True
-        self._set_status(AWAITING_PAYMENT)
+        self._set_status(OrderStatus.AWAITING_PAYMENT)
         self._reservation = Reservation.RESERVED
 
         await self._wait_for_payment_or_cancel()
@@ -179,7 +174,7 @@ class PurchaseWorkflow:
             await self._undo(CancelReason.CANCELLED)
             return
         self._compensations.clear()
-        self._set_status(COMPLETE)
+        self._set_status(OrderStatus.COMPLETE)
 
     # --- compensation -------------------------------------------------------------------
 
@@ -197,7 +192,7 @@ class PurchaseWorkflow:
                 if task.done() and task.cancelled():
                     raise
         task.result()
-        self._set_status(CANCELLED)
+        self._set_status(OrderStatus.CANCELLED)
 
     async def _run_compensations(self) -> None:
         while self._compensations:
@@ -276,7 +271,7 @@ class PurchaseWorkflow:
         if request.order_id != self._purchase.order_id:
             raise refused("Payment is for another order", PurchaseError.NOT_AWAITING_PAYMENT)
         if (
-            self._status != AWAITING_PAYMENT
+            self._status != OrderStatus.AWAITING_PAYMENT
             or not self._window_open
             or self._cancel_requested
             or self._deadline is None
@@ -291,12 +286,12 @@ class PurchaseWorkflow:
         if self._receipt is not None:
             raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
         self._cancel_requested = True
-        await workflow.wait_condition(lambda: self._status == CANCELLED)
+        await workflow.wait_condition(lambda: self._status == OrderStatus.CANCELLED)
         return self.state()
 
     @cancel.validator
     def _refuse_if_paid(self) -> None:
-        if self._receipt is not None or self._status == COMPLETE:
+        if self._receipt is not None or self._status == OrderStatus.COMPLETE:
             raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
 
     @workflow.signal
@@ -322,7 +317,7 @@ class PurchaseWorkflow:
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: OrderStatus) -> None:
         self._status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 

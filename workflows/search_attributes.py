@@ -8,6 +8,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 TICKET_ID = SearchAttributeKey.for_keyword("TicketId")
 BUYER_ID = SearchAttributeKey.for_keyword("BuyerId")
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (ORDER_STATUS, TICKET_ID, BUYER_ID)
 
 
 def initial_search_attributes(

@@ -18,7 +18,7 @@ class Activity(StrEnum):
     RESERVE_TICKET = "reserve_ticket"
     RELEASE_TICKET = "release_ticket"
     MARK_TICKET_SOLD = "mark_ticket_sold"
-    AWAIT_PAYMENT = "mark_order_awaiting_payment"
+    MARK_AWAITING_PAYMENT = "mark_order_awaiting_payment"
     COMPLETE_ORDER = "complete_order"
     CANCEL_ORDER = "cancel_order"
     CHARGE = "charge"
@@ -32,7 +32,7 @@ class TicketHold(BaseModel):
     order_id: UUID
 
 
-class AwaitPaymentInput(BaseModel):
+class AwaitingPaymentInput(BaseModel):
     order_id: UUID
     expires_at: datetime
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from services.auth.events import user_banned
 from services.auth.models import User, tables
 from services.auth.schemas import BannedUserOut
-from services.common.auth import CurrentUser, CurrentUserDep
-from services.common.bans import record_ban
-from services.common.deps import RuntimeDep, UnitOfWorkDep
-from services.common.errors import Forbidden, NotFound
-from services.common.ids import id_or_not_found
+from services.common.http.current_user import CurrentUser, CurrentUserDep
+from services.common.http.dependencies import RuntimeDep, UnitOfWorkDep
+from services.common.http.errors import Forbidden, NotFound
+from services.common.http.ids import id_or_not_found
+from services.common.identity.bans import record_ban
 from services.common.settings import Settings
 
 router = APIRouter(prefix="/api/users", tags=["users"])

@@ -12,14 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from services.auth.cookies import clear_session_cookie, set_session_cookie
 from services.auth.events import user_created
 from services.auth.models import User
+from services.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from services.auth.schemas import CurrentUserOut, SessionUserOut, SigninIn, SignupIn, UserOut
 from services.auth.signer import SignerDep
-from services.common.auth import authenticate, token_from_request
-from services.common.deps import RuntimeDep, UnitOfWorkDep
-from services.common.errors import BadRequest, Conflict, NotAuthorized
-from services.common.passwords import DUMMY_HASH, hash_password, verify_password
+from services.common.http.current_user import authenticate, token_from_request
+from services.common.http.dependencies import RuntimeDep, UnitOfWorkDep
+from services.common.http.errors import BadRequest, Conflict, NotAuthorized
+from services.common.identity.tokens import TokenClaims, TokenSigner
 from services.common.runtime import ServiceRuntime
-from services.common.tokens import TokenClaims, TokenSigner
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

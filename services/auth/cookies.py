@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Response
 
+from services.common.identity.tokens import SESSION_COOKIE
 from services.common.settings import Settings
-from services.common.tokens import SESSION_COOKIE
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
@@ -15,7 +15,7 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
         max_age=settings.jwt_expires_seconds,
         path="/",
         # Plain HTTP in development; everywhere else the cookie never leaves TLS.
-        secure=not settings.is_development,
+        secure=settings.is_production,
         httponly=True,
         samesite="lax",
     )
@@ -25,7 +25,7 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
-        secure=not settings.is_development,
+        secure=settings.is_production,
         httponly=True,
         samesite="lax",
     )

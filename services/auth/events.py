@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.auth.models import User
-from services.common.events import UserBanned, UserCreated
+from services.common.messaging.events import UserBanned, UserCreated
 
 
 def user_created(user: User) -> UserCreated:

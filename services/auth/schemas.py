@@ -10,8 +10,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints
 
 from services.auth.models import User
-from services.common.schemas import ApiModel
-from services.common.tokens import TokenClaims
+from services.common.http.schemas import ApiModel
+from services.common.identity.tokens import TokenClaims
 
 PASSWORD_MIN_LENGTH = 4
 PASSWORD_MAX_LENGTH = 20

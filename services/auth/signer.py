@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.common.deps import RuntimeDep
-from services.common.tokens import TokenSigner
+from services.common.http.dependencies import RuntimeDep
+from services.common.identity.tokens import TokenSigner
 
 
 async def get_token_signer(runtime: RuntimeDep) -> TokenSigner:

@@ -14,16 +14,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from services.common.bus import Bus
-from services.common.change_hints import ChangeHints
-from services.common.db import Database
-from services.common.listener import ConsumerRunner
-from services.common.migrations import upgrade
-from services.common.outbox import OutboxRelay
+from services.common.data.db import Database
+from services.common.data.migrations import upgrade
+from services.common.data.unit_of_work import UnitOfWork
+from services.common.identity.tokens import (
+    TokenSigner,
+    TokenVerifier,
+    private_key_pem,
+    public_key_pem,
+)
+from services.common.messaging.bus import Bus
+from services.common.messaging.change_hints import ChangeHints
+from services.common.messaging.consumers import ConsumerRunner
+from services.common.messaging.outbox import OutboxRelay
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings
-from services.common.tokens import TokenSigner, TokenVerifier, private_key_pem, public_key_pem
-from services.common.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

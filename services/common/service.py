@@ -9,10 +9,10 @@ from pathlib import Path
 from fastapi import APIRouter
 from sqlalchemy import MetaData
 
-from services.common.change_hints import HintSource
-from services.common.listener import Consumer
+from services.common.data.tables import CommonTables
+from services.common.messaging.change_hints import HintSource
+from services.common.messaging.consumers import Consumer
 from services.common.settings import ServiceName
-from services.common.tables import CommonTables
 
 
 @dataclass(frozen=True)

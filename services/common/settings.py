@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # How long JetStream remembers a Nats-Msg-Id to drop a republished event.
     events_duplicate_window_seconds: float = 120.0
     consumer_ack_wait_seconds: float = 30.0
-    # -1: never give an event up (see services.common.listener). A bound drops an event
+    # -1: never give an event up (see services.common.messaging.consumers). A bound drops an event
     # after that many deliveries, leaving its replica behind for good.
     consumer_max_deliver: int = Field(default=-1, ge=-1)
 
@@ -89,8 +89,8 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def is_development(self) -> bool:
-        return self.environment is not Environment.PRODUCTION
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
 
     @property
     def uses_localstripe(self) -> bool:

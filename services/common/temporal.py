@@ -11,6 +11,8 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
@@ -18,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.settings import Settings
 from workflows.errors import PurchaseError
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -73,3 +76,18 @@ def saga_has_finished(error: RPCError) -> bool:
     """What Temporal answers an Update sent to a saga that has ended (paid, expired or
     cancelled) or never ran; any other RPC error is an outage, not an answer."""
     return error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """For servers not started with ``--search-attribute``; safe to call again."""
+    request = AddSearchAttributesRequest(
+        namespace=namespace,
+        search_attributes={
+            key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES
+        },
+    )
+    try:
+        await client.operator_service.add_search_attributes(request)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.ALREADY_EXISTS:
+            raise

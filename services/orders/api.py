@@ -1,7 +1,7 @@
 """Routes of /api/orders: order a ticket, list and show your orders, cancel one.
 
 An order's representation carries an ETag: a buyer following a purchase sends it back
-with ``Prefer: wait=N`` and is answered once the order changes (services.common.conditional).
+with ``Prefer: wait=N`` and is answered once the order changes (services.common.http.conditional).
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from fastapi import APIRouter, Header, Response
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import CurrentUser, CurrentUserDep
-from services.common.conditional import conditional_json, etag_of
-from services.common.deps import ReadSessionDep, RuntimeDep
-from services.common.errors import Conflict, Forbidden, NotFound
-from services.common.events import OrderStatus
-from services.common.ids import id_or_not_found
+from services.common.http.conditional import conditional_json, etag_of
+from services.common.http.current_user import CurrentUser, CurrentUserDep
+from services.common.http.dependencies import ReadSessionDep, RuntimeDep
+from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.http.ids import id_or_not_found
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
-from services.orders import operations, saga
+from services.orders import operations, purchase_client
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
+from workflows.order_status import OrderStatus
 from workflows.steps import CancelReason
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def create(
         uow.session.add(order)
         await uow.commit()
     try:
-        await saga.start_purchase(
+        await purchase_client.start_purchase(
             await temporal.client(), order, runtime.settings.order_expiration_seconds
         )
     except Conflict:
@@ -178,12 +178,12 @@ async def cancel(
     """Cancel an order not yet paid: the saga releases the ticket."""
     order, _ticket = await own_order(runtime, id_or_not_found(order_id, "Order"), user)
     if order.status == OrderStatus.COMPLETE:
-        raise Conflict(saga.ALREADY_PAID)
-    if order.status != OrderStatus.CANCELLED and not await saga.cancel_purchase(
+        raise Conflict(purchase_client.ALREADY_PAID)
+    if order.status != OrderStatus.CANCELLED and not await purchase_client.cancel_purchase(
         await temporal.client(), order
     ):
         # The saga had already finished: its outcome is in the order.
         final = await read_order(runtime, order.id)
         if final is not None and final[0].status == OrderStatus.COMPLETE:
-            raise Conflict(saga.ALREADY_PAID)
+            raise Conflict(purchase_client.ALREADY_PAID)
     return Response(status_code=204)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from services.common.clock import as_utc
-from services.common.events import OrderCancelled, OrderCompleted, OrderCreated, OrderExpired
+from services.common.messaging.events import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderExpired,
+)
 from services.orders.models import Order
 
 

@@ -9,9 +9,10 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.clock import utc_now
-from services.common.db import new_metadata
-from services.common.events import OrderStatus, TicketStatus
-from services.common.tables import common_tables
+from services.common.data.db import new_metadata
+from services.common.data.tables import common_tables
+from services.common.messaging.events import TicketStatus
+from workflows.order_status import OrderStatus
 
 
 class Base(DeclarativeBase):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from services.common.events import OrderStatus
-from services.common.unit_of_work import UnitOfWork
+from services.common.data.unit_of_work import UnitOfWork
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import Order
+from workflows.order_status import OrderStatus
 from workflows.steps import CancelReason
 
 
@@ -32,7 +32,7 @@ async def _order(uow: UnitOfWork, order_id: UUID) -> Order:
     return order
 
 
-async def await_payment(uow: UnitOfWork, order_id: UUID, expires_at: datetime) -> None:
+async def mark_awaiting_payment(uow: UnitOfWork, order_id: UUID, expires_at: datetime) -> None:
     """The ticket is locked: the order awaits payment until ``expires_at`` (order.created)."""
     order = await _order(uow, order_id)
     if order.status != OrderStatus.CREATED:

@@ -8,8 +8,8 @@ from uuid import UUID
 from pydantic import Field
 
 from services.common.clock import as_utc
+from services.common.http.schemas import ApiModel
 from services.common.money import PriceOutput, from_cents
-from services.common.schemas import ApiModel
 from services.orders.models import Order, Ticket
 
 

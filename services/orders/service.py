@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.change_hints import HintSource
-from services.common.events import Subject
+from services.common.messaging.change_hints import HintSource
+from services.common.messaging.events import Subject
 from services.common.service import ServiceDefinition
 from services.orders.api import router
-from services.orders.listeners import consumers
+from services.orders.event_handlers import consumers
 from services.orders.models import Base, tables
 
 definition = ServiceDefinition(

@@ -7,18 +7,18 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from services.common.auth import CurrentUserDep
 from services.common.clock import as_utc
-from services.common.deps import RuntimeDep
-from services.common.errors import Conflict, ErrorResponse, Forbidden, NotFound
-from services.common.events import OrderStatus
+from services.common.http.current_user import CurrentUserDep
+from services.common.http.dependencies import RuntimeDep
+from services.common.http.errors import Conflict, ErrorResponse, Forbidden, NotFound
 from services.common.look_again import look_until
 from services.common.runtime import ServiceRuntime
 from services.common.temporal import SagaDep
-from services.payments import saga
+from services.payments import purchase_client
 from services.payments.models import Order
 from services.payments.schemas import PaymentIn, PaymentOut
 from workflows.models import PaymentRequest
+from workflows.order_status import OrderStatus
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -49,7 +49,7 @@ def refuse_unless_payable(order: Order) -> None:
     if order.status == OrderStatus.COMPLETE:
         raise Conflict("Order has already been paid")
     if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise Conflict(saga.NOT_AWAITING_PAYMENT)
+        raise Conflict(purchase_client.NOT_AWAITING_PAYMENT)
     if as_utc(order.expires_at) <= datetime.now(UTC):
         raise Conflict("The payment window has ended")
 
@@ -70,7 +70,7 @@ async def pay(
     if order.user_id != user.id:
         raise Forbidden("You do not own this order")
     refuse_unless_payable(order)
-    receipt = await saga.pay(
+    receipt = await purchase_client.pay(
         await temporal.client(),
         PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
     )

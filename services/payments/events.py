@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.events import ChargeCreated
+from services.common.messaging.events import ChargeCreated
 from services.payments.models import Payment
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from services.common.clock import as_utc
-from services.common.unit_of_work import UnitOfWork
+from services.common.data.unit_of_work import UnitOfWork
 from services.payments.events import charge_created
 from services.payments.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
 from workflows.models import ChargeInput

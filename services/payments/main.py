@@ -1,6 +1,6 @@
 """ASGI entry point of the payments service (`ticketing serve payments`)."""
 
-from services.common.app import create_app
+from services.common.http.app import create_app
 from services.payments.service import definition
 
 app = create_app(definition)

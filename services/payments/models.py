@@ -11,9 +11,9 @@ from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.clock import utc_now
-from services.common.db import new_metadata
-from services.common.events import OrderStatus
-from services.common.tables import common_tables
+from services.common.data.db import new_metadata
+from services.common.data.tables import common_tables
+from workflows.order_status import OrderStatus
 
 
 class Base(DeclarativeBase):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from services.common.schemas import ApiModel
+from services.common.http.schemas import ApiModel
 
 # Stripe ids: pm_..., card_..., src_..., tok_...
 _STRIPE_ID = re.compile(r"^[A-Za-z0-9_]+$")

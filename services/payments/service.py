@@ -6,7 +6,7 @@ from pathlib import Path
 
 from services.common.service import ServiceDefinition
 from services.payments.api import router
-from services.payments.listeners import consumers
+from services.payments.event_handlers import consumers
 from services.payments.models import Base, tables
 
 definition = ServiceDefinition(

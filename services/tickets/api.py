@@ -9,11 +9,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.common.auth import CurrentUserDep
-from services.common.deps import ReadSessionDep, RuntimeDep, UnitOfWorkDep
-from services.common.errors import Conflict, Forbidden, NotFound
-from services.common.events import TicketStatus
-from services.common.ids import id_or_not_found
+from services.common.http.current_user import CurrentUserDep
+from services.common.http.dependencies import ReadSessionDep, RuntimeDep, UnitOfWorkDep
+from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.http.ids import id_or_not_found
+from services.common.messaging.events import TicketStatus
 from services.common.money import from_cents, to_cents
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket

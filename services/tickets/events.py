@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.events import TicketCreated, TicketUpdated
+from services.common.messaging.events import TicketCreated, TicketUpdated
 from services.tickets.models import Ticket
 
 

@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 from sqlalchemy import DateTime, Index, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import new_metadata
-from services.common.events import TicketStatus
-from services.common.tables import common_tables
+from services.common.data.db import new_metadata
+from services.common.data.tables import common_tables
+from services.common.messaging.events import TicketStatus
 
 
 class Base(DeclarativeBase):

@@ -14,8 +14,8 @@ from uuid import UUID
 from sqlalchemy import update
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.common.events import TicketStatus
-from services.common.unit_of_work import UnitOfWork
+from services.common.data.unit_of_work import UnitOfWork
+from services.common.messaging.events import TicketStatus
 from services.tickets.events import ticket_updated
 from services.tickets.models import Ticket
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from services.common.http.schemas import ApiModel
 from services.common.money import PriceInput, PriceOutput, from_cents
-from services.common.schemas import ApiModel
 from services.tickets.models import Ticket
 
 

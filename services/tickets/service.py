@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.bans import ban_consumer
+from services.common.identity.bans import ban_consumer
 from services.common.service import ServiceDefinition
 from services.tickets.api import router
 from services.tickets.models import Base, tables

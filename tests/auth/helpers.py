@@ -15,9 +15,9 @@ import nats
 from cryptography.hazmat.primitives import serialization
 from nats.js.api import DeliverPolicy
 
-from services.common.events import Event, decode
+from services.common.identity.tokens import ALGORITHM, SESSION_COOKIE, private_key_pem
+from services.common.messaging.events import Event, decode
 from services.common.settings import Settings
-from services.common.tokens import ALGORITHM, SESSION_COOKIE, private_key_pem
 
 ADMIN_EMAIL = "admin@test.dev"
 PASSWORD = "s3cret!"

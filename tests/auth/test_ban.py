@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from services.auth.admin_api import is_admin
-from services.common.auth import CurrentUser
-from services.common.events import Subject, UserBanned
+from services.common.http.current_user import CurrentUser
+from services.common.identity.tokens import TokenClaims
+from services.common.messaging.events import Subject, UserBanned
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.common.tokens import TokenClaims
 from services.tickets.service import definition as tickets
 from tests.auth.helpers import (
     ADMIN_EMAIL,

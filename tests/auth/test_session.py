@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.auth.service import definition
+from services.common.identity.tokens import public_key_pem
 from services.common.settings import Environment, Settings
-from services.common.tokens import public_key_pem
 from tests.auth.helpers import (
     bearer_header,
     claims_for,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.common.events import UserCreated
+from services.common.messaging.events import UserCreated
 from services.common.settings import Settings
 from tests.auth.helpers import PASSWORD, current_user, session_cookie, signup, wait_for_event
 

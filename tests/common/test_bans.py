@@ -10,8 +10,8 @@ import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from services.common.bans import record_ban
-from services.common.events import UserBanned
+from services.common.identity.bans import record_ban
+from services.common.messaging.events import UserBanned
 from services.common.settings import Settings
 from services.tickets.models import tables
 from services.tickets.service import definition

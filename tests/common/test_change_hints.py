@@ -12,10 +12,10 @@ from uuid import uuid4
 
 import nats
 
-from services.common.bus import Bus
-from services.common.change_hints import ChangeHints, HintSource
-from services.common.events import Subject
-from services.stack.nats import NatsServer
+from devstack.nats import NatsServer
+from services.common.messaging.bus import Bus
+from services.common.messaging.change_hints import ChangeHints, HintSource
+from services.common.messaging.events import Subject
 from tests.support.polling import eventually
 
 SOURCE = HintSource(subjects=(Subject.ORDER_COMPLETED,), key="order_id")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.conditional import LONGEST_WAIT_SECONDS, etag_of, matches, requested_wait
+from services.common.http.conditional import LONGEST_WAIT_SECONDS, etag_of, matches, requested_wait
 from services.common.look_again import look_until
 
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from fastapi import APIRouter
 
-from services.common.app import create_app
-from services.common.errors import Conflict
+from services.common.http.app import create_app
+from services.common.http.errors import Conflict
 from services.common.settings import Settings
 from services.tickets.service import definition
 from tests.support.apps import bearer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from devstack.nats import NatsServer
 from services.common.settings import Settings
-from services.stack.nats import NatsServer
 from services.tickets.service import definition
 from tests.support.apps import app_client
 from tests.support.polling import eventually

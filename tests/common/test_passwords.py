@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.passwords import DUMMY_HASH, hash_password, verify_password
+from services.auth.passwords import DUMMY_HASH, hash_password, verify_password
 
 
 def test_hash_verifies_the_right_password_only() -> None:

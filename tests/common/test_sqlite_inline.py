@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from services.common import sqlite_inline
-from services.common.db import Database
+from services.common.data import sqlite_inline
+from services.common.data.db import Database
 
 
 @contextmanager

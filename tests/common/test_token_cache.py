@@ -9,14 +9,14 @@ from uuid import uuid4
 
 import pytest
 
-from services.common.settings import Settings
-from services.common.tokens import (
+from services.common.identity.tokens import (
     InvalidToken,
     TokenSigner,
     TokenVerifier,
     private_key_pem,
     public_key_pem,
 )
+from services.common.settings import Settings
 
 
 def keys(tmp_path: Path) -> tuple[TokenSigner, TokenVerifier]:

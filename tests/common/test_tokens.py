@@ -16,8 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.common.settings import Settings
-from services.common.tokens import (
+from services.common.identity.tokens import (
     SESSION_COOKIE,
     InvalidToken,
     TokenSigner,
@@ -25,6 +24,7 @@ from services.common.tokens import (
     private_key_pem,
     public_key_pem,
 )
+from services.common.settings import Settings
 from services.tickets.service import definition
 from tests.support.apps import app_client
 from tests.tickets.client import TicketsApi, error

@@ -10,8 +10,8 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from devstack.nats import NatsServer
 from services.common.settings import Settings
-from services.stack.nats import NatsServer
 from tests.support.apps import make_settings
 from tests.support.jetstream import delete_catalogue_streams, jetstream, new_stream_name
 

@@ -14,12 +14,12 @@ from uuid import UUID
 
 from sqlalchemy import Column, Integer, String, Table, Uuid, insert, select, update
 
-from services.common.db import Database, new_metadata
-from services.common.events import TicketCreated, TicketUpdated
-from services.common.listener import Consumer, NotYetApplicable
+from services.common.data.db import Database, new_metadata
+from services.common.data.tables import common_tables
+from services.common.data.unit_of_work import UnitOfWork
+from services.common.messaging.consumers import Consumer, NotYetApplicable
+from services.common.messaging.events import TicketCreated, TicketUpdated
 from services.common.service import ServiceDefinition
-from services.common.tables import common_tables
-from services.common.unit_of_work import UnitOfWork
 
 metadata = new_metadata()
 tables = common_tables(metadata)

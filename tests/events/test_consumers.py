@@ -1,7 +1,7 @@
 """Consuming: durable consumers apply each event once, in version order, and catch up.
 
 The replica here is test-only (tests/events/replica.py) but runs on the real consumer
-machinery (services.common.listener through ServiceRuntime) and the real stream.
+machinery (services.common.messaging.consumers through ServiceRuntime) and the real stream.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 
-from services.common.events import TicketCreated, TicketStatus, TicketUpdated
+from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.stack.postgres import PostgresCluster
 from services.tickets.service import definition as tickets_definition
 from tests.events.replica import (
     ReplicaRow,
@@ -35,6 +34,7 @@ from tests.events.ticket_writes import all_published, all_tickets, create_ticket
 from tests.support.apps import service_runtime
 from tests.support.jetstream import message_count, publish_event, publish_raw
 from tests.support.polling import eventually
+from tests.support.postgres import PostgresCluster
 
 
 def new_durable() -> str:

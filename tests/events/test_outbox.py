@@ -16,14 +16,14 @@ from nats.js import JetStreamContext
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from services.common.bus import Bus
-from services.common.db import Database
-from services.common.events import Subject, TicketCreated, TicketUpdated
-from services.common.migrations import upgrade
-from services.common.outbox import OutboxRelay
+from devstack.nats import NatsServer
+from services.common.data.db import Database
+from services.common.data.migrations import upgrade
+from services.common.data.unit_of_work import UnitOfWork
+from services.common.messaging.bus import Bus
+from services.common.messaging.events import Subject, TicketCreated, TicketUpdated
+from services.common.messaging.outbox import OutboxRelay
 from services.common.settings import Settings
-from services.common.unit_of_work import UnitOfWork
-from services.stack.nats import NatsServer
 from services.tickets.events import ticket_created
 from services.tickets.models import Ticket, tables
 from services.tickets.service import definition

@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import select
 
-from services.common.db import Database
-from services.common.events import TicketStatus
-from services.common.unit_of_work import UnitOfWork
+from services.common.data.db import Database
+from services.common.data.unit_of_work import UnitOfWork
+from services.common.messaging.events import TicketStatus
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket, tables
 

@@ -26,7 +26,7 @@ from tests.orders.support import own_stream, purchase_settings
 from tests.support.apps import service_runtime
 from workflows.errors import PurchaseError
 from workflows.steps import (
-    AwaitPaymentInput,
+    AwaitingPaymentInput,
     CancelOrderInput,
     CancelReason,
     OrderInput,
@@ -150,7 +150,7 @@ async def test_order_steps_are_idempotent(
         for _ in range(2):
             await env.run(
                 steps.mark_order_awaiting_payment,
-                AwaitPaymentInput(order_id=order.id, expires_at=expires_at),
+                AwaitingPaymentInput(order_id=order.id, expires_at=expires_at),
             )
     for _ in range(2):
         await env.run(steps.complete_order, OrderInput(order_id=paid.id))

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import nats
 
-from services.common.events import TicketCreated, TicketStatus, TicketUpdated, encode
+from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated, encode
 from services.orders.models import Ticket
 from tests.orders.support import Market
 from tests.support.polling import eventually

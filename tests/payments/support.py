@@ -13,7 +13,7 @@ from uuid import uuid4
 import nats
 from sqlalchemy import func, select
 
-from services.common.events import Event, Subject, decode
+from services.common.messaging.events import Event, Subject, decode
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 
 from activities.payments import PAYMENT_IN_PROGRESS, PaymentsActivities
-from services.common.events import ChargeCreated, Subject
+from services.common.messaging.events import ChargeCreated, Subject
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments import ledger

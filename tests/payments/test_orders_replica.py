@@ -10,22 +10,22 @@ import nats
 import pytest
 
 from services.common.clock import as_utc
-from services.common.events import (
+from services.common.messaging.consumers import NotYetApplicable
+from services.common.messaging.events import (
     Event,
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
     OrderExpired,
-    OrderStatus,
     encode,
 )
-from services.common.listener import NotYetApplicable
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.payments.listeners import orders_consumer
+from services.payments.event_handlers import orders_consumer
 from services.payments.models import Order
 from tests.payments.support import payments_runtime
 from tests.support.polling import eventually
+from workflows.order_status import OrderStatus
 
 
 @pytest.fixture

@@ -18,10 +18,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.payments import PaymentsActivities
-from services.common.events import Event, OrderCancelled, OrderCompleted, OrderCreated, OrderStatus
+from services.common.messaging.events import (
+    Event,
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderStatus,
+)
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.payments.listeners import orders_consumer
+from services.payments.event_handlers import orders_consumer
 from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
 from tests.payments.pay_workflow import PayOnlyPurchase

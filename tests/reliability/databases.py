@@ -18,10 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from services.common.db import LOCK_TIMEOUT_SECONDS, is_sqlite
+from services.common.data.db import LOCK_TIMEOUT_SECONDS, is_sqlite
 from services.common.settings import SERVICE_NAMES, ServiceName
-from services.stack.postgres import PostgresCluster
 from tests.stack.ports import free_port
+from tests.support.postgres import PostgresCluster
 
 Backend = Literal["sqlite", "postgresql"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgresql")

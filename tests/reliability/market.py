@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import httpx
 
-from services.common.tokens import SESSION_COOKIE
+from services.common.identity.tokens import SESSION_COOKIE
 from tests.support.cards import VISA, payment_method
 
 RECONNECT_TRIES = 100

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from devstack.run import Stack
+from services.common.identity.tokens import TokenSigner, private_key_pem
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings
-from services.common.tokens import TokenSigner, private_key_pem
-from services.stack.run import Stack
 from tests.reliability.databases import ServiceDatabases
 from tests.stack.ports import free_port
 

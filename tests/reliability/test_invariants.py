@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
-from services.common.db import Database
-from services.common.migrations import upgrade
+from devstack.gateway.app import load_definition
+from services.common.data.db import Database
+from services.common.data.migrations import upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName
-from services.gateway.app import load_definition
-from services.stack.postgres import PostgresCluster
 from tests.reliability.databases import BACKENDS, ServiceDatabases, postgres_urls
 from tests.reliability.invariants import Invariants
 from tests.support.cards import TEST_KEY, payment_method
+from tests.support.postgres import PostgresCluster
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from services.stack.postgres import PostgresCluster
 from tests.reliability.databases import postgres_urls
 from tests.reliability.harness import SHORT, SHORT_POSTGRESQL, run
+from tests.support.postgres import PostgresCluster
 
 # A whole stack put through load and faults: about 80 s alone, and up to twice that while
 # the other harness test and the rest of the suite share the two cores. The suite-wide

@@ -20,7 +20,8 @@ from uuid import uuid4
 
 from temporalio.client import WorkflowHandle
 
-from services.stack.temporal import register_search_attributes, start_time_skipping_env
+from services.common.temporal import register_search_attributes
+from tests.support.temporal import start_time_skipping_env
 from tests.workflows.harness import Saga, running_saga
 from tests.workflows.shop import DECLINED_TOKEN, Shop
 from workflows.models import PaymentRequest

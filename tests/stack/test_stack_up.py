@@ -12,9 +12,9 @@ import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from services.stack.run import WORKER_COMMANDS
-from services.stack.temporal import SEARCH_ATTRIBUTES
+from devstack.run import WORKER_COMMANDS
 from tests.support.stack import RunningStack
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 @pytest.fixture

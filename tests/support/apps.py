@@ -12,11 +12,11 @@ from uuid import UUID, uuid4
 import httpx
 from fastapi import FastAPI
 
-from services.common.app import create_app
+from services.common.http.app import create_app
+from services.common.identity.tokens import TokenSigner, private_key_pem
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Environment, Settings
-from services.common.tokens import TokenSigner, private_key_pem
 
 
 def make_settings(

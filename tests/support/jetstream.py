@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from services.common.events import STREAM_SUBJECTS, Event, decode, encode
+from services.common.messaging.events import STREAM_SUBJECTS, Event, decode, encode
 
 
 @contextlib.asynccontextmanager

@@ -23,7 +23,7 @@ READY_POLL_SECONDS = 0.05
 
 class RunningStack:
     def __init__(
-        self, data_dir: Path, *, app: str = "services.gateway.main:app", **env: str
+        self, data_dir: Path, *, app: str = "devstack.gateway.main:app", **env: str
     ) -> None:
         self.ports = {
             name: free_port()

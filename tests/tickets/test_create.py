@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 from nats.js import JetStreamContext
 
-from services.common.events import TicketCreated, TicketStatus
+from services.common.messaging.events import TicketCreated, TicketStatus
 from services.tickets.models import Ticket
 from tests.events.ticket_writes import load_ticket
 from tests.support.jetstream import decoded, msg_id, stream_messages

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 from nats.js import JetStreamContext
 
-from services.common.events import TicketUpdated
+from services.common.messaging.events import TicketUpdated
 from tests.events.ticket_writes import load_ticket, outbox_rows, reserve_ticket
 from tests.support.jetstream import decoded, msg_id, stream_messages
 from tests.support.polling import eventually

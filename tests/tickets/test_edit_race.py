@@ -14,8 +14,8 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Table, text, update
 
-from services.common.db import is_sqlite
-from services.common.events import TicketStatus
+from services.common.data.db import is_sqlite
+from services.common.messaging.events import TicketStatus
 from services.tickets.models import Ticket
 from tests.events.ticket_writes import load_ticket, outbox_rows
 from tests.support.polling import eventually

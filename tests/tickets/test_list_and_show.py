@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.common.events import TicketStatus
+from services.common.messaging.events import TicketStatus
 from tests.events.ticket_writes import edit_ticket, reserve_ticket
 from tests.tickets.client import TicketsApi, error
 

@@ -21,7 +21,7 @@ from workflows.errors import PurchaseError
 from workflows.models import ChargeInput, ChargeResult, RefundInput
 from workflows.steps import (
     Activity,
-    AwaitPaymentInput,
+    AwaitingPaymentInput,
     CancelOrderInput,
     CancelReason,
     OrderInput,
@@ -91,9 +91,9 @@ class Shop:
             self.ticket_status = "sold"
             self.events.append(("ticket.updated", hold.order_id))
 
-    @activity.defn(name=Activity.AWAIT_PAYMENT)
-    async def mark_order_awaiting_payment(self, step: AwaitPaymentInput) -> None:
-        self.calls.append(Activity.AWAIT_PAYMENT)
+    @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
+    async def mark_order_awaiting_payment(self, step: AwaitingPaymentInput) -> None:
+        self.calls.append(Activity.MARK_AWAITING_PAYMENT)
         if self.orders.get(step.order_id, "created") == "created":
             self.orders[step.order_id] = "awaiting:payment"
             self.events.append(("order.created", step.order_id))

@@ -1,4 +1,4 @@
 from services.auth.models import Base
-from services.common.migrations import run_env
+from services.common.data.migrations import run_env
 
 run_env(Base.metadata)

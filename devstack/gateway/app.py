@@ -1,0 +1,77 @@
+"""One base URL for the whole API: every service's app in one process, by path prefix.
+
+Each service keeps its own app, lifespan, database and bus connection, exactly as when it
+runs alone (`ticketing serve <service>`); the gateway only picks the app by the path's
+prefix and runs all their lifespans. Paths no service owns get the documented 404.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from services.common.http.app import API_PREFIXES, create_app
+from services.common.http.errors import install_error_handlers
+from services.common.http.health import readiness_problems
+from services.common.service import ServiceDefinition
+from services.common.settings import SERVICE_NAMES, ServiceName, Settings, get_settings
+
+
+def load_definition(name: ServiceName) -> ServiceDefinition:
+    definition: ServiceDefinition = importlib.import_module(f"services.{name}.service").definition
+    return definition
+
+
+class Gateway:
+    def __init__(self, apps: dict[str, FastAPI], fallback: FastAPI) -> None:
+        self.apps = apps
+        self.fallback = fallback
+
+    def app_for(self, path: str) -> FastAPI:
+        for prefix, app in self.apps.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return self.fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.fallback(scope, receive, send)
+            return
+        await self.app_for(scope["path"])(scope, receive, send)
+
+
+def create_gateway(
+    settings: Settings | None = None, services: Iterable[ServiceName] = SERVICE_NAMES
+) -> Gateway:
+    settings = settings or get_settings()
+    apps = {API_PREFIXES[name]: create_app(load_definition(name), settings) for name in services}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for app in apps.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    fallback = FastAPI(title="Ticketing", lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_error_handlers(fallback)
+
+    @fallback.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @fallback.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        problems = []
+        for app in apps.values():
+            problems.extend(await readiness_problems(app.state.runtime))
+        if problems:
+            return JSONResponse({"errors": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return Gateway(apps, fallback)

@@ -1,0 +1,65 @@
+"""The app factory every service uses: lifespan, error shape, health routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from services.common.http.errors import DOCUMENTED_ERRORS, install_error_handlers
+from services.common.http.health import router as health_router
+from services.common.runtime import ServiceRuntime
+from services.common.service import ServiceDefinition
+from services.common.settings import Settings, get_settings
+
+API_PREFIXES = {
+    "auth": "/api/users",
+    "tickets": "/api/tickets",
+    "orders": "/api/orders",
+    "payments": "/api/payments",
+}
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with ServiceRuntime.running(definition, settings or get_settings()) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    prefix = API_PREFIXES[definition.name]
+    app = FastAPI(
+        title=f"Ticketing {definition.name}",
+        lifespan=lifespan,
+        openapi_url=f"{prefix}/openapi.json",
+        docs_url=f"{prefix}/docs",
+        redoc_url=None,
+        responses=DOCUMENTED_ERRORS,
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in definition.routers:
+        app.include_router(router)
+    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """Invalid input answers 400 in the documented error shape, never FastAPI's 422."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            routes=app.routes,
+            openapi_version=app.openapi_version,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

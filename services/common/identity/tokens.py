@@ -1,0 +1,137 @@
+"""Session tokens: JWTs signed with Ed25519.
+
+Only the auth service holds the private key and can mint tokens; every other service
+verifies them with the public key alone, without a call to auth. In development a key
+pair is generated once under the data directory; outside development the keys must be
+configured (``JWT_PRIVATE_KEY`` for auth, ``JWT_PUBLIC_KEY`` for everyone), either as PEM
+text or as the path of a PEM file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.common.settings import Settings
+
+ALGORITHM = "EdDSA"
+SESSION_COOKIE = "session"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: UUID
+    email: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def _pem(value: str) -> bytes:
+    if "-----BEGIN" in value:
+        return value.encode()
+    return Path(value).read_bytes()
+
+
+def _development_private_key(data_dir: Path) -> bytes:
+    path = data_dir / "jwt-ed25519-development.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        # Written next to itself then renamed, so that concurrent starts agree on one key.
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_bytes(pem)
+        scratch.chmod(0o600)
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return path.read_bytes()
+
+
+def private_key_pem(settings: Settings) -> bytes:
+    if settings.jwt_private_key:
+        return _pem(settings.jwt_private_key)
+    if settings.is_production:
+        raise RuntimeError("JWT_PRIVATE_KEY must be set outside development")
+    return _development_private_key(settings.data_dir)
+
+
+def public_key_pem(settings: Settings) -> bytes:
+    if settings.jwt_public_key:
+        return _pem(settings.jwt_public_key)
+    private = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+class TokenVerifier:
+    """Verifies tokens, remembering the ones already verified until they expire: a
+    session sends the same token with every request, and an Ed25519 check costs more
+    than the rest of a small request. Only good tokens are remembered; bans are not
+    the verifier's business (checked per request by the caller)."""
+
+    CACHE_SIZE = 4096
+
+    def __init__(self, public_key: bytes) -> None:
+        self._key = serialization.load_pem_public_key(public_key)
+        self._verified: dict[str, TokenClaims] = {}
+
+    def verify(self, token: str) -> TokenClaims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached.expires_at.timestamp():
+                return cached
+            del self._verified[token]
+        claims = self._decode(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            # Oldest first (dicts keep insertion order): a cheap bound, not an LRU.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> TokenClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,  # type: ignore[arg-type]
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "exp", "iat"]},
+            )
+            return TokenClaims(
+                user_id=UUID(claims["sub"]),
+                email=str(claims.get("email", "")),
+                issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, KeyError) as error:
+            raise InvalidToken(str(error)) from error
+
+
+class TokenSigner:
+    def __init__(self, private_key: bytes, lifetime: timedelta) -> None:
+        self._key = serialization.load_pem_private_key(private_key, password=None)
+        self.lifetime = lifetime
+
+    def sign(self, user_id: UUID, email: str) -> str:
+        now = datetime.now(UTC)
+        claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + self.lifetime}
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]

@@ -1,0 +1,109 @@
+"""The connection to NATS JetStream, kept in the background.
+
+A service must keep answering while NATS is down (its events wait in the outbox), so
+the connection is made by a background task that retries forever; whoever needs the
+bus awaits ``jetstream()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from services.common.messaging.events import STREAM_SUBJECTS
+
+log = logging.getLogger(__name__)
+
+
+def stop_if_cancelled() -> None:
+    """Raise the cancellation a library swallowed, so that a background loop stops.
+
+    On Python 3.11, ``asyncio.wait_for`` (used inside nats-py for requests and fetches)
+    drops a cancellation that arrives as its future completes; the task stays marked as
+    cancelling, which loops check here at every turn.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+class Bus:
+    def __init__(self, url: str, *, stream: str, duplicate_window: float, name: str) -> None:
+        self.url = url
+        self.stream = stream
+        self._duplicate_window = duplicate_window
+        self._name = name
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect(), name=f"bus-connect-{self._name}")
+
+    async def jetstream(self) -> JetStreamContext:
+        await self._ready.wait()
+        assert self._js is not None
+        return self._js
+
+    async def client(self) -> Client:
+        """The plain NATS connection, once made."""
+        await self._ready.wait()
+        assert self._client is not None
+        return self._client
+
+    async def _connect(self) -> None:
+        while True:
+            try:
+                self._client = await nats.connect(
+                    self.url,
+                    name=self._name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    error_cb=self._on_error,
+                )
+                self._js = self._client.jetstream(timeout=5)
+                await ensure_stream(self._js, self.stream, self._duplicate_window)
+                self._ready.set()
+                return
+            except Exception:
+                log.warning("NATS not reachable at %s yet; retrying", self.url, exc_info=True)
+                await asyncio.sleep(1)
+
+    async def _on_error(self, error: Exception) -> None:
+        log.debug("NATS connection error: %s", error)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._client is not None and not self._client.is_closed:
+            with contextlib.suppress(Exception):
+                await self._client.drain()
+
+
+async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float) -> None:
+    """Create the event stream, or bring an existing one to this configuration."""
+    config = StreamConfig(
+        name=name,
+        subjects=STREAM_SUBJECTS,
+        storage=StorageType.FILE,
+        duplicate_window=duplicate_window,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)

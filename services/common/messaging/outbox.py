@@ -1,0 +1,93 @@
+"""The transactional outbox's relay: publishes committed events, then marks them sent.
+
+An event row is written in the same transaction as the change it describes (see
+``unit_of_work``), so a rolled-back change publishes nothing. The relay publishes rows in
+the order they were written, with ``Nats-Msg-Id`` set to the event id: if it crashes
+between publishing and marking, the republished copy falls inside the stream's duplicate
+window and is dropped, so each event is in the stream once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, bindparam, select, update
+
+from services.common.data.db import Database
+from services.common.messaging.bus import Bus, stop_if_cancelled
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+IDLE_POLL_SECONDS = 1.0
+RETRY_SECONDS = 0.5
+
+
+class OutboxRelay:
+    def __init__(self, database: Database, outbox: Table, bus: Bus) -> None:
+        self._database = database
+        self._bus = bus
+        self._wake = asyncio.Event()
+        # Built once: the relay runs after every commit that raised events, and building
+        # a statement costs more than running it.
+        self._pending = (
+            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(BATCH_SIZE)
+        )
+        self._mark_published = (
+            update(outbox)
+            .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
+            .values(published_at=bindparam("now"))
+        )
+
+    def notify(self) -> None:
+        """Called after a commit that wrote events, so they leave without waiting a poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            stop_if_cancelled()
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox relay could not publish; retrying", exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if published < BATCH_SIZE:
+                await self._sleep_until_woken()
+
+    async def _sleep_until_woken(self) -> None:
+        # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as
+        # the event is set (a commit just before shutdown), and the relay never stops.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(IDLE_POLL_SECONDS):
+                await self._wake.wait()
+        self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        js = await self._bus.jetstream()
+        async with self._database.read_engine.connect() as connection:
+            rows = (await connection.execute(self._pending)).all()
+        if not rows:
+            return 0
+        for row in rows:
+            await js.publish(
+                row.subject,
+                row.payload.encode(),
+                stream=self._bus.stream,
+                headers={"Nats-Msg-Id": str(row.event_id)},
+            )
+        async with self._database.write_engine.begin() as connection:
+            await connection.execute(
+                self._mark_published,
+                {"seqs": [row.seq for row in rows], "now": datetime.now(UTC)},
+            )
+        return len(rows)

@@ -1,5 +1,0 @@
-"""ASGI entry point of the whole API on one base URL (what `ticketing up` serves)."""
-
-from services.gateway.app import create_gateway
-
-app = create_gateway()

@@ -1,0 +1,73 @@
+"""The orders routes' side of the purchase saga: start it, and cancel through it."""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from services.common.http.errors import Conflict
+from services.common.temporal import business_failure, saga_has_finished
+from services.orders.models import Order
+from workflows.errors import PurchaseError
+from workflows.models import PurchaseInput, PurchaseState, TaskQueue, workflow_id
+from workflows.order_status import OrderStatus
+from workflows.purchase import PurchaseWorkflow
+from workflows.search_attributes import initial_search_attributes
+
+TICKET_RESERVED = "Ticket is already reserved"
+ALREADY_PAID = "Cannot cancel a paid order"
+
+
+async def start_purchase(client: Client, order: Order, window_seconds: int) -> PurchaseState:
+    """Starts the saga and answers once the ticket is locked for the order, in one call
+    (Update-with-Start); Conflict if another order holds the ticket."""
+    purchase = PurchaseInput(
+        order_id=order.id,
+        ticket_id=order.ticket_id,
+        buyer_id=order.user_id,
+        price_cents=order.price_cents,
+        payment_window_seconds=window_seconds,
+    )
+    start = WithStartWorkflowOperation(
+        PurchaseWorkflow.run,
+        purchase,
+        id=workflow_id(order.id),
+        task_queue=TaskQueue.ORDERS,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=initial_search_attributes(
+            status=OrderStatus.CREATED, ticket_id=str(order.ticket_id), buyer_id=str(order.user_id)
+        ),
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            PurchaseWorkflow.wait_reserved, start_workflow_operation=start
+        )
+    except WorkflowUpdateFailedError as failed:
+        failure = business_failure(failed)
+        if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
+            raise Conflict(TICKET_RESERVED) from None
+        raise
+
+
+async def cancel_purchase(client: Client, order: Order) -> bool:
+    """Asks the saga to cancel and undo the order; answers once it has. False when the
+    saga has already finished (the caller reads the order's final status instead)."""
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order.id))
+    try:
+        await handle.execute_update(PurchaseWorkflow.cancel)
+    except WorkflowUpdateFailedError as failed:
+        failure = business_failure(failed)
+        if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
+            raise Conflict(ALREADY_PAID) from None
+        raise
+    except RPCError as error:
+        # Temporal being unreachable is not "already finished": the cancel must fail.
+        if saga_has_finished(error):
+            return False
+        raise
+    return True
