@@ -30,6 +30,7 @@ from services.common.temporal import connect_temporal, register_search_attribute
 from services.orders import purchase_client as orders_purchase_client
 from services.orders.models import Order
 from services.payments import purchase_client as payments_purchase_client
+from tests.support.polling import eventually
 from worker.main import SHUTDOWN_GRACE
 from workflows.models import (
     ChargeInput,
@@ -110,18 +111,21 @@ async def _register_namespace(temporal_address: str) -> None:
     except RPCError as error:
         if error.status is not RPCStatusCode.ALREADY_EXISTS:
             raise
-    deadline = time.monotonic() + NAMESPACE_READY_SECONDS
-    while True:
-        try:
-            await client.workflow_service.describe_namespace(
-                DescribeNamespaceRequest(namespace=NAMESPACE)
-            )
-            await register_search_attributes(client, namespace=NAMESPACE)
-            return
-        except RPCError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
+
+    async def registered() -> None:
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=NAMESPACE)
+        )
+        await register_search_attributes(client, namespace=NAMESPACE)
+
+    await eventually(
+        registered,
+        lambda _: True,
+        within=NAMESPACE_READY_SECONDS,
+        pause=0.5,
+        ignoring=(RPCError,),
+        what="the namespace and its search attributes",
+    )
 
 
 @contextlib.asynccontextmanager
@@ -168,12 +172,11 @@ async def one_saga(client: Client, window_seconds: int) -> tuple[float, float, f
 
 async def wait_until_serving(client: Client, window_seconds: int) -> None:
     """A fresh namespace can take a moment to reach every part of the server."""
-    deadline = time.monotonic() + NAMESPACE_READY_SECONDS
-    while True:
-        try:
-            await asyncio.wait_for(one_saga(client, window_seconds), timeout=15)
-            return
-        except (RPCError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.5)
+    await eventually(
+        lambda: asyncio.wait_for(one_saga(client, window_seconds), timeout=15),
+        lambda _: True,
+        within=NAMESPACE_READY_SECONDS,
+        pause=0.5,
+        ignoring=(RPCError, TimeoutError),
+        what="a null saga to run",
+    )

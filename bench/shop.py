@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from uuid import uuid4
@@ -18,6 +17,7 @@ import httpx
 
 from services.common.identity.tokens import SESSION_COOKIE
 from tests.support.cards import card_form
+from tests.support.polling import eventually
 
 PASSWORD = "bench-password"
 TEST_CARD = "4242424242424242"
@@ -104,13 +104,17 @@ def replica_versions(orders_db: Path, ticket_ids: Sequence[str]) -> dict[str, in
 
 async def wait_for_replica(orders_db: Path, ticket_ids: Sequence[str], seconds: float = 60) -> None:
     """Until the orders service knows every ticket (so an order is not refused as unknown)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        known = await asyncio.to_thread(replica_versions, orders_db, ticket_ids)
-        if len(known) == len(ticket_ids):
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the orders replica never caught up with the listed tickets")
+
+    async def known() -> int:
+        return len(await asyncio.to_thread(replica_versions, orders_db, ticket_ids))
+
+    await eventually(
+        known,
+        lambda count: count == len(ticket_ids),
+        within=seconds,
+        pause=0.1,
+        what="the orders replica to know every listed ticket",
+    )
 
 
 async def close_all(clients: Sequence[httpx.AsyncClient]) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-from uuid import UUID
 
 import httpx
 import jwt
@@ -107,18 +105,3 @@ async def wait_for_event(
         raise AssertionError(f"no matching {event_type.subject} in the stream")
     finally:
         await connection.close()
-
-
-async def poll_until(
-    probe: Callable[[], Any], done: Callable[[Any], bool], within_seconds: float = 10.0
-) -> Any:
-    deadline = time.monotonic() + within_seconds
-    while True:
-        result = await probe()
-        if done(result) or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-def user_id_of(response: httpx.Response) -> UUID:
-    return UUID(response.json()["id"])

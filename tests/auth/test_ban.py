@@ -23,13 +23,13 @@ from tests.auth.helpers import (
     ADMIN_EMAIL,
     bearer_header,
     current_user,
-    poll_until,
     session_cookie,
     signin,
     signup,
     wait_for_event,
 )
 from tests.support.apps import app_client
+from tests.support.polling import eventually
 
 
 async def token_of(auth: httpx.AsyncClient, email: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -156,7 +156,12 @@ async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_b
             f"/api/tickets/{uuid4()}", json={"title": "x", "price": 1}, headers=victim_token
         )
 
-    response = await poll_until(edit_missing_ticket, lambda r: r.status_code != 404)
+    response = await eventually(
+        edit_missing_ticket,
+        lambda r: r.status_code != 404,
+        within=10,
+        what="tickets to hear of the ban",
+    )
     assert response.status_code == 401
     assert response.json() == {"errors": [{"message": "Not authorized"}]}
     edit = await tickets_client.put(

@@ -4,8 +4,6 @@ window pass, see the ticket for sale again."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +14,12 @@ import pytest
 
 from tests.support.cards import VISA
 from tests.support.cards import payment_method as card_payment_method
+from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 
 WINDOW_SECONDS = 4
+# The system is eventually consistent: how long a step may take to show.
+SETTLE_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +32,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     yield stack
     code, _children = stack.stop()
     assert code == 0
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], *, seconds: float = 20, what: str = "condition"
-) -> Any:
-    """Polls until ``probe`` returns something truthy: the system is eventually consistent."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = await probe()
-        if result:
-            return result
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -86,7 +74,7 @@ async def order_ticket(
         response = await buyer.post("/api/orders", json={"ticketId": ticket_id})
         return None if response.status_code in lag_statuses else response
 
-    response: httpx.Response = await eventually(placed, what="the orders replica")
+    response = await eventually(placed, within=SETTLE_SECONDS, what="the orders replica")
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
     return order
@@ -112,7 +100,7 @@ async def test_buy_pay_and_the_order_completes(
         )
         return None if response.status_code == 404 else response  # the payments replica's lag
 
-    payment: httpx.Response = await eventually(paid, what="the payments replica")
+    payment = await eventually(paid, within=SETTLE_SECONDS, what="the payments replica")
     assert payment.status_code == 201, payment.text
     assert payment.json()["id"]
 
@@ -120,7 +108,7 @@ async def test_buy_pay_and_the_order_completes(
         response = await buyer.get(f"/api/orders/{order['id']}")
         return bool(response.json()["status"] == "complete")
 
-    await eventually(completed, what="the order to complete")
+    await eventually(completed, within=SETTLE_SECONDS, what="the order to complete")
     listed = (await buyer.get("/api/tickets", params={"limit": 200})).json()
     assert ticket["id"] not in {listed_ticket["id"] for listed_ticket in listed}
     again = await buyer.delete(f"/api/orders/{order['id']}")
@@ -138,13 +126,13 @@ async def test_an_unpaid_order_expires_and_the_ticket_is_for_sale_again(
         response = await buyer.get(f"/api/orders/{order['id']}")
         return bool(response.json()["status"] == "cancelled")
 
-    await eventually(cancelled, seconds=WINDOW_SECONDS + 15, what="the order to expire")
+    await eventually(cancelled, within=WINDOW_SECONDS + 15, what="the order to expire")
 
     async def for_sale_again() -> bool:
         shown = (await buyer.get(f"/api/tickets/{ticket['id']}")).json()
         return shown["orderId"] is None
 
-    await eventually(for_sale_again, what="the ticket to be released")
+    await eventually(for_sale_again, within=SETTLE_SECONDS, what="the ticket to be released")
     late = await buyer.post(
         "/api/payments", json={"orderId": order["id"], "token": await payment_method(running)}
     )

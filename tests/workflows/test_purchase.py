@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -13,6 +12,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from tests.support.polling import eventually
 from tests.workflows.harness import DEFAULT_WINDOW_SECONDS, Saga
 from tests.workflows.shop import DECLINE_MESSAGE, DECLINED_TOKEN
 from workflows.errors import PurchaseError
@@ -33,13 +33,6 @@ def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, st
     cause = failed.cause
     assert isinstance(cause, ApplicationError), cause
     return cause.type, cause.message
-
-
-async def until(condition: object, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_paid_order_completes_and_sells_the_ticket(saga: Saga) -> None:
@@ -176,7 +169,10 @@ async def test_payment_after_the_window_is_refused(saga: Saga) -> None:
     result = asyncio.create_task(handle.result())  # lets the test server skip to the end
 
     # The window has ended and the saga is undoing the order (held in the release).
-    await until(lambda: "release_ticket" in saga.shop.calls)
+    async def releasing() -> bool:
+        return "release_ticket" in saga.shop.calls
+
+    await eventually(releasing, within=10, pause=0.02, what="the release to start")
     with pytest.raises(WorkflowUpdateFailedError) as late:
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
     assert update_error_type(late.value)[0] == PurchaseError.NOT_AWAITING_PAYMENT

@@ -3,25 +3,27 @@ the documented error shape, changing nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import time
+from functools import partial
 from typing import Any
 
 import jwt
 
 from tests.reliability.market import Market, User
 from tests.reliability.stack import ADMIN_EMAIL, HarnessStack
+from tests.support.polling import eventually
 
 
 async def _ban_reaches_every_service(market: Market, banned: User, within: float = 15) -> None:
     probes = [("GET", "/api/orders"), ("POST", "/api/tickets"), ("POST", "/api/payments")]
     deadline = time.monotonic() + within
     for method, path in probes:
-        while (
-            await market.request(method, path, json={}, headers=banned.headers)
-        ).status_code != 401:
-            assert time.monotonic() < deadline, f"the ban never reached {path}"
-            await asyncio.sleep(0.05)
+        await eventually(
+            partial(market.request, method, path, json={}, headers=banned.headers),
+            lambda response: response.status_code == 401,
+            within=deadline - time.monotonic(),
+            what=f"the ban to reach {path}",
+        )
 
 
 def _forge(claims: dict[str, Any], *, key: str = "", algorithm: str = "none") -> str:
