@@ -16,12 +16,10 @@ import aiohttp
 import httpx
 
 from services.common.identity.tokens import SESSION_COOKIE
-from tests.support.cards import card_form
+from tests.support.cards import localstripe, payment_method
 from tests.support.polling import eventually
 
 PASSWORD = "bench-password"
-TEST_CARD = "4242424242424242"
-STRIPE_KEY = "sk_test_bench"
 SETUP_CONCURRENCY = 10
 
 
@@ -66,19 +64,14 @@ async def list_tickets(
     return list(await asyncio.gather(*(one(index) for index in range(count))))
 
 
-async def payment_methods(localstripe: str, count: int) -> list[str]:
+async def payment_methods(base_url: str, count: int) -> list[str]:
     """PaymentMethods for the test card, made on localstripe as Stripe.js would."""
     gate = asyncio.Semaphore(SETUP_CONCURRENCY)
-    card = card_form(TEST_CARD)
-    async with httpx.AsyncClient(base_url=localstripe, auth=(STRIPE_KEY, ""), timeout=60) as stripe:
+    async with localstripe(base_url) as stripe:
 
         async def one() -> str:
             async with gate:
-                response = await stripe.post("/v1/payment_methods", data=card)
-            if response.status_code != 200:
-                raise RuntimeError(f"localstripe answered {response.status_code}: {response.text}")
-            method_id: str = response.json()["id"]
-            return method_id
+                return await payment_method(stripe)
 
         return list(await asyncio.gather(*(one() for _ in range(count))))
 

@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-import httpx
 import nats
 import pytest
 from sqlalchemy import text
@@ -19,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from devstack.localstripe import LocalStripe
 from devstack.nats import NatsServer
 from tests.stack.ports import free_port
-from tests.support.cards import TEST_KEY, payment_method
+from tests.support.cards import localstripe, payment_method
 from tests.support.postgres import PostgresCluster
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -83,7 +82,7 @@ async def test_database_url_serves_sqlalchemy(database_url: str) -> None:
 
 
 async def test_localstripe_creates_customers(localstripe_url: str) -> None:
-    async with httpx.AsyncClient(base_url=localstripe_url, auth=("sk_test_x", "")) as client:
+    async with localstripe(localstripe_url) as client:
         created = await client.post("/v1/customers", data={"email": "a@example.com"})
         assert created.status_code == 200, created.text
         listed = await client.get("/v1/customers")
@@ -124,7 +123,7 @@ async def test_localstripe_keeps_its_data_across_a_restart(tmp_path: Path) -> No
     assert store.exists()
     stripe.start()
     try:
-        async with httpx.AsyncClient(base_url=stripe.url, auth=(TEST_KEY, "")) as client:
+        async with localstripe(stripe.url) as client:
             found = await client.get(f"/v1/payment_methods/{made}")
         assert found.status_code == 200, found.text
         assert found.json()["id"] == made

@@ -12,8 +12,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.support.cards import VISA
-from tests.support.cards import payment_method as card_payment_method
+from tests.support.cards import payment_method
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 
@@ -55,10 +54,6 @@ async def user_factory(
         await client.aclose()
 
 
-async def payment_method(running: RunningStack, card: str = VISA) -> str:
-    return await card_payment_method(running.url("LOCALSTRIPE_PORT"), card)
-
-
 async def list_ticket(seller: httpx.AsyncClient, price: float = 25.5) -> dict[str, Any]:
     created = await seller.post("/api/tickets", json={"title": "Concert", "price": price})
     assert created.status_code == 201, created.text
@@ -96,7 +91,11 @@ async def test_buy_pay_and_the_order_completes(
 
     async def paid() -> httpx.Response | None:
         response = await buyer.post(
-            "/api/payments", json={"orderId": order["id"], "token": await payment_method(running)}
+            "/api/payments",
+            json={
+                "orderId": order["id"],
+                "token": await payment_method(running.url("LOCALSTRIPE_PORT")),
+            },
         )
         return None if response.status_code == 404 else response  # the payments replica's lag
 
@@ -134,7 +133,11 @@ async def test_an_unpaid_order_expires_and_the_ticket_is_for_sale_again(
 
     await eventually(for_sale_again, within=SETTLE_SECONDS, what="the ticket to be released")
     late = await buyer.post(
-        "/api/payments", json={"orderId": order["id"], "token": await payment_method(running)}
+        "/api/payments",
+        json={
+            "orderId": order["id"],
+            "token": await payment_method(running.url("LOCALSTRIPE_PORT")),
+        },
     )
     assert late.status_code == 409
     second_buyer = await user_factory()

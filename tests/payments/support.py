@@ -17,6 +17,7 @@ from services.common.messaging.events import Event, Subject, decode
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition
+from services.payments.stripe_gateway import StripeGateway
 from tests.support.apps import make_settings, service_runtime
 from tests.support.jetstream import own_stream as shared_own_stream
 from tests.support.polling import eventually
@@ -81,3 +82,13 @@ async def events_in_stream(settings: Settings, subject: Subject) -> list[Event]:
         return events
     finally:
         await connection.close()
+
+
+async def intents_of_order(gateway: StripeGateway, order_id: object) -> list[str]:
+    """The PaymentIntents Stripe holds for an order (by the metadata we send)."""
+    intents = await gateway.client.v1.payment_intents.list_async({"limit": 100})
+    return [
+        intent.id
+        for intent in intents.data
+        if intent.metadata and intent.metadata.to_dict().get("order_id") == str(order_id)
+    ]

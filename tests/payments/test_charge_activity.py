@@ -17,12 +17,13 @@ from services.common.settings import Settings
 from services.payments import ledger
 from services.payments.models import Payment, PaymentStatus
 from services.payments.stripe_gateway import StripeGateway
-from tests.payments.stripe_cards import DECLINED, NEEDS_3DS, VISA, intents_of_order, payment_method
 from tests.payments.support import (
     events_in_stream,
+    intents_of_order,
     outbox_drained,
     payments_runtime,
 )
+from tests.support.cards import DECLINED, NEEDS_3DS, VISA, payment_method
 from workflows.errors import PurchaseError
 from workflows.models import ChargeInput, RefundInput
 

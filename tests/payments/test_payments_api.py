@@ -31,8 +31,9 @@ from services.payments.event_handlers import orders_consumer
 from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
 from tests.payments.pay_workflow import PayOnlyPurchase
-from tests.payments.stripe_cards import DECLINED, intents_of_order, payment_method
+from tests.payments.support import intents_of_order
 from tests.support.apps import app_client, bearer
+from tests.support.cards import DECLINED, payment_method
 from workflows.models import PurchaseInput, TaskQueue, workflow_id
 
 

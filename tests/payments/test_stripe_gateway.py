@@ -8,12 +8,12 @@ from uuid import uuid4
 import pytest
 
 from services.payments.stripe_gateway import CardDeclined, StripeConfig, StripeGateway
-from tests.payments.stripe_cards import DECLINED, NEEDS_3DS, VISA, payment_method
+from tests.support.cards import DECLINED, NEEDS_3DS, TEST_KEY, VISA, payment_method
 
 
 @pytest.fixture
 async def gateway(localstripe_url: str) -> AsyncIterator[StripeGateway]:
-    gateway = StripeGateway(StripeConfig(api_key="sk_test_localstripe", api_base=localstripe_url))
+    gateway = StripeGateway(StripeConfig(api_key=TEST_KEY, api_base=localstripe_url))
     yield gateway
     await gateway.aclose()
 

@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from services.common.settings import SERVICE_NAMES
 from tests.reliability.databases import ServiceDatabases
+from tests.support.cards import localstripe
 from tests.support.jetstream import jetstream, msg_id, stream_messages
 
 HELD = ("awaiting:payment", "complete")
@@ -190,9 +191,7 @@ class Invariants:
         ignores the key and makes a second one; counting it would blame the system for
         the stand-in. Two attempts of one order that both took money still count twice.
         """
-        async with httpx.AsyncClient(
-            base_url=self.stripe_url, auth=("sk_test_harness", "")
-        ) as stripe:
+        async with localstripe(self.stripe_url) as stripe:
             intents = await _list_all(stripe, "/v1/payment_intents")
             refunds = await _list_all(stripe, "/v1/refunds")
         refunded = {refund.get("payment_intent") for refund in refunds}

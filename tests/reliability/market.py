@@ -10,7 +10,7 @@ from uuid import uuid4
 import httpx
 
 from services.common.identity.tokens import SESSION_COOKIE
-from tests.support.cards import VISA, payment_method
+from tests.support.cards import VISA, localstripe, payment_method
 
 RECONNECT_TRIES = 100
 
@@ -28,7 +28,7 @@ class Market:
         # Sign-ups get a client of their own: its cookie jar must never lend a session to
         # a request that means to carry none (or another user's).
         self.signups = httpx.AsyncClient(base_url=api, timeout=60, limits=limits)
-        self.stripe = httpx.AsyncClient(base_url=stripe, timeout=60, auth=("sk_test_harness", ""))
+        self.stripe = localstripe(stripe)
         self.gate = asyncio.Semaphore(concurrency)
 
     async def aclose(self) -> None:

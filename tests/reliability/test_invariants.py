@@ -19,7 +19,7 @@ from services.common.data.migrations import upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName
 from tests.reliability.databases import BACKENDS, ServiceDatabases, postgres_urls
 from tests.reliability.invariants import Invariants
-from tests.support.cards import TEST_KEY, payment_method
+from tests.support.cards import localstripe, payment_method
 from tests.support.postgres import PostgresCluster
 
 
@@ -182,7 +182,7 @@ async def test_stripe_charges_are_counted_per_attempt(
     cancelled = await order(
         checker, await ticket(checker, "orders", None, "available"), "cancelled"
     )
-    async with httpx.AsyncClient(base_url=localstripe_url, auth=(TEST_KEY, "")) as stripe:
+    async with localstripe(localstripe_url) as stripe:
         for paid, attempt in ((twice, 1), (twice, 2), (replayed, 1), (replayed, 1)):
             await _charge(stripe, paid, attempt)
         refunded = await _charge(stripe, cancelled, 1)

@@ -1,14 +1,24 @@
-"""PaymentMethods made on localstripe from Stripe's test cards, as Stripe.js would."""
+"""PaymentMethods made on localstripe from Stripe's test cards, as Stripe.js would.
+
+The one place the tests, the reliability harness and the bench make a card.
+"""
 
 from __future__ import annotations
 
 import httpx
+
+from services.payments.stripe_gateway import StripeGateway
 
 VISA = "4242424242424242"
 DECLINED = "4000000000000341"
 NEEDS_3DS = "4000002500003155"
 # Any test-mode key: localstripe accepts every one.
 TEST_KEY = "sk_test_localstripe"
+
+
+def localstripe(base_url: str, *, timeout: float = 60) -> httpx.AsyncClient:
+    """A client of localstripe's API, signed in with the test key."""
+    return httpx.AsyncClient(base_url=base_url, auth=(TEST_KEY, ""), timeout=timeout)
 
 
 def card_form(number: str = VISA) -> dict[str, str]:
@@ -21,10 +31,16 @@ def card_form(number: str = VISA) -> dict[str, str]:
     }
 
 
-async def payment_method(stripe: httpx.AsyncClient | str, number: str = VISA) -> str:
-    """A PaymentMethod id; ``stripe`` is a client or localstripe's base URL."""
+async def payment_method(
+    stripe: httpx.AsyncClient | StripeGateway | str, number: str = VISA
+) -> str:
+    """A PaymentMethod id; ``stripe`` is a client, the gateway under test (its localstripe)
+    or localstripe's base URL."""
+    if isinstance(stripe, StripeGateway):
+        assert stripe.config.api_base is not None, "test cards are made on localstripe"
+        stripe = stripe.config.api_base
     if isinstance(stripe, str):
-        async with httpx.AsyncClient(base_url=stripe, auth=(TEST_KEY, "")) as client:
+        async with localstripe(stripe) as client:
             return await payment_method(client, number)
     created = await stripe.post("/v1/payment_methods", data=card_form(number), auth=(TEST_KEY, ""))
     assert created.status_code == 200, created.text
