@@ -1,26 +1,19 @@
-"""What the auth tests share: signing up, reading cookies, forging tokens, reading events."""
+"""What the auth tests share: signing up, reading cookies, forging tokens."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import jwt
-import nats
 from cryptography.hazmat.primitives import serialization
-from nats.js.api import DeliverPolicy
 
 from services.common.identity.tokens import ALGORITHM, SESSION_COOKIE, private_key_pem
-from services.common.messaging.events import Event, decode
 from services.common.settings import Settings
 
 ADMIN_EMAIL = "admin@test.dev"
 PASSWORD = "s3cret!"
-
-E = TypeVar("E", bound=Event)
 
 
 async def signup(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -79,29 +72,3 @@ def claims_for(
 
 def bearer_header(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def wait_for_event(
-    nats_url: str, event_type: type[E], matches: Callable[[E], bool], within_seconds: float = 10.0
-) -> E:
-    """The first event of that type in the stream that matches, read with a nats client."""
-    connection = await nats.connect(nats_url)
-    try:
-        subscription = await connection.jetstream().subscribe(
-            event_type.subject.value,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.ALL,
-        )
-        deadline = time.monotonic() + within_seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = await subscription.next_msg(timeout=left)
-            except nats.errors.TimeoutError:
-                break
-            event = decode(message.subject, message.data)
-            assert isinstance(event, event_type)
-            if matches(event):
-                return event
-        raise AssertionError(f"no matching {event_type.subject} in the stream")
-    finally:
-        await connection.close()

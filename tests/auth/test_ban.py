@@ -26,9 +26,9 @@ from tests.auth.helpers import (
     session_cookie,
     signin,
     signup,
-    wait_for_event,
 )
 from tests.support.apps import app_client
+from tests.support.jetstream import first_event
 from tests.support.polling import eventually
 
 
@@ -92,8 +92,11 @@ async def test_ban_marks_the_user_and_publishes_user_banned_once(
     expected = {"id": victim["id"], "email": "banned@test.dev", "banned": True}
     assert (first.status_code, first.json()) == (200, expected)
     assert (again.status_code, again.json()) == (200, expected)
-    event = await wait_for_event(
-        auth_settings.nats_url, UserBanned, lambda event: str(event.user_id) == victim["id"]
+    event = await first_event(
+        auth_settings.nats_url,
+        auth_settings.events_stream,
+        UserBanned,
+        lambda event: str(event.user_id) == victim["id"],
     )
     # Outlives every token the user could still hold.
     assert event.banned_until >= before + timedelta(seconds=auth_settings.jwt_expires_seconds)

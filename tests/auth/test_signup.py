@@ -10,7 +10,8 @@ import pytest
 
 from services.common.messaging.events import UserCreated
 from services.common.settings import Settings
-from tests.auth.helpers import PASSWORD, current_user, session_cookie, signup, wait_for_event
+from tests.auth.helpers import PASSWORD, current_user, session_cookie, signup
+from tests.support.jetstream import first_event
 
 
 async def test_signup_answers_the_user_and_signs_them_in(auth: httpx.AsyncClient) -> None:
@@ -106,8 +107,11 @@ async def test_signup_publishes_user_created(
     response = await signup(auth, "published@test.dev")
     user_id = response.json()["id"]
 
-    event = await wait_for_event(
-        auth_settings.nats_url, UserCreated, lambda event: str(event.user_id) == user_id
+    event = await first_event(
+        auth_settings.nats_url,
+        auth_settings.events_stream,
+        UserCreated,
+        lambda event: str(event.user_id) == user_id,
     )
 
     assert event.email == "published@test.dev"

@@ -1,5 +1,5 @@
-"""What the payments tests share: settings on their own event stream, a runtime, and
-reading back what reached the stream."""
+"""What the payments tests share: settings on their own event stream, a runtime, the
+outbox drained, and the PaymentIntents Stripe holds for an order."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import nats
 from sqlalchemy import func, select
 
-from services.common.messaging.events import Event, Subject, decode
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition
@@ -60,28 +58,6 @@ async def outbox_drained(runtime: ServiceRuntime) -> None:
         return pending == 0
 
     await eventually(drained, within=5, what="the outbox relay")
-
-
-async def events_in_stream(settings: Settings, subject: Subject) -> list[Event]:
-    """Every event of a subject in the test's stream, read with an ephemeral consumer."""
-    connection = await nats.connect(settings.nats_url)
-    try:
-        js = connection.jetstream()
-        info = await js.stream_info(settings.events_stream)
-        subscription = await js.pull_subscribe(subject.value, stream=settings.events_stream)
-        events: list[Event] = []
-        try:
-            while len(events) < info.state.messages:
-                try:
-                    messages = await subscription.fetch(100, timeout=0.3)
-                except nats.errors.TimeoutError:
-                    break
-                events.extend(decode(message.subject, message.data) for message in messages)
-        finally:
-            await subscription.unsubscribe()
-        return events
-    finally:
-        await connection.close()
 
 
 async def intents_of_order(gateway: StripeGateway, order_id: object) -> list[str]:

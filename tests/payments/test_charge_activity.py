@@ -18,12 +18,12 @@ from services.payments import ledger
 from services.payments.models import Payment, PaymentStatus
 from services.payments.stripe_gateway import StripeGateway
 from tests.payments.support import (
-    events_in_stream,
     intents_of_order,
     outbox_drained,
     payments_runtime,
 )
 from tests.support.cards import DECLINED, NEEDS_3DS, VISA, payment_method
+from tests.support.jetstream import stream_events
 from workflows.errors import PurchaseError
 from workflows.models import ChargeInput, RefundInput
 
@@ -56,7 +56,7 @@ async def charges_in_stream(
     runtime: ServiceRuntime, settings: Settings, order_id: UUID
 ) -> list[ChargeCreated]:
     await outbox_drained(runtime)
-    events = await events_in_stream(settings, Subject.CHARGE_CREATED)
+    events = await stream_events(settings.nats_url, settings.events_stream, Subject.CHARGE_CREATED)
     return [e for e in events if isinstance(e, ChargeCreated) and e.order_id == order_id]
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 import nats
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
 from nats.js.errors import NotFoundError
 
-from services.common.messaging.events import STREAM_SUBJECTS, Event, decode, encode
+from services.common.messaging.events import STREAM_SUBJECTS, Event, Subject, decode, encode
+from tests.support.polling import eventually
+
+E = TypeVar("E", bound=Event)
 
 
 @contextlib.asynccontextmanager
@@ -39,21 +43,63 @@ async def delete_catalogue_streams(js: JetStreamContext) -> None:
             await js.delete_stream(name)
 
 
-async def stream_messages(js: JetStreamContext, stream: str) -> list[RawStreamMsg]:
-    """Every message the stream holds, in order; none while the code under test has not
-    created it yet (its bus connects in the background, and a route may answer first)."""
+async def stream_messages(
+    js: JetStreamContext, stream: str, subject: Subject | None = None
+) -> list[RawStreamMsg]:
+    """Every message the stream holds (of one subject, if given), in order; none while the
+    code under test has not created it yet (its bus connects in the background, and a
+    route may answer first).
+
+    The one reader of a stream in the tests: each message is fetched by sequence, the
+    next one on the subject, so nothing is consumed and no consumer is left behind."""
     try:
         state = (await js.stream_info(stream)).state
     except NotFoundError:
         return []
-    if state.messages == 0:
-        return []
-    return [await js.get_msg(stream, seq) for seq in range(state.first_seq, state.last_seq + 1)]
+    messages: list[RawStreamMsg] = []
+    seq = state.first_seq
+    while state.messages and seq <= state.last_seq:
+        try:
+            message = await js.get_msg(
+                stream, seq, subject=subject.value if subject else ">", next=True
+            )
+        except NotFoundError:
+            break
+        assert message.seq is not None
+        messages.append(message)
+        seq = message.seq + 1
+    return messages
 
 
 def decoded(message: RawStreamMsg) -> Event:
     assert message.subject is not None and message.data is not None
     return decode(message.subject, message.data)
+
+
+async def stream_events(url: str, stream: str, subject: Subject | None = None) -> list[Event]:
+    """Every event the stream holds (of one subject, if given), in order."""
+    async with jetstream(url) as js:
+        return [decoded(message) for message in await stream_messages(js, stream, subject)]
+
+
+async def first_event(
+    url: str,
+    stream: str,
+    event_type: type[E],
+    matches: Callable[[E], bool],
+    *,
+    within: float = 10.0,
+) -> E:
+    """The first event of that type in the stream that ``matches``, once it is there."""
+
+    async def found() -> E | None:
+        for event in await stream_events(url, stream, event_type.subject):
+            assert isinstance(event, event_type)
+            if matches(event):
+                return event
+        return None
+
+    return await eventually(found, within=within, what=f"a matching {event_type.subject}")
 
 
 def msg_id(message: RawStreamMsg) -> str | None:
