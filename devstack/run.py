@@ -94,8 +94,10 @@ class Stack:
         return env
 
     def urls(self) -> dict[str, str]:
+        base = f"http://{self.settings.api_host}:{self.settings.api_port}"
         urls = {
-            "API": f"http://{self.settings.api_host}:{self.settings.api_port}/api",
+            "Web shop": f"{base}/",
+            "API": f"{base}/api",
             "Temporal Web UI": self.temporal.ui_url,
             "NATS": f"{self.nats.url} (monitoring {self.nats.monitor_url})",
         }

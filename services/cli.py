@@ -22,12 +22,20 @@ def up(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}")],
+    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}, web")],
     port: Annotated[int | None, typer.Option(help="default: 8001 + the service's index")] = None,
     host: Annotated[str | None, typer.Option(help="default: API_HOST")] = None,
 ) -> None:
-    """Serve one service's HTTP API on its own."""
+    """Serve one service's HTTP API, or the web shop (`web`, default port 8005), on its own."""
     import uvicorn
+
+    if service == "web":
+        uvicorn.run(
+            "web.main:app",
+            host=host or get_settings().api_host,
+            port=port if port is not None else 8001 + len(SERVICE_NAMES),
+        )
+        return
 
     if service not in SERVICE_NAMES:
         raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")

@@ -2,7 +2,8 @@
 
 Each service keeps its own app, lifespan, database and bus connection, exactly as when it
 runs alone (`ticketing serve <service>`); the gateway only picks the app by the path's
-prefix and runs all their lifespans. Paths no service owns get the documented 404.
+prefix and runs all their lifespans. Paths under ``/api/`` that no service owns get the
+documented 404; every other path goes to the web shop (``web/``), itself a client of the API.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.http.app import API_PREFIXES, create_app
 from services.common.http.errors import install_error_handlers
 from services.common.http.health import readiness_problems
 from services.common.service import ServiceDefinition
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings, get_settings
+from web.app import create_app as create_web_app
 
 
 def load_definition(name: ServiceName) -> ServiceDefinition:
@@ -28,15 +30,23 @@ def load_definition(name: ServiceName) -> ServiceDefinition:
 
 
 class Gateway:
-    def __init__(self, apps: dict[str, FastAPI], fallback: FastAPI) -> None:
+    def __init__(
+        self, apps: dict[str, FastAPI], fallback: FastAPI, web: ASGIApp | None = None
+    ) -> None:
         self.apps = apps
         self.fallback = fallback
+        self.web = web
+        self.fallback_paths = {getattr(route, "path", None) for route in fallback.routes}
 
-    def app_for(self, path: str) -> FastAPI:
+    def app_for(self, path: str) -> ASGIApp:
         for prefix, app in self.apps.items():
             if path == prefix or path.startswith(prefix + "/"):
                 return app
-        return self.fallback
+        if self.web is None or path == "/api" or path.startswith("/api/"):
+            return self.fallback
+        if path in self.fallback_paths:
+            return self.fallback
+        return self.web
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -50,11 +60,12 @@ def create_gateway(
 ) -> Gateway:
     settings = settings or get_settings()
     apps = {API_PREFIXES[name]: create_app(load_definition(name), settings) for name in services}
+    web = create_web_app()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            for app in apps.values():
+            for app in [*apps.values(), web]:
                 await stack.enter_async_context(app.router.lifespan_context(app))
             yield
 
@@ -74,4 +85,4 @@ def create_gateway(
             return JSONResponse({"errors": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    return Gateway(apps, fallback)
+    return Gateway(apps, fallback, web)

@@ -1,0 +1,1 @@
+"""The web shop: server-rendered pages (Jinja2 + htmx), a client of the public HTTP API."""

@@ -1,0 +1,151 @@
+"""The web shop's way to the public HTTP API: one pooled httpx client for the process, and
+per visitor request an ``Api`` that sends the visitor's ``session`` cookie and keeps
+every ``Set-Cookie`` the API answers with, to pass back to the browser.
+
+The pooled client never stores a cookie: one visitor's session must never ride along on
+another's request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http.cookiejar import Cookie, CookieJar
+from typing import Any, TypeVar
+from urllib.request import Request as UrlRequest
+
+import httpx
+from fastapi import Request
+from starlette.responses import Response
+
+SESSION_COOKIE = "session"
+
+R = TypeVar("R", bound=Response)
+
+
+class _NoCookieJar(CookieJar):
+    """A jar that keeps nothing: cookies travel only as each request's own header."""
+
+    def extract_cookies(self, response: Any, request: UrlRequest) -> None:
+        return None
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        return None
+
+
+def new_http_client(base_url: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        cookies=httpx.Cookies(_NoCookieJar()),
+        # Long polls wait up to 20 s on the API's side.
+        timeout=httpx.Timeout(35.0, connect=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,
+    )
+
+
+class ApiUnavailable(Exception):
+    """The API could not be reached, or answered with a server error."""
+
+
+@dataclass
+class ApiError:
+    status: int
+    messages: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return " ".join([*self.messages, *self.fields.values()]) or f"Error {self.status}"
+
+
+def api_error(response: httpx.Response) -> ApiError:
+    """The API's error shape, ``{"errors": [{"message": ..., "field": ...}]}``, split into
+    messages beside their fields and the others."""
+    error = ApiError(response.status_code)
+    try:
+        entries = response.json().get("errors", [])
+    except (ValueError, AttributeError):
+        entries = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        message = str(entry.get("message", ""))
+        name = entry.get("field")
+        if name and str(name) not in error.fields:
+            error.fields[str(name)] = message
+        elif message:
+            error.messages.append(message)
+    if not entries:
+        error.messages.append(f"The request failed ({response.status_code}).")
+    return error
+
+
+class Api:
+    """The API as seen by one visitor: their cookie out, the API's cookies back."""
+
+    def __init__(self, client: httpx.AsyncClient, request: Request) -> None:
+        self.client = client
+        self.session = request.cookies.get(SESSION_COOKIE)
+        self.set_cookies: list[str] = []
+        self.headers = {"accept": "application/json"}
+        if request.client is not None:
+            forwarded = request.headers.get("x-forwarded-for")
+            self.headers["x-forwarded-for"] = (
+                f"{forwarded}, {request.client.host}" if forwarded else request.client.host
+            )
+
+    @property
+    def signed_in(self) -> bool:
+        return self.session is not None
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(self.headers)
+        if self.session is not None:
+            sent["cookie"] = f"{SESSION_COOKIE}={self.session}"
+        if headers:
+            sent.update(headers)
+        try:
+            response = await self.client.request(
+                method, path, json=json, params=params, headers=sent
+            )
+        except httpx.HTTPError as error:
+            raise ApiUnavailable(f"{method} {path}: {error!r}") from error
+        if response.status_code >= 500:
+            raise ApiUnavailable(f"{method} {path}: {response.status_code} {response.text[:200]}")
+        for value in response.headers.get_list("set-cookie"):
+            self.set_cookies.append(value)
+            self._follow_session(value)
+        return response
+
+    def _follow_session(self, set_cookie: str) -> None:
+        """A later call in the same visit carries the session the API just set or cleared."""
+        name, _, rest = set_cookie.partition("=")
+        if name.strip() != SESSION_COOKIE:
+            return
+        value = rest.split(";", 1)[0].strip().strip('"')
+        attributes = rest.lower()
+        cleared = not value or "max-age=0" in attributes or "expires=thu, 01 jan 1970" in attributes
+        self.session = None if cleared else value
+
+    async def current_user(self) -> dict[str, Any] | None:
+        """The signed-in user, or None; no call at all for a visitor without a session."""
+        if self.session is None:
+            return None
+        response = await self.call("GET", "/api/users/currentuser")
+        if response.status_code != 200:
+            return None
+        user: dict[str, Any] | None = response.json().get("currentUser")
+        return user
+
+    def pass_cookies(self, response: R) -> R:
+        for value in self.set_cookies:
+            response.raw_headers.append((b"set-cookie", value.encode("latin-1")))
+        return response

@@ -1,0 +1,73 @@
+"""The web shop's settings, read from the environment like every other process's.
+
+The shop needs only where the API is and how the browser reaches Stripe.js; it never
+sees a database URL or a secret key.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# localstripe accepts any test-mode publishable key.
+LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    # The API's base URL as the web app reaches it; by default the embedded stack's.
+    web_api_url: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Seconds one long poll of an order waits (the API caps it at 20).
+    web_order_wait_seconds: int = 20
+
+    # Unset: development against localstripe, whose Stripe.js stand-in the browser loads
+    # from STRIPE_API_BASE (or STRIPE_JS_URL, where browsers reach localstripe elsewhere).
+    stripe_publishable_key: str | None = None
+    stripe_api_base: str = "http://127.0.0.1:8420"
+    stripe_js_url: str | None = None
+
+    @property
+    def api_url(self) -> str:
+        if self.web_api_url:
+            return self.web_api_url.rstrip("/")
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def uses_localstripe(self) -> bool:
+        return not self.stripe_publishable_key
+
+    @property
+    def publishable_key(self) -> str:
+        return self.stripe_publishable_key or LOCALSTRIPE_PUBLISHABLE_KEY
+
+    @property
+    def stripe_js(self) -> str:
+        if self.stripe_js_url:
+            return self.stripe_js_url
+        if self.uses_localstripe:
+            return self.stripe_api_base.rstrip("/") + "/js.stripe.com/v3/"
+        return STRIPE_JS_URL
+
+    @property
+    def shows_test_cards(self) -> bool:
+        """Stripe's test cards work on localstripe and on Stripe in test mode."""
+        return self.publishable_key.startswith("pk_test_")
+
+    @model_validator(mode="after")
+    def _real_stripe_in_production(self) -> WebSettings:
+        if self.environment == "production" and not self.stripe_publishable_key:
+            raise ValueError("STRIPE_PUBLISHABLE_KEY must be set in production")
+        return self
+
+
+@lru_cache
+def get_web_settings() -> WebSettings:
+    return WebSettings()

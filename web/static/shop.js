@@ -1,0 +1,137 @@
+// The shop's own script: countdowns, local times, and the card form (Stripe.js).
+// Everything here only enhances: every page works without it.
+(function () {
+  "use strict";
+
+  // The server's clock, so that a countdown reaches zero at the server's deadline even
+  // where the visitor's clock is off.
+  var serverNow = Date.parse(document.body.getAttribute("data-server-now") || "");
+  var skew = isNaN(serverNow) ? 0 : serverNow - Date.now();
+
+  function now() { return Date.now() + skew; }
+
+  function leftText(ms) {
+    var seconds = Math.max(0, Math.ceil(ms / 1000));
+    var minutes = Math.floor(seconds / 60);
+    var rest = seconds % 60;
+    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  function tick() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var deadline = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(deadline)) return;
+      var left = deadline - now();
+      el.textContent = leftText(left);
+      if (left <= 0 && !el.hasAttribute("data-ended")) {
+        el.setAttribute("data-ended", "");
+        var note = document.createElement("span");
+        note.className = "muted";
+        note.textContent = " The payment window has ended; confirming…";
+        el.parentNode.appendChild(note);
+        var form = document.getElementById("pay-form");
+        if (form) form.querySelector("[data-pay-button]").disabled = true;
+      }
+    });
+  }
+
+  function localTimes(root) {
+    root.querySelectorAll("[data-local-time]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (!isNaN(when.getTime())) el.textContent = when.toLocaleTimeString();
+    });
+  }
+
+  function say(text, ok) {
+    var box = document.getElementById("pay-message");
+    if (!box) return;
+    box.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = ok ? "notice" : "alert";
+    p.setAttribute("data-pay-outcome", ok ? "pending" : "declined");
+    p.textContent = text;
+    box.appendChild(p);
+  }
+
+  // localstripe's stand-in of Stripe.js draws bare inputs; give them names people read.
+  var LABELS = {
+    number: ["Card number", "1234 1234 1234 1234"],
+    exp_month: ["Expiry month", "MM"],
+    exp_year: ["Expiry year", "YY"],
+    cvc: ["CVC", "CVC"],
+    postal_code: ["Postal code", "ZIP"]
+  };
+
+  function labelInputs(container) {
+    container.querySelectorAll("input").forEach(function (input) {
+      var label = LABELS[input.getAttribute("placeholder")];
+      if (label && !input.hasAttribute("aria-label")) {
+        input.setAttribute("aria-label", label[0]);
+        input.setAttribute("placeholder", label[1]);
+        input.setAttribute("inputmode", "numeric");
+        input.setAttribute("autocomplete", "off");
+      }
+    });
+  }
+
+  async function paymentMethodId(stripe, card) {
+    var made = await stripe.createPaymentMethod({ type: "card", card: card });
+    if (made && made.paymentMethod) return { id: made.paymentMethod.id };
+    if (made && made.error) return { error: made.error.message };
+    // localstripe's stand-in has no createPaymentMethod; the card of a token it makes
+    // serves as the PaymentMethod (Stripe accepts card ids there too).
+    var token = await stripe.createToken(card);
+    if (token && token.token && token.token.card) return { id: token.token.card.id };
+    return { error: (token && token.error && token.error.message) || "Check the card details." };
+  }
+
+  function mountCardForm(root) {
+    var form = root.querySelector ? root.querySelector("#pay-form") : null;
+    if (!form && root.id === "pay-form") form = root;
+    if (!form || form.hasAttribute("data-mounted")) return;
+    form.hidden = false;
+    if (typeof window.Stripe !== "function") {
+      say("The card form could not be loaded. Reload the page to try again.", false);
+      return;
+    }
+    form.setAttribute("data-mounted", "");
+    var stripe = window.Stripe(form.getAttribute("data-stripe-key"));
+    var card = stripe.elements().create("card");
+    var holder = form.querySelector("#card-element");
+    card.mount(holder);
+    labelInputs(holder);
+    var button = form.querySelector("[data-pay-button]");
+
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (button.disabled) return;
+      button.disabled = true;
+      say("Checking your card…", true);
+      var result;
+      try {
+        result = await paymentMethodId(stripe, card);
+      } catch (error) {
+        result = { error: "Enter your card number, expiry and CVC." };
+      }
+      if (!result.id) {
+        say(result.error, false);
+        button.disabled = false;
+        return;
+      }
+      form.querySelector("input[name=token]").value = result.id;
+      say("Paying…", true);
+      window.htmx.trigger(form, "tokenized");
+    });
+    form.addEventListener("htmx:afterRequest", function () { button.disabled = false; });
+  }
+
+  function enhance(root) {
+    localTimes(root);
+    mountCardForm(root);
+  }
+
+  enhance(document);
+  tick();
+  setInterval(tick, 1000);
+  document.body.addEventListener("htmx:load", function (event) { enhance(event.target); });
+})();
