@@ -3,6 +3,9 @@ the saga. Each is one unit of work (the change and its event) and idempotent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -17,6 +20,12 @@ ORDER_NOT_PAYABLE = "OrderNotPayable"
 class OrdersActivities:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
+
+    def functions(self) -> Sequence[Callable[..., Any]]:
+        return [self.mark_order_awaiting_payment, self.complete_order, self.cancel_order]
+
+    async def aclose(self) -> None:
+        pass
 
     @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
     async def mark_order_awaiting_payment(self, step: AwaitingPaymentInput) -> None:

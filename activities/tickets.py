@@ -6,6 +6,9 @@ idempotent, so Temporal may retry it freely.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -22,6 +25,12 @@ TICKET_NOT_HELD = "TicketNotHeld"
 class TicketsActivities:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
+
+    def functions(self) -> Sequence[Callable[..., Any]]:
+        return [self.reserve_ticket, self.release_ticket, self.mark_ticket_sold]
+
+    async def aclose(self) -> None:
+        pass
 
     @activity.defn(name=Activity.RESERVE_TICKET)
     async def reserve_ticket(self, hold: TicketHold) -> None:

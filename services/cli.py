@@ -1,23 +1,23 @@
 """The ``ticketing`` command: the embedded stack, one service, or one service's worker."""
 
-import importlib
 from typing import Annotated
 
 import typer
 
 from services.common.settings import SERVICE_NAMES, ServiceName, get_settings
+from services.definitions import load_definition, service_name
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @app.command()
 def up(
-    api_app: Annotated[str, typer.Option("--app", hidden=True)] = "devstack.gateway.main:app",
+    api_app: Annotated[str | None, typer.Option("--app", hidden=True)] = None,
 ) -> None:
     """Run the whole system: NATS, Temporal (with Web UI), localstripe, API and workers."""
-    from devstack.run import run
+    from devstack.run import DEFAULT_API_APP, run
 
-    raise typer.Exit(run(get_settings(), api_app=api_app))
+    raise typer.Exit(run(get_settings(), api_app=api_app or DEFAULT_API_APP))
 
 
 @app.command()
@@ -37,13 +37,12 @@ def serve(
         )
         return
 
-    if service not in SERVICE_NAMES:
-        raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")
+    name = _service_name(service)
     settings = get_settings()
     uvicorn.run(
-        f"services.{service}.main:app",
+        f"services.{name}.main:app",
         host=host or settings.api_host,
-        port=port if port is not None else 8001 + SERVICE_NAMES.index(service),
+        port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
     )
 
 
@@ -54,7 +53,6 @@ def migrate(
     """Apply a service's database migrations (what a deployment runs before its replicas)."""
     import asyncio
 
-    from devstack.gateway.app import load_definition
     from services.common.data.db import Database
     from services.common.data.migrations import upgrade
 
@@ -77,7 +75,6 @@ def revision(
     message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")],
 ) -> None:
     """Autogenerate a migration from the difference between a service's models and its database."""
-    from devstack.gateway.app import load_definition
     from services.common.data.migrations import make_revision
 
     name = _service_name(service)
@@ -101,10 +98,10 @@ def search_attributes() -> None:
 
 
 def _service_name(service: str) -> ServiceName:
-    for name in SERVICE_NAMES:
-        if name == service:
-            return name
-    raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")
+    try:
+        return service_name(service)
+    except ValueError as unknown:
+        raise typer.BadParameter(str(unknown), param_hint="SERVICE") from None
 
 
 @app.command()
@@ -112,10 +109,9 @@ def worker(
     service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}, all")],
 ) -> None:
     """Run the Temporal worker(s) of one service, or of all of them."""
-    if service != "all" and service not in SERVICE_NAMES:
-        raise typer.BadParameter(f"unknown service {service!r}", param_hint="SERVICE")
-    # Imported by name so the CLI loads (and type-checks) before the worker package exists.
-    importlib.import_module("worker.main").run(service)
+    from worker.main import run
+
+    run(service)
 
 
 if __name__ == "__main__":

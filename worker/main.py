@@ -12,69 +12,46 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Any
 
 import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from devstack.gateway.app import load_definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
 from services.common.temporal import connect_temporal
-from workflows.models import TaskQueue
+from services.definitions import load_definition, service_name, worker_services
 
 log = logging.getLogger(__name__)
 
-WORKER_SERVICES: tuple[ServiceName, ...] = ("tickets", "orders", "payments")
 SHUTDOWN_GRACE = timedelta(seconds=20)
-
-
-async def _activities(
-    service: ServiceName, runtime: ServiceRuntime, stack: contextlib.AsyncExitStack
-) -> list[Callable[..., Any]]:
-    if service == "tickets":
-        from activities.tickets import TicketsActivities
-
-        tickets = TicketsActivities(runtime)
-        return [tickets.reserve_ticket, tickets.release_ticket, tickets.mark_ticket_sold]
-    if service == "orders":
-        from activities.orders import OrdersActivities
-
-        orders = OrdersActivities(runtime)
-        return [orders.mark_order_awaiting_payment, orders.complete_order, orders.cancel_order]
-    # Imported only here: the payments worker alone needs Stripe.
-    from activities.payments import PaymentsActivities
-
-    payments = PaymentsActivities(runtime)
-    stack.push_async_callback(payments.aclose)
-    return [payments.charge, payments.refund]
 
 
 @contextlib.asynccontextmanager
 async def running_workers(
     services: Sequence[ServiceName], settings: Settings, client: Client
 ) -> AsyncIterator[list[Worker]]:
-    """The workers of ``services``, polling until the block ends, then shut down
-    gracefully (running activities and workflow tasks finish first)."""
+    """The workers of ``services``, each as its definition declares it, polling until the
+    block ends, then shut down gracefully (running activities and workflow tasks finish
+    first)."""
     async with contextlib.AsyncExitStack() as stack:
         workers = []
         for service in services:
+            definition = load_definition(service)
+            side = definition.worker
+            assert side is not None, f"{service} has no worker"
             runtime = await stack.enter_async_context(
-                ServiceRuntime.running(load_definition(service), settings, consume=False)
+                ServiceRuntime.running(definition, settings, consume=False)
             )
-            workflows: list[type] = []
-            if service == "orders":
-                from workflows.purchase import PurchaseWorkflow
-
-                workflows.append(PurchaseWorkflow)
+            activities = side.activities(runtime)
+            stack.push_async_callback(activities.aclose)
             worker = Worker(
                 client,
-                task_queue=TaskQueue(service),
-                workflows=workflows,
-                activities=await _activities(service, runtime, stack),
+                task_queue=side.task_queue,
+                workflows=list(side.workflows),
+                activities=list(activities.functions()),
                 graceful_shutdown_timeout=SHUTDOWN_GRACE,
             )
             await stack.enter_async_context(worker)
@@ -100,15 +77,12 @@ def run(service: str) -> None:
     # Three lines per charge from the HTTP and Stripe clients: noise on the payment path.
     for chatty in ("httpx", "stripe"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    services = WORKER_SERVICES if service == "all" else [_worker_service(service)]
+    with_worker = worker_services()
+    try:
+        services = with_worker if service == "all" else [service_name(service, with_worker)]
+    except ValueError as unknown:
+        raise SystemExit(f"{unknown}, all") from None
     # uvloop: every task reaches the worker from the SDK core's threads, and uvloop's
     # cross-thread wake-ups cost a fraction of asyncio's.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(services, get_settings()))
-
-
-def _worker_service(service: str) -> ServiceName:
-    for name in WORKER_SERVICES:
-        if name == service:
-            return name
-    raise SystemExit(f"{service!r} has no worker; one of: {', '.join(WORKER_SERVICES)}, all")

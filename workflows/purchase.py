@@ -294,12 +294,6 @@ class PurchaseWorkflow:
         if self._receipt is not None or self._status == OrderStatus.COMPLETE:
             raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
 
-    @workflow.signal
-    def request_cancel(self) -> None:
-        """Fire-and-forget cancel; ignored once paid (a payment in flight wins)."""
-        if self._receipt is None:
-            self._cancel_requested = True
-
     @workflow.query
     def state(self) -> PurchaseState:
         return PurchaseState(
@@ -321,20 +315,12 @@ class PurchaseWorkflow:
         self._status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 
-    async def _step(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+    async def _step(
+        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
+    ) -> None:
         await workflow.execute_activity(
-            activity,
-            arg,
-            task_queue=queue,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=FORWARD_RETRY,
+            activity, arg, task_queue=queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
         )
 
     async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
-        await workflow.execute_activity(
-            activity,
-            arg,
-            task_queue=queue,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=COMPENSATION_RETRY,
-        )
+        await self._step(activity, arg, queue, COMPENSATION_RETRY)

@@ -2,7 +2,6 @@
 
 The workflow calls activities by name, so that workflow code never imports an activity
 module (and with it a database driver); the activities register under these names.
-Payments' activities (``charge``, ``refund``) keep their method names.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ documented 404; every other path goes to the web shop (``web/``), itself a clien
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -16,17 +15,12 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.common.http.app import API_PREFIXES, create_app
+from services.common.http.app import create_app
 from services.common.http.errors import install_error_handlers
 from services.common.http.health import readiness_problems
-from services.common.service import ServiceDefinition
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings, get_settings
+from services.definitions import load_definition
 from web.app import create_app as create_web_app
-
-
-def load_definition(name: ServiceName) -> ServiceDefinition:
-    definition: ServiceDefinition = importlib.import_module(f"services.{name}.service").definition
-    return definition
 
 
 class Gateway:
@@ -59,7 +53,8 @@ def create_gateway(
     settings: Settings | None = None, services: Iterable[ServiceName] = SERVICE_NAMES
 ) -> Gateway:
     settings = settings or get_settings()
-    apps = {API_PREFIXES[name]: create_app(load_definition(name), settings) for name in services}
+    definitions = [load_definition(name) for name in services]
+    apps = {definition.api_prefix: create_app(definition, settings) for definition in definitions}
     web = create_web_app()
 
     @asynccontextmanager

@@ -14,7 +14,7 @@ def set_session_cookie(response: Response, token: str, settings: Settings) -> No
         token,
         max_age=settings.jwt_expires_seconds,
         path="/",
-        # Plain HTTP in development; everywhere else the cookie never leaves TLS.
+        # In production the cookie never leaves TLS; development and tests run plain HTTP.
         secure=settings.is_production,
         httponly=True,
         samesite="lax",

@@ -1,4 +1,4 @@
-"""The auth service, declared once for its app."""
+"""The auth service: its app (it has no worker; bans start here)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,8 +28,6 @@ from services.common.messaging.consumers import ConsumerRunner
 from services.common.messaging.outbox import OutboxRelay
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""What a service is made of, declared once and used by its app and its worker."""
+"""What a service is made of, declared once: its app, its consumers and its worker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData
@@ -13,6 +14,28 @@ from services.common.data.tables import CommonTables
 from services.common.messaging.change_hints import HintSource
 from services.common.messaging.consumers import Consumer
 from services.common.settings import ServiceName
+from workflows.models import TaskQueue
+
+if TYPE_CHECKING:
+    from services.common.runtime import ServiceRuntime
+
+
+class Activities(Protocol):
+    """A service's activities, bound to its runtime."""
+
+    def functions(self) -> Sequence[Callable[..., Any]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerSide:
+    """What the service's Temporal worker runs on its task queue."""
+
+    task_queue: TaskQueue
+    # Called inside the worker's runtime of the service.
+    activities: Callable[[ServiceRuntime], Activities]
+    workflows: Sequence[type] = ()
 
 
 @dataclass(frozen=True)
@@ -22,9 +45,17 @@ class ServiceDefinition:
     tables: CommonTables
     # The folder of the service's Alembic scripts (env.py, versions/).
     migrations: Path
+    # Every router of a service shares its prefix: the one place it is written.
     routers: Sequence[APIRouter] = ()
     consumers: Sequence[Consumer] = field(default_factory=tuple)
     # Only auth mints tokens, and only it needs the private key.
     signs_tokens: bool = False
     # The events whose arrival wakes the service's long polls.
     change_hints: HintSource | None = None
+    worker: WorkerSide | None = None
+
+    @property
+    def api_prefix(self) -> str:
+        prefixes = {router.prefix for router in self.routers}
+        assert len(prefixes) == 1, f"{self.name}'s routers must share one prefix: {prefixes}"
+        return prefixes.pop()

@@ -1,16 +1,10 @@
-"""The Temporal client a service's routes talk to the purchase saga through.
-
-Connected on first use and kept on the app's state: the app starts even while Temporal
-is still coming up, and only routes that need the saga wait for it. A test may set
-``app.state.temporal`` to a client of its own before the first request.
-"""
+"""Temporal as the services see it: the client (connected lazily for the apps), the
+saga's business failures behind a failed Update, and the search attributes' registration."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
 
-from fastapi import Depends, Request
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -32,33 +26,30 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
-class Saga:
-    """The app's way to the saga: the client is connected on first use, so a request
-    refused before it reaches the saga (404, 403, ...) does not need Temporal up."""
+class LazyTemporalClient:
+    """A service app's way to Temporal: connected on first use, so that the app starts
+    while Temporal is still coming up, and a request refused before it reaches the saga
+    (404, 403, ...) does not need Temporal at all."""
 
-    def __init__(self, app_state: Any) -> None:
-        self._state = app_state
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
 
-    async def client(self) -> Client:
-        state = self._state
-        client: Client | None = getattr(state, "temporal", None)
-        if client is None:
-            # One lock per app (so per event loop): concurrent first requests connect once.
-            if getattr(state, "temporal_lock", None) is None:
-                state.temporal_lock = asyncio.Lock()
-            async with state.temporal_lock:
-                client = getattr(state, "temporal", None)
-                if client is None:
-                    client = await connect_temporal(state.runtime.settings)
-                    state.temporal = client
-        return client
+    @classmethod
+    def of(cls, client: Client, settings: Settings) -> LazyTemporalClient:
+        """One already connected (a test's own server)."""
+        lazy = cls(settings)
+        lazy._client = client
+        return lazy
 
-
-async def get_saga(request: Request) -> Saga:
-    return Saga(request.app.state)
-
-
-SagaDep = Annotated[Saga, Depends(get_saga)]
+    async def get(self) -> Client:
+        if self._client is None:
+            # Concurrent first requests connect once.
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect_temporal(self._settings)
+        return self._client
 
 
 def business_failure(error: BaseException) -> ApplicationError | None:

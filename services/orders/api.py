@@ -6,28 +6,28 @@ with ``Prefer: wait=N`` and is answered once the order changes (services.common.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Response
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.http.conditional import conditional_json, etag_of
 from services.common.http.current_user import CurrentUser, CurrentUserDep
-from services.common.http.dependencies import ReadSessionDep, RuntimeDep
+from services.common.http.dependencies import (
+    ChangeHintsDep,
+    ReadSessionsDep,
+    SettingsDep,
+    TemporalDep,
+    UnitsOfWorkDep,
+)
 from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.http.ids import id_or_not_found
-from services.common.runtime import ServiceRuntime
-from services.common.temporal import SagaDep
 from services.orders import operations, purchase_client
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
 from workflows.order_status import OrderStatus
-from workflows.steps import CancelReason
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -40,16 +40,18 @@ _ORDER_WITH_TICKET = (
 )
 
 
-async def read_order(runtime: ServiceRuntime, order_id: UUID) -> tuple[Order, Ticket] | None:
-    async with runtime.database.read_sessions() as session:
+async def read_order(
+    read_sessions: async_sessionmaker[AsyncSession], order_id: UUID
+) -> tuple[Order, Ticket] | None:
+    async with read_sessions() as session:
         row = (await session.execute(_ORDER_WITH_TICKET, {"order_id": order_id})).one_or_none()
     return None if row is None else (row[0], row[1])
 
 
 async def own_order(
-    runtime: ServiceRuntime, order_id: UUID, user: CurrentUser
+    read_sessions: async_sessionmaker[AsyncSession], order_id: UUID, user: CurrentUser
 ) -> tuple[Order, Ticket]:
-    found = await read_order(runtime, order_id)
+    found = await read_order(read_sessions, order_id)
     if found is None:
         raise NotFound("Order not found")
     if found[0].user_id != user.id:
@@ -77,32 +79,18 @@ _ETAG = {
     responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}}},
 )
 async def create(
-    body: OrderIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
+    body: OrderIn,
+    user: CurrentUserDep,
+    units_of_work: UnitsOfWorkDep,
+    read_sessions: ReadSessionsDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
     """Order a ticket: answers once the ticket is locked for this order."""
-    async with runtime.database.read_sessions() as session:
-        ticket = await session.get(Ticket, body.ticket_id)
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    if ticket.user_id == user.id:
-        raise Forbidden("You cannot buy your own ticket")
-    async with runtime.unit_of_work() as uow:
-        order = Order(user_id=user.id, ticket_id=ticket.id, price_cents=ticket.price_cents)
-        uow.session.add(order)
-        await uow.commit()
-    try:
-        await purchase_client.start_purchase(
-            await temporal.client(), order, runtime.settings.order_expiration_seconds
-        )
-    except Conflict:
-        raise
-    except Exception:
-        # The saga never ran: the order must not stay "created" forever.
-        async with runtime.unit_of_work() as uow:
-            await operations.cancel(uow, order.id, CancelReason.CANCELLED)
-            await uow.commit()
-        raise
-    found = await read_order(runtime, order.id)
+    order = await operations.order_ticket(
+        units_of_work, temporal, user.id, body.ticket_id, settings.order_expiration_seconds
+    )
+    found = await read_order(read_sessions, order.id)
     assert found is not None
     created = representation(*found)
     return Response(
@@ -114,8 +102,10 @@ async def create(
 
 
 @router.get("", response_model=list[OrderOut])
-async def list_mine(user: CurrentUserDep, session: ReadSessionDep) -> list[OrderOut]:
-    return [OrderOut.of(order, ticket) for order, ticket in await _orders_of(session, user.id)]
+async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> list[OrderOut]:
+    async with read_sessions() as session:
+        mine = await _orders_of(session, user.id)
+    return [OrderOut.of(order, ticket) for order, ticket in mine]
 
 
 async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, Ticket]]:
@@ -144,7 +134,8 @@ async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, 
 async def show(
     order_id: str,
     user: CurrentUserDep,
-    runtime: RuntimeDep,
+    read_sessions: ReadSessionsDep,
+    hints: ChangeHintsDep,
     if_none_match: Annotated[
         str | None, Header(description="The ETag held: 304 while it is current.")
     ] = None,
@@ -160,30 +151,30 @@ async def show(
     order_uuid = id_or_not_found(order_id, "Order")
 
     async def represent() -> bytes:
-        return representation(*await own_order(runtime, order_uuid, user))
+        return representation(*await own_order(read_sessions, order_uuid, user))
 
     return await conditional_json(
         represent,
         if_none_match=if_none_match,
         prefer=prefer,
-        hints=runtime.hints,
+        hints=hints,
         key=str(order_uuid),  # as the events spell it
     )
 
 
 @router.delete("/{order_id}", status_code=204)
 async def cancel(
-    order_id: str, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
+    order_id: str, user: CurrentUserDep, read_sessions: ReadSessionsDep, temporal: TemporalDep
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
-    order, _ticket = await own_order(runtime, id_or_not_found(order_id, "Order"), user)
+    order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, "Order"), user)
     if order.status == OrderStatus.COMPLETE:
         raise Conflict(purchase_client.ALREADY_PAID)
     if order.status != OrderStatus.CANCELLED and not await purchase_client.cancel_purchase(
-        await temporal.client(), order
+        await temporal.get(), order
     ):
         # The saga had already finished: its outcome is in the order.
-        final = await read_order(runtime, order.id)
+        final = await read_order(read_sessions, order.id)
         if final is not None and final[0].status == OrderStatus.COMPLETE:
             raise Conflict(purchase_client.ALREADY_PAID)
     return Response(status_code=204)

@@ -1,20 +1,63 @@
-"""The saga's changes to an order, each with the event it raises.
+"""Every change to an order, each with the event it raises in the caller's unit of work
+(which the caller commits); and ordering a ticket, which starts the purchase saga.
 
-Every change is idempotent: repeated, it finds the order already moved and changes
-nothing. The row's version (``version_id_col``) turns two overlapping tries into one
-success and one ``StaleDataError``, which Temporal retries into a no-op.
+The saga's changes are idempotent: repeated, each finds the order already moved and
+changes nothing. The row's version (``version_id_col``) turns two overlapping tries into
+one success and one ``StaleDataError``, which Temporal retries into a no-op.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.temporal import LazyTemporalClient
+from services.orders import purchase_client
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
-from services.orders.models import Order
+from services.orders.models import Order, Ticket
 from workflows.order_status import OrderStatus
 from workflows.steps import CancelReason
+
+
+async def place_order(uow: UnitOfWork, buyer_id: UUID, ticket_id: UUID) -> Order:
+    """A new order (``created``) for a ticket someone else sells, at its current price."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    if ticket.user_id == buyer_id:
+        raise Forbidden("You cannot buy your own ticket")
+    order = Order(user_id=buyer_id, ticket_id=ticket.id, price_cents=ticket.price_cents)
+    uow.session.add(order)
+    await uow.session.flush()
+    return order
+
+
+async def order_ticket(
+    units_of_work: Callable[[], UnitOfWork],
+    temporal: LazyTemporalClient,
+    buyer_id: UUID,
+    ticket_id: UUID,
+    window_seconds: int,
+) -> Order:
+    """Place the order and start its saga; answers once the ticket is locked for it.
+    Conflict if another order holds the ticket (the saga then cancels this one)."""
+    async with units_of_work() as uow:
+        order = await place_order(uow, buyer_id, ticket_id)
+        await uow.commit()
+    try:
+        await purchase_client.start_purchase(await temporal.get(), order, window_seconds)
+    except Conflict:
+        raise
+    except Exception:
+        # The saga never ran: the order must not stay "created" forever.
+        async with units_of_work() as uow:
+            await cancel(uow, order.id, CancelReason.CANCELLED)
+            await uow.commit()
+        raise
+    return order
 
 
 class OrderMissing(Exception):

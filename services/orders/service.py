@@ -1,15 +1,18 @@
-"""The orders service, declared once for its app and its worker."""
+"""The orders service: its app, its consumers, and its worker, which runs the purchase saga."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from activities.orders import OrdersActivities
 from services.common.messaging.change_hints import HintSource
 from services.common.messaging.events import Subject
-from services.common.service import ServiceDefinition
+from services.common.service import ServiceDefinition, WorkerSide
 from services.orders.api import router
 from services.orders.event_handlers import consumers
 from services.orders.models import Base, tables
+from workflows.models import TaskQueue
+from workflows.purchase import PurchaseWorkflow
 
 definition = ServiceDefinition(
     name="orders",
@@ -27,5 +30,8 @@ definition = ServiceDefinition(
             Subject.ORDER_COMPLETED,
         ),
         key="order_id",
+    ),
+    worker=WorkerSide(
+        task_queue=TaskQueue.ORDERS, activities=OrdersActivities, workflows=[PurchaseWorkflow]
     ),
 )

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep
-from services.common.http.dependencies import RuntimeDep
+from services.common.http.dependencies import ReadSessionsDep, TemporalDep
 from services.common.http.errors import Conflict, ErrorResponse, Forbidden, NotFound
 from services.common.look_again import look_until
-from services.common.runtime import ServiceRuntime
-from services.common.temporal import SagaDep
 from services.payments import purchase_client
 from services.payments.models import Order
 from services.payments.schemas import PaymentIn, PaymentOut
@@ -29,9 +28,11 @@ FIRST_LOOK_AGAIN_SECONDS = 0.005
 LATEST_LOOK_AGAIN_SECONDS = 0.05
 
 
-async def find_order(runtime: ServiceRuntime, order_id: UUID) -> Order | None:
+async def find_order(
+    read_sessions: async_sessionmaker[AsyncSession], order_id: UUID
+) -> Order | None:
     async def look() -> Order | None:
-        async with runtime.database.read_sessions() as session:
+        async with read_sessions() as session:
             return await session.get(Order, order_id)
 
     return await look_until(
@@ -61,17 +62,17 @@ def refuse_unless_payable(order: Order) -> None:
     responses={402: {"model": ErrorResponse, "description": "Card declined"}},
 )
 async def pay(
-    body: PaymentIn, user: CurrentUserDep, runtime: RuntimeDep, temporal: SagaDep
+    body: PaymentIn, user: CurrentUserDep, read_sessions: ReadSessionsDep, temporal: TemporalDep
 ) -> PaymentOut:
     """Charge the card for an order awaiting payment, through its purchase saga."""
-    order = await find_order(runtime, body.order_id)
+    order = await find_order(read_sessions, body.order_id)
     if order is None:
         raise NotFound("Order not found")
     if order.user_id != user.id:
         raise Forbidden("You do not own this order")
     refuse_unless_payable(order)
     receipt = await purchase_client.pay(
-        await temporal.client(),
+        await temporal.get(),
         PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
     )
     return PaymentOut(id=receipt.payment_id)

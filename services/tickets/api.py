@@ -1,4 +1,4 @@
-"""Routes of /api/tickets: list what is for sale, show, create, edit."""
+"""Routes of /api/tickets: list what is for sale, the caller's own, show, create, edit."""
 
 from __future__ import annotations
 
@@ -7,17 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from services.common.http.current_user import CurrentUserDep
-from services.common.http.dependencies import ReadSessionDep, RuntimeDep, UnitOfWorkDep
-from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
+from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.messaging.events import TicketStatus
 from services.common.money import from_cents, to_cents
-from services.tickets.events import ticket_created, ticket_updated
+from services.tickets import operations
 from services.tickets.models import Ticket
-from services.tickets.schemas import TicketIn, TicketOut
+from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -26,8 +25,8 @@ MAX_PAGE = 200
 MAX_OFFSET = 1_000_000_000
 
 
-# The busiest route: its page is read as plain rows (Core, no ORM session) and serialised
-# once, without FastAPI validating the returned models a second time.
+# The busiest route: its page is read as plain rows (Core, no ORM entities) and
+# serialised once, without FastAPI validating the returned models a second time.
 _PAGE = TypeAdapter(list[TicketOut])
 _tickets = Ticket.__table__.c
 _FOR_SALE = (
@@ -46,16 +45,16 @@ _FOR_SALE = (
 
 @router.get("", response_model=list[TicketOut])
 async def list_for_sale(
-    runtime: RuntimeDep,
+    read_sessions: ReadSessionsDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """Tickets for sale (neither reserved nor sold), newest first."""
-    async with runtime.database.read_engine.connect() as connection:
-        rows = (await connection.execute(_FOR_SALE.limit(limit + 1).offset(offset))).all()
+    async with read_sessions() as session:
+        rows = (await session.execute(_FOR_SALE.limit(limit + 1).offset(offset))).all()
     headers = {}
     if len(rows) > limit:
-        headers["Link"] = f'</api/tickets?limit={limit}&offset={offset + limit}>; rel="next"'
+        headers["Link"] = f'<{router.prefix}?limit={limit}&offset={offset + limit}>; rel="next"'
     page = [
         TicketOut.model_construct(
             id=row.id,
@@ -64,6 +63,7 @@ async def list_for_sale(
             user_id=row.user_id,
             version=row.version,
             order_id=row.order_id,
+            status=TicketStatus.AVAILABLE,
         )
         for row in rows[:limit]
     ]
@@ -72,9 +72,23 @@ async def list_for_sale(
     )
 
 
+@router.get("/mine", response_model=list[MyTicketOut])
+async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> list[MyTicketOut]:
+    """The caller's own tickets in every status, newest first; a reserved one says until
+    when its buyer may pay."""
+    async with read_sessions() as session:
+        tickets = await session.scalars(
+            select(Ticket)
+            .where(Ticket.user_id == user.id)
+            .order_by(Ticket.created_at.desc(), Ticket.id)
+        )
+        return [MyTicketOut.of(ticket) for ticket in tickets]
+
+
 @router.get("/{ticket_id}", response_model=TicketOut)
-async def show(ticket_id: str, session: ReadSessionDep) -> TicketOut:
-    ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
+async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> TicketOut:
+    async with read_sessions() as session:
+        ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
     if ticket is None:
         raise NotFound("Ticket not found")
     return TicketOut.of(ticket)
@@ -82,10 +96,7 @@ async def show(ticket_id: str, session: ReadSessionDep) -> TicketOut:
 
 @router.post("", status_code=201, response_model=TicketOut)
 async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> TicketOut:
-    ticket = Ticket(title=body.title, price_cents=to_cents(body.price), user_id=user.id)
-    uow.session.add(ticket)
-    await uow.session.flush()
-    uow.publish(ticket_created(ticket))
+    ticket = await operations.list_ticket(uow, user.id, body.title, to_cents(body.price))
     await uow.commit()
     return TicketOut.of(ticket)
 
@@ -94,20 +105,8 @@ async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> Ti
 async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
-    ticket = await uow.session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    if ticket.user_id != user.id:
-        raise Forbidden("You do not own this ticket")
-    if ticket.order_id is not None:
-        raise Conflict("Cannot edit a reserved ticket")
-    ticket.title = body.title
-    ticket.price_cents = to_cents(body.price)
-    try:
-        await uow.session.flush()
-    except StaleDataError:
-        # Reserved (or edited) between our read and our write: the lock wins.
-        raise Conflict("Cannot edit a reserved ticket") from None
-    uow.publish(ticket_updated(ticket))
+    ticket = await operations.edit_ticket(
+        uow, id_or_not_found(ticket_id, "Ticket"), user.id, body.title, to_cents(body.price)
+    )
     await uow.commit()
     return TicketOut.of(ticket)

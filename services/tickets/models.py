@@ -30,6 +30,8 @@ class Ticket(Base):
     status: Mapped[TicketStatus] = mapped_column(String(16), default=TicketStatus.AVAILABLE)
     # The order holding the ticket while it is reserved, or that bought it.
     order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    # While reserved: the end of the holding order's payment window (from order.created).
+    reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )

@@ -1,23 +1,59 @@
-"""The saga's changes to a ticket: reserve, release, mark sold.
+"""Every change to a ticket, each with the event it raises in the caller's unit of work
+(which the caller commits).
 
-Each is one conditional UPDATE, so that two orders racing for one ticket are decided by
-the database (the source of truth for the lock), not by whoever read it first. A change
-bumps the version and raises ``ticket.updated`` in the caller's unit of work. Each is
-idempotent: repeated for the same order, it finds the work done and changes nothing.
+The seller's: list a ticket, edit it. The saga's: reserve, release, mark sold, each one
+conditional UPDATE, so that two orders racing for one ticket are decided by the database
+(the source of truth for the lock), not by whoever read it first; each is idempotent:
+repeated for the same order, it finds the work done and changes nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from sqlalchemy import update
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.messaging.events import TicketStatus
-from services.tickets.events import ticket_updated
+from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket
+
+RESERVED_EDIT = "Cannot edit a reserved ticket"
+
+
+async def list_ticket(uow: UnitOfWork, seller_id: UUID, title: str, price_cents: int) -> Ticket:
+    ticket = Ticket(title=title, price_cents=price_cents, user_id=seller_id)
+    uow.session.add(ticket)
+    await uow.session.flush()
+    uow.publish(ticket_created(ticket))
+    return ticket
+
+
+async def edit_ticket(
+    uow: UnitOfWork, ticket_id: UUID, editor_id: UUID, title: str, price_cents: int
+) -> Ticket:
+    """The seller's edit; refused while the ticket is reserved (or sold)."""
+    ticket = await uow.session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    if ticket.user_id != editor_id:
+        raise Forbidden("You do not own this ticket")
+    if ticket.order_id is not None:
+        raise Conflict(RESERVED_EDIT)
+    ticket.title = title
+    ticket.price_cents = price_cents
+    try:
+        await uow.session.flush()
+    except StaleDataError:
+        # Reserved (or edited) between our read and our write: the lock wins.
+        raise Conflict(RESERVED_EDIT) from None
+    uow.publish(ticket_updated(ticket))
+    return ticket
 
 
 class Outcome(StrEnum):
@@ -39,7 +75,7 @@ async def _conditional_update(
     result = await uow.session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, condition)
-        .values(status=status, order_id=order_id, version=Ticket.version + 1)
+        .values(status=status, order_id=order_id, version=Ticket.version + 1, reserved_until=None)
         .execution_options(synchronize_session=False)
     )
     changed = bool(getattr(result, "rowcount", 0))
@@ -65,6 +101,23 @@ async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
     if ticket is not None and ticket.order_id == order_id:
         return Outcome.ALREADY_DONE
     return Outcome.REFUSED
+
+
+async def note_reservation_deadline(
+    uow: UnitOfWork, ticket_id: UUID, order_id: UUID, reserved_until: datetime
+) -> None:
+    """The holding order's payment window, for the seller to see; ignored once the order
+    no longer holds the ticket. Not part of the lock, so no version change."""
+    await uow.session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.order_id == order_id,
+            Ticket.status == TicketStatus.RESERVED,
+        )
+        .values(reserved_until=reserved_until)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:

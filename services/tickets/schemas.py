@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
 from services.common.http.schemas import ApiModel
+from services.common.messaging.events import TicketStatus
 from services.common.money import PriceInput, PriceOutput, from_cents
 from services.tickets.models import Ticket
 
@@ -35,6 +37,7 @@ class TicketOut(ApiModel):
     user_id: UUID
     version: int
     order_id: UUID | None
+    status: TicketStatus = Field(description="available (for sale), reserved, or sold.")
 
     @classmethod
     def of(cls, ticket: Ticket) -> TicketOut:
@@ -45,4 +48,20 @@ class TicketOut(ApiModel):
             user_id=ticket.user_id,
             version=ticket.version,
             order_id=ticket.order_id,
+            status=ticket.status,
+        )
+
+
+class MyTicketOut(TicketOut):
+    reserved_until: datetime | None = Field(
+        description="While reserved: when the buyer's payment window ends."
+    )
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> MyTicketOut:
+        return cls(
+            **TicketOut.of(ticket).model_dump(),
+            reserved_until=ticket.reserved_until
+            if ticket.status == TicketStatus.RESERVED
+            else None,
         )

@@ -1,13 +1,15 @@
-"""The tickets service, declared once for its app and its worker."""
+"""The tickets service: its app, its consumers, and its worker (the saga's lock on a ticket)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from services.common.identity.bans import ban_consumer
-from services.common.service import ServiceDefinition
+from activities.tickets import TicketsActivities
+from services.common.service import ServiceDefinition, WorkerSide
 from services.tickets.api import router
+from services.tickets.event_handlers import consumers
 from services.tickets.models import Base, tables
+from workflows.models import TaskQueue
 
 definition = ServiceDefinition(
     name="tickets",
@@ -15,5 +17,6 @@ definition = ServiceDefinition(
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
-    consumers=[ban_consumer("tickets", tables)],
+    consumers=consumers,
+    worker=WorkerSide(task_queue=TaskQueue.TICKETS, activities=TicketsActivities),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from uuid import uuid4
@@ -36,7 +35,8 @@ async def conflict() -> None:
 @contextlib.asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The tickets app plus a route that fails; errors reach the client as a server sends them."""
-    app = create_app(dataclasses.replace(definition, routers=[*definition.routers, boom]), settings)
+    app = create_app(definition, settings)
+    app.include_router(boom)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
         app.router.lifespan_context(app),

@@ -1,4 +1,5 @@
-"""Changing tickets the way the service does: one unit of work, the change and its event."""
+"""Changing tickets through the tickets service's own operations, one unit of work each;
+and reading what they left behind."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from sqlalchemy import select
 
 from services.common.data.db import Database
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.messaging.events import TicketStatus
-from services.tickets.events import ticket_created, ticket_updated
+from services.tickets import operations
 from services.tickets.models import Ticket, tables
 
 NewUnitOfWork = Callable[[], UnitOfWork]
@@ -25,33 +25,49 @@ async def create_ticket(
     user_id: UUID | None = None,
 ) -> Ticket:
     async with new_uow() as uow:
-        ticket = Ticket(title=title, price_cents=price_cents, user_id=user_id or uuid4())
-        uow.session.add(ticket)
-        await uow.session.flush()
-        uow.publish(ticket_created(ticket))
+        ticket = await operations.list_ticket(uow, user_id or uuid4(), title, price_cents)
         await uow.commit()
     return ticket
 
 
-async def edit_ticket(new_uow: NewUnitOfWork, ticket_id: UUID, **changes: Any) -> Ticket:
+async def edit_ticket(
+    new_uow: NewUnitOfWork,
+    ticket_id: UUID,
+    *,
+    title: str | None = None,
+    price_cents: int | None = None,
+) -> Ticket:
+    """The seller's edit; what is not given stays as it is."""
     async with new_uow() as uow:
-        ticket = await uow.session.get(Ticket, ticket_id)
-        assert ticket is not None
-        for name, value in changes.items():
-            setattr(ticket, name, value)
-        await uow.session.flush()
-        uow.publish(ticket_updated(ticket))
+        current = await uow.session.get_one(Ticket, ticket_id)
+        ticket = await operations.edit_ticket(
+            uow,
+            ticket_id,
+            current.user_id,
+            current.title if title is None else title,
+            current.price_cents if price_cents is None else price_cents,
+        )
         await uow.commit()
     return ticket
 
 
 async def reserve_ticket(
     new_uow: NewUnitOfWork, ticket_id: UUID, order_id: UUID | None = None
-) -> Ticket:
-    """Lock the ticket for an order, as the saga's reserve step does."""
-    return await edit_ticket(
-        new_uow, ticket_id, order_id=order_id or uuid4(), status=TicketStatus.RESERVED
-    )
+) -> UUID:
+    """Lock the ticket for an order, as the saga's reserve step does; the order's id."""
+    order_id = order_id or uuid4()
+    async with new_uow() as uow:
+        assert await operations.reserve(uow, ticket_id, order_id) is operations.Outcome.CHANGED
+        await uow.commit()
+    return order_id
+
+
+async def sell_ticket(new_uow: NewUnitOfWork, ticket_id: UUID) -> None:
+    """Reserve then sell the ticket, as a paid purchase does."""
+    order_id = await reserve_ticket(new_uow, ticket_id)
+    async with new_uow() as uow:
+        assert await operations.mark_sold(uow, ticket_id, order_id) is operations.Outcome.CHANGED
+        await uow.commit()
 
 
 async def load_ticket(database: Database, ticket_id: UUID) -> Ticket | None:

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from services.common.settings import Settings
 from services.orders.service import definition as orders
 from services.tickets.service import definition as tickets
-from tests.support.apps import app_client, bearer, make_settings
+from tests.support.apps import app_client, bearer, make_settings, use_temporal
 from tests.support.cards import VISA, payment_method
 from tests.support.jetstream import own_stream as shared_own_stream
 from tests.support.polling import eventually
@@ -99,7 +99,7 @@ async def running_market(settings: Settings, temporal: Client) -> AsyncIterator[
         app_client(orders, settings) as (orders_client, orders_app),
         running_workers(("tickets", "orders", "payments"), settings, temporal),
     ):
-        orders_app.state.temporal = temporal
+        use_temporal(orders_app, temporal, settings)
         market = Market(settings, tickets_client, orders_client, temporal)
         market.orders_app_state = orders_app.state
         yield market

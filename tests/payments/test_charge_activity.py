@@ -14,7 +14,7 @@ from activities.payments import PAYMENT_IN_PROGRESS, PaymentsActivities
 from services.common.messaging.events import ChargeCreated, Subject
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.payments import ledger
+from services.payments import operations
 from services.payments.models import Payment, PaymentStatus
 from services.payments.stripe_gateway import StripeGateway
 from tests.payments.support import (
@@ -125,7 +125,8 @@ async def test_a_card_needing_authentication_is_declined(
 async def claim_and_crash(runtime: ServiceRuntime, charge: ChargeInput, at: datetime) -> None:
     """An attempt recorded as sent to Stripe whose worker died before the answer."""
     async with runtime.unit_of_work() as uow:
-        assert isinstance(await ledger.claim(uow, charge, at), ledger.Attempt)
+        assert isinstance(await operations.claim(uow, charge, at), operations.Attempt)
+        await uow.commit()
 
 
 async def test_an_attempt_in_flight_holds_off_another_until_it_settles(
@@ -150,7 +151,7 @@ async def test_an_abandoned_attempt_is_replayed_before_a_new_one(
 ) -> None:
     order_id = uuid4()
     visa = await payment_method(gateway, VISA)
-    long_ago = datetime.now(UTC) - ledger.IN_FLIGHT_LEASE - timedelta(seconds=1)
+    long_ago = datetime.now(UTC) - operations.IN_FLIGHT_LEASE - timedelta(seconds=1)
     await claim_and_crash(runtime, charge_input(order_id, visa), long_ago)
 
     paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
@@ -202,7 +203,7 @@ async def test_a_refund_resolves_an_abandoned_charge_first(
     activities: PaymentsActivities, gateway: StripeGateway, runtime: ServiceRuntime
 ) -> None:
     order_id = uuid4()
-    long_ago = datetime.now(UTC) - ledger.IN_FLIGHT_LEASE - timedelta(seconds=1)
+    long_ago = datetime.now(UTC) - operations.IN_FLIGHT_LEASE - timedelta(seconds=1)
     await claim_and_crash(runtime, charge_input(order_id, "pm_card_visa"), long_ago)
 
     await activities.refund(RefundInput(order_id=order_id))

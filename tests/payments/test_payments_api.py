@@ -32,7 +32,7 @@ from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
 from tests.payments.pay_workflow import PayOnlyPurchase
 from tests.payments.support import intents_of_order
-from tests.support.apps import app_client, bearer
+from tests.support.apps import app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
 from workflows.models import PurchaseInput, TaskQueue, workflow_id
 
@@ -167,7 +167,7 @@ async def temporal(temporal_env: WorkflowEnvironment) -> Client:
 @pytest.fixture
 async def worker(api: Api, temporal: Client) -> AsyncIterator[PaymentsActivities]:
     """The payments task queue: the real activities and the stand-in saga."""
-    api.app.state.temporal = temporal
+    use_temporal(api.app, temporal, api.settings)
     activities = PaymentsActivities(api.runtime)
     task_queue = TaskQueue.PAYMENTS
     async with Worker(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError
 
-from devstack.gateway.app import load_definition
+from services.definitions import load_definition
 from services.common.data.db import Database
 from services.common.data.migrations import upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName

@@ -11,12 +11,15 @@ from uuid import UUID, uuid4
 
 import httpx
 from fastapi import FastAPI
+from temporalio.client import Client
 
 from services.common.http.app import create_app
+from services.common.http.dependencies import get_temporal
 from services.common.identity.tokens import TokenSigner, private_key_pem
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Environment, Settings
+from services.common.temporal import LazyTemporalClient
 
 
 def make_settings(
@@ -52,6 +55,16 @@ async def app_client(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
     ):
         yield client, app
+
+
+def use_temporal(app: FastAPI, client: Client, settings: Settings) -> None:
+    """The app's routes reach the saga through the test's own Temporal server."""
+    connected = LazyTemporalClient.of(client, settings)
+
+    async def test_temporal() -> LazyTemporalClient:
+        return connected
+
+    app.dependency_overrides[get_temporal] = test_temporal
 
 
 @contextlib.asynccontextmanager

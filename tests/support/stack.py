@@ -14,6 +14,7 @@ from typing import IO
 import httpx
 import psutil
 
+from devstack.run import DEFAULT_API_APP
 from tests.stack.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,9 +23,7 @@ READY_POLL_SECONDS = 0.05
 
 
 class RunningStack:
-    def __init__(
-        self, data_dir: Path, *, app: str = "devstack.gateway.main:app", **env: str
-    ) -> None:
+    def __init__(self, data_dir: Path, *, app: str = DEFAULT_API_APP, **env: str) -> None:
         self.ports = {
             name: free_port()
             for name in (

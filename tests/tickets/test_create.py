@@ -25,7 +25,8 @@ async def test_create_answers_201_and_publishes_ticket_created(
     )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "title", "price", "userId", "version", "orderId"}
+    assert set(body) == {"id", "title", "price", "userId", "version", "orderId", "status"}
+    assert body["status"] == "available"
     assert body["title"] == "Concert"
     assert body["price"] == 20.5  # major units on the API...
     assert body["userId"] == str(seller)

@@ -14,23 +14,19 @@ from services.common.http.health import router as health_router
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings, get_settings
-
-API_PREFIXES = {
-    "auth": "/api/users",
-    "tickets": "/api/tickets",
-    "orders": "/api/orders",
-    "payments": "/api/payments",
-}
+from services.common.temporal import LazyTemporalClient
 
 
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with ServiceRuntime.running(definition, settings or get_settings()) as runtime:
+        service_settings = settings or get_settings()
+        async with ServiceRuntime.running(definition, service_settings) as runtime:
             app.state.runtime = runtime
+            app.state.temporal = LazyTemporalClient(service_settings)
             yield
 
-    prefix = API_PREFIXES[definition.name]
+    prefix = definition.api_prefix
     app = FastAPI(
         title=f"Ticketing {definition.name}",
         lifespan=lifespan,

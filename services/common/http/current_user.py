@@ -17,7 +17,12 @@ from sqlalchemy import Select, Table, bindparam, select
 
 from services.common.http.dependencies import RuntimeDep
 from services.common.http.errors import NotAuthorized
-from services.common.identity.tokens import SESSION_COOKIE, InvalidToken, TokenClaims
+from services.common.identity.tokens import (
+    SESSION_COOKIE,
+    InvalidToken,
+    TokenClaims,
+    TokenVerifier,
+)
 from services.common.runtime import ServiceRuntime
 
 
@@ -62,6 +67,13 @@ async def authenticate(runtime: ServiceRuntime, token: str | None) -> CurrentUse
     if await is_banned(runtime, claims.user_id):
         return None
     return CurrentUser(id=claims.user_id, email=claims.email, claims=claims)
+
+
+async def get_token_verifier(runtime: RuntimeDep) -> TokenVerifier:
+    return runtime.verifier
+
+
+VerifierDep = Annotated[TokenVerifier, Depends(get_token_verifier)]
 
 
 async def get_optional_user(request: Request, runtime: RuntimeDep) -> CurrentUser | None:

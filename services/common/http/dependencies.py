@@ -1,15 +1,24 @@
-"""FastAPI dependencies for the service's runtime, its unit of work and read sessions."""
+"""What a route may ask for, each as an ``Annotated`` alias: exactly the part it uses.
+
+Every part comes from the service's runtime on the app's state, so a test swaps one
+through ``app.dependency_overrides[get_<part>]`` and leaves the rest real. Routes read
+one way, through ``ReadSessionsDep`` (a new session per look, so a route that looks
+again sees what was committed since), and write through ``UnitOfWorkDep``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.messaging.change_hints import ChangeHints
 from services.common.runtime import ServiceRuntime
+from services.common.settings import Settings
+from services.common.temporal import LazyTemporalClient
 
 
 async def get_runtime(request: Request) -> ServiceRuntime:
@@ -19,7 +28,12 @@ async def get_runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
+# For the dependencies below and the health routes; a route asks for a part instead.
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+async def get_settings_of_service(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
 
 
 async def get_unit_of_work(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
@@ -27,10 +41,27 @@ async def get_unit_of_work(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
         yield uow
 
 
-async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    async with runtime.database.read_sessions() as session:
-        yield session
+async def get_units_of_work(runtime: RuntimeDep) -> Callable[[], UnitOfWork]:
+    """For a route whose change takes several transactions (one unit of work each)."""
+    return runtime.unit_of_work
 
 
+async def get_read_sessions(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
+    return runtime.database.read_sessions
+
+
+async def get_change_hints(runtime: RuntimeDep) -> ChangeHints:
+    return runtime.hints
+
+
+async def get_temporal(request: Request) -> LazyTemporalClient:
+    temporal: LazyTemporalClient = request.app.state.temporal
+    return temporal
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_of_service)]
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+UnitsOfWorkDep = Annotated[Callable[[], UnitOfWork], Depends(get_units_of_work)]
+ReadSessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessions)]
+ChangeHintsDep = Annotated[ChangeHints, Depends(get_change_hints)]
+TemporalDep = Annotated[LazyTemporalClient, Depends(get_temporal)]

@@ -1,6 +1,8 @@
-"""Our record of what was sent to Stripe for an order, and what came of it.
+"""Every change to a payment: our record of what was sent to Stripe for an order, and
+what came of it. Each works in the caller's unit of work, which the caller commits.
 
-Every Stripe call is claimed here first (an attempt row, committed) and settled after,
+Every Stripe call is claimed here first (an attempt row, committed before the call) and
+settled after,
 so that whatever crashes in between, the next try knows an attempt is unresolved and
 replays it with the same idempotency key instead of charging afresh. Only one attempt
 per order is with Stripe at a time: another waits, unless the first has been silent
@@ -141,7 +143,6 @@ async def claim(uow: UnitOfWork, charge: ChargeInput, now: datetime) -> Paid | A
     )
     payment.status = PaymentStatus.PENDING
     payment.current_attempt = charge.attempt
-    await uow.commit()
     return Attempt(payment.id, payment.order_id, charge.attempt, charge.token, payment.amount_cents)
 
 
@@ -157,14 +158,12 @@ async def settle_succeeded(
     row.settled_at = now
     if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
         # A replay settled it first; Stripe answered the same key with the same intent.
-        await uow.commit()
         assert payment.stripe_id is not None
         return Paid(payment.id, payment.stripe_id)
     payment.status = PaymentStatus.SUCCEEDED
     payment.stripe_id = stripe_id
     await uow.session.flush()
     uow.publish(charge_created(payment))
-    await uow.commit()
     return Paid(payment.id, stripe_id)
 
 
@@ -177,7 +176,6 @@ async def settle_declined(uow: UnitOfWork, attempt: Attempt, message: str, now: 
     row.settled_at = now
     if payment.status == PaymentStatus.PENDING and payment.current_attempt == attempt.attempt:
         payment.status = PaymentStatus.DECLINED
-    await uow.commit()
 
 
 async def refundable(uow: UnitOfWork, order_id: UUID, now: datetime) -> Refundable | Attempt | None:
@@ -197,4 +195,3 @@ async def settle_refunded(uow: UnitOfWork, payment_id: UUID, refund_id: str) -> 
     if payment.status == PaymentStatus.SUCCEEDED:
         payment.status = PaymentStatus.REFUNDED
         payment.refund_id = refund_id
-        await uow.commit()
