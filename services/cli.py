@@ -60,7 +60,10 @@ def migrate(
     definition = load_definition(name)
 
     async def _migrate() -> None:
-        database = Database.connect(get_settings().database_url_for(name))
+        settings = get_settings()
+        database = Database.connect(
+            settings.database_url_for(name), sqlite_driver=settings.sqlite_driver
+        )
         try:
             await upgrade(database, definition.migrations)
         finally:

@@ -1,6 +1,9 @@
-"""Real servers for the tests, each started once per test session on free ports.
+"""The fixtures every test directory shares.
 
-Under pytest-xdist every worker runs its own session, so its own servers.
+Real servers, each started once per test session on free ports (under pytest-xdist every
+worker runs its own session, so its own servers); a test's own event stream and
+settings on them; and the tickets app on those settings, the service the events, common
+and tickets tests drive. A directory's conftest adds or overrides; none re-exports.
 """
 
 from __future__ import annotations
@@ -9,14 +12,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.localstripe import LocalStripe
 from devstack.nats import NatsServer
+from services.common.settings import Settings
 from services.common.temporal import register_search_attributes
+from services.tickets.service import definition as tickets
 from tests.stack.ports import free_port
+from tests.support.apps import app_client, make_settings
+from tests.support.jetstream import jetstream, new_stream_name, own_stream
 from tests.support.postgres import PostgresCluster
 from tests.support.temporal import start_dev_env, start_time_skipping_env
+from tests.tickets.client import TicketsApi
 
 
 @pytest.fixture(scope="session")
@@ -50,10 +59,15 @@ def postgres() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh empty database on each engine the services run on."""
-    if request.param == "sqlite":
+@pytest.fixture(params=["sqlite", "sqlite-aiosqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh empty database on each engine the services run on, and on SQLite with
+    each driver (the settings the test builds next read SQLITE_DRIVER)."""
+    if request.param.startswith("sqlite"):
+        if request.param == "sqlite-aiosqlite":
+            monkeypatch.setenv("SQLITE_DRIVER", "aiosqlite")
         return f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.new_database_url()
@@ -86,3 +100,37 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await start_dev_env()
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def events_stream(nats_server: NatsServer, nats_url: str) -> AsyncIterator[str]:
+    """A stream name no other test uses, alone on the catalogue's subjects while the test
+    runs; the code under test creates the stream."""
+    name = new_stream_name()
+    async with own_stream(nats_url, name):
+        try:
+            yield name
+        finally:
+            # The test may have failed with the server stopped.
+            nats_server.start()
+
+
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    """A raw JetStream client, to look into the stream as an outsider."""
+    async with jetstream(nats_url) as context:
+        yield context
+
+
+@pytest.fixture
+def settings(tmp_path: Path, nats_url: str, database_url: str, events_stream: str) -> Settings:
+    return make_settings(
+        data_dir=tmp_path, nats_url=nats_url, database_url=database_url, events_stream=events_stream
+    )
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
+    """The tickets app running against the test's database and stream."""
+    async with app_client(tickets, settings) as (client, app):
+        yield TicketsApi(client, app, settings)

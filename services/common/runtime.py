@@ -54,7 +54,9 @@ class ServiceRuntime:
     async def running(
         cls, definition: ServiceDefinition, settings: Settings, *, consume: bool = True
     ) -> AsyncIterator[ServiceRuntime]:
-        database = Database.connect(settings.database_url_for(definition.name))
+        database = Database.connect(
+            settings.database_url_for(definition.name), sqlite_driver=settings.sqlite_driver
+        )
         bus = Bus(
             settings.nats_url,
             stream=settings.events_stream,

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     orders_database_url: str | None = None
     payments_database_url: str | None = None
 
+    # How SQLite is driven: "inline" on the event loop's thread (measured faster), or
+    # "aiosqlite" on its own thread (services.common.data.db).
+    sqlite_driver: Literal["inline", "aiosqlite"] = "inline"
+
     nats_url: str = "nats://127.0.0.1:4222"
     events_stream: str = "EVENTS"
     # How long JetStream remembers a Nats-Msg-Id to drop a republished event.

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from sqlalchemy import text
 
 from services.common.data import sqlite_inline
-from services.common.data.db import Database
+from services.common.data.db import Database, SqliteDriver
 
 
 @contextmanager
@@ -100,3 +101,29 @@ async def test_other_errors_are_not_retried(tmp_path: Path) -> None:
         assert time.monotonic() - started < 0.1
     finally:
         await connection.close()
+
+
+@pytest.mark.parametrize(
+    ("driver", "connection_type"),
+    [("inline", sqlite_inline.InlineConnection), ("aiosqlite", aiosqlite.Connection)],
+)
+async def test_the_sqlite_driver_is_a_setting(
+    tmp_path: Path, driver: SqliteDriver, connection_type: type
+) -> None:
+    """Both drivers run the same code: a write waits for another writer's lock, in WAL."""
+    path = tmp_path / "app.db"
+    database = Database.connect(f"sqlite+aiosqlite:///{path}", sqlite_driver=driver)
+    try:
+        async with database.write_sessions() as session, session.begin():
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            assert isinstance(raw.driver_connection, connection_type)
+            await session.execute(text("CREATE TABLE counter (n INTEGER)"))
+        with write_lock_held(path, 0.3):
+            async with database.write_sessions() as session, session.begin():
+                await session.execute(text("INSERT INTO counter VALUES (1)"))
+        async with database.read_sessions() as session:
+            assert await session.scalar(text("SELECT count(*) FROM counter")) == 1
+            assert await session.scalar(text("PRAGMA journal_mode")) == "wal"
+    finally:
+        await database.dispose()

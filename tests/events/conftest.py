@@ -1,3 +1,0 @@
-from tests.events.fixtures import events_stream, js, settings
-
-__all__ = ["events_stream", "js", "settings"]
