@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
-import pytest
 from nats.js import JetStreamContext
 
 from services.common.identity.bans import record_ban
 from services.common.messaging.events import UserBanned
-from services.common.settings import Settings
 from services.tickets.models import tables
-from services.tickets.service import definition
-from tests.support.apps import app_client
 from tests.support.jetstream import publish_event
 from tests.support.polling import eventually
 from tests.tickets.client import TicketsApi, error
-
-
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
-    async with app_client(definition, settings) as (client, app):
-        yield TicketsApi(client, app, settings)
 
 
 async def create_as(api: TicketsApi, user_id: UUID) -> httpx.Response:

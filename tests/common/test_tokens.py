@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,17 +25,9 @@ from services.common.identity.tokens import (
     public_key_pem,
 )
 from services.common.settings import Settings
-from services.tickets.service import definition
-from tests.support.apps import app_client
 from tests.tickets.client import TicketsApi, error
 
 USER = UUID("8a1e0a3c-5a0f-4f38-9a53-3c1f0b1d2e4f")
-
-
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
-    async with app_client(definition, settings) as (client, app):
-        yield TicketsApi(client, app, settings)
 
 
 def b64(data: bytes) -> str:

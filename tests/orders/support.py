@@ -19,7 +19,7 @@ from services.orders.service import definition as orders
 from services.tickets.service import definition as tickets
 from tests.support.apps import app_client, bearer, make_settings, use_temporal
 from tests.support.cards import VISA, payment_method
-from tests.support.jetstream import own_stream as shared_own_stream
+from tests.support.jetstream import own_stream
 from tests.support.polling import eventually
 from worker.main import running_workers
 
@@ -36,10 +36,6 @@ def purchase_settings(
         payments_database_url=databases["payments"],
         **overrides,
     )
-
-
-def own_stream(settings: Settings) -> contextlib.AbstractAsyncContextManager[None]:
-    return shared_own_stream(settings.nats_url, settings.events_stream)
 
 
 @dataclass
@@ -94,7 +90,7 @@ class Market:
 @contextlib.asynccontextmanager
 async def running_market(settings: Settings, temporal: Client) -> AsyncIterator[Market]:
     async with (
-        own_stream(settings),
+        own_stream(settings.nats_url, settings.events_stream),
         app_client(tickets, settings) as (tickets_client, _tickets_app),
         app_client(orders, settings) as (orders_client, orders_app),
         running_workers(("tickets", "orders", "payments"), settings, temporal),

@@ -22,8 +22,9 @@ from services.orders.models import Ticket as TicketReplica
 from services.orders.service import definition as orders
 from services.tickets.models import Ticket
 from services.tickets.service import definition as tickets
-from tests.orders.support import own_stream, purchase_settings
+from tests.orders.support import purchase_settings
 from tests.support.apps import service_runtime
+from tests.support.jetstream import own_stream
 from workflows.errors import PurchaseError
 from workflows.steps import (
     AwaitingPaymentInput,
@@ -40,7 +41,7 @@ async def runtimes(
 ) -> AsyncIterator[tuple[ServiceRuntime, ServiceRuntime]]:
     settings = purchase_settings(tmp_path, nats_url=nats_url, databases=databases)
     async with (
-        own_stream(settings),
+        own_stream(settings.nats_url, settings.events_stream),
         service_runtime(tickets, settings, consume=False) as tickets_runtime,
         service_runtime(orders, settings, consume=False) as orders_runtime,
     ):

@@ -1,20 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from services.common.settings import Settings
-from tests.payments.support import own_stream, payments_settings
 
 
 @pytest.fixture
-async def settings(
-    tmp_path: Path, nats_url: str, database_url: str, localstripe_url: str
-) -> AsyncIterator[Settings]:
-    settings = payments_settings(
-        tmp_path, nats_url=nats_url, database_url=database_url, localstripe_url=localstripe_url
-    )
-    async with own_stream(settings):
-        yield settings
+def settings(settings: Settings, localstripe_url: str) -> Settings:
+    """The shared settings (the test's database and own stream), with localstripe."""
+    return settings.model_copy(update={"stripe_api_base": localstripe_url})

@@ -3,12 +3,8 @@ outbox drained, and the PaymentIntents Stripe holds for an order."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import func, select
 
@@ -16,27 +12,8 @@ from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition
 from services.payments.stripe_gateway import StripeGateway
-from tests.support.apps import make_settings, service_runtime
-from tests.support.jetstream import own_stream as shared_own_stream
+from tests.support.apps import service_runtime
 from tests.support.polling import eventually
-
-
-def payments_settings(
-    tmp_path: Path, *, nats_url: str, database_url: str, localstripe_url: str, **overrides: Any
-) -> Settings:
-    # A stream of its own, so that no other test's events are read back.
-    return make_settings(
-        data_dir=tmp_path,
-        nats_url=nats_url,
-        database_url=database_url,
-        events_stream=f"EVENTS_{uuid4().hex}",
-        stripe_api_base=localstripe_url,
-        **overrides,
-    )
-
-
-def own_stream(settings: Settings) -> contextlib.AbstractAsyncContextManager[None]:
-    return shared_own_stream(settings.nats_url, settings.events_stream)
 
 
 @asynccontextmanager

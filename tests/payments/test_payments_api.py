@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -25,31 +23,20 @@ from services.common.messaging.events import (
     OrderCreated,
     OrderStatus,
 )
-from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.event_handlers import orders_consumer
 from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
 from tests.payments.pay_workflow import PayOnlyPurchase
 from tests.payments.support import intents_of_order
-from tests.support.apps import app_client, bearer, use_temporal
+from tests.support.apps import AppUnderTest, app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
 from workflows.models import PurchaseInput, TaskQueue, workflow_id
 
 
-@dataclass
-class Api:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: Settings
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.state.runtime
-        return runtime
-
+class PaymentsApi(AppUnderTest):
     async def pay(self, order_id: object, token: str, user_id: UUID | None) -> httpx.Response:
-        headers = bearer(self.settings, user_id) if user_id else {}
+        headers = self.auth(user_id) if user_id else {}
         return await self.client.post(
             "/api/payments", json={"orderId": str(order_id), "token": token}, headers=headers
         )
@@ -78,9 +65,9 @@ class Api:
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
+async def payments_api(settings: Settings) -> AsyncIterator[PaymentsApi]:
     async with app_client(definition, settings) as (client, app):
-        yield Api(client, app, settings)
+        yield PaymentsApi(client, app, settings)
 
 
 def messages(response: httpx.Response) -> list[str]:
@@ -91,8 +78,8 @@ def messages(response: httpx.Response) -> list[str]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_refuses_anyone_not_signed_in(api: Api) -> None:
-    response = await api.pay(uuid4(), "pm_card_visa", user_id=None)
+async def test_refuses_anyone_not_signed_in(payments_api: PaymentsApi) -> None:
+    response = await payments_api.pay(uuid4(), "pm_card_visa", user_id=None)
     assert response.status_code == 401
     assert messages(response) == ["Not authorized"]
 
@@ -110,45 +97,45 @@ async def test_refuses_anyone_not_signed_in(api: Api) -> None:
     ],
 )
 async def test_refuses_a_missing_or_malformed_field(
-    api: Api, body: dict[str, object], field: str
+    payments_api: PaymentsApi, body: dict[str, object], field: str
 ) -> None:
-    response = await api.client.post(
-        "/api/payments", json=body, headers=bearer(api.settings, uuid4())
+    response = await payments_api.client.post(
+        "/api/payments", json=body, headers=bearer(payments_api.settings, uuid4())
     )
     assert response.status_code == 400
     assert [error.get("field") for error in response.json()["errors"]] == [field]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_unknown_order_is_not_found(api: Api) -> None:
-    response = await api.pay(uuid4(), "pm_card_visa", user_id=uuid4())
+async def test_an_unknown_order_is_not_found(payments_api: PaymentsApi) -> None:
+    response = await payments_api.pay(uuid4(), "pm_card_visa", user_id=uuid4())
     assert response.status_code == 404
     assert messages(response) == ["Order not found"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_another_users_order_is_forbidden(api: Api) -> None:
-    order_id = await api.order(buyer=uuid4())
-    response = await api.pay(order_id, "pm_card_visa", user_id=uuid4())
+async def test_another_users_order_is_forbidden(payments_api: PaymentsApi) -> None:
+    order_id = await payments_api.order(buyer=uuid4())
+    response = await payments_api.pay(order_id, "pm_card_visa", user_id=uuid4())
     assert response.status_code == 403
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_order_no_longer_awaiting_payment_is_a_conflict(api: Api) -> None:
+async def test_an_order_no_longer_awaiting_payment_is_a_conflict(payments_api: PaymentsApi) -> None:
     buyer = uuid4()
-    cancelled, complete = await api.order(buyer), await api.order(buyer)
-    await api.seed(
+    cancelled, complete = await payments_api.order(buyer), await payments_api.order(buyer)
+    await payments_api.seed(
         OrderCancelled(version=2, order_id=cancelled, ticket_id=uuid4()),
         OrderCompleted(version=2, order_id=complete, ticket_id=uuid4()),
     )
-    expired = await api.order(buyer, expires_in=timedelta(seconds=-1))
+    expired = await payments_api.order(buyer, expires_in=timedelta(seconds=-1))
 
     for order_id, message in [
         (cancelled, "Cannot pay for a cancelled order"),
         (complete, "Order has already been paid"),
         (expired, "The payment window has ended"),
     ]:
-        response = await api.pay(order_id, "pm_card_visa", user_id=buyer)
+        response = await payments_api.pay(order_id, "pm_card_visa", user_id=buyer)
         assert (response.status_code, messages(response)) == (409, [message])
 
 
@@ -165,10 +152,10 @@ async def temporal(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-async def worker(api: Api, temporal: Client) -> AsyncIterator[PaymentsActivities]:
+async def worker(payments_api: PaymentsApi, temporal: Client) -> AsyncIterator[PaymentsActivities]:
     """The payments task queue: the real activities and the stand-in saga."""
-    use_temporal(api.app, temporal, api.settings)
-    activities = PaymentsActivities(api.runtime)
+    use_temporal(payments_api.app, temporal, payments_api.settings)
+    activities = PaymentsActivities(payments_api.runtime)
     task_queue = TaskQueue.PAYMENTS
     async with Worker(
         temporal,
@@ -198,33 +185,34 @@ async def start_saga(temporal: Client, order_id: UUID, buyer: UUID) -> None:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_pays_declines_and_never_charges_twice(
-    api: Api, temporal: Client, worker: PaymentsActivities
+    payments_api: PaymentsApi, temporal: Client, worker: PaymentsActivities
 ) -> None:
     buyer = uuid4()
-    order_id = await api.order(buyer)
+    order_id = await payments_api.order(buyer)
     await start_saga(temporal, order_id, buyer)
 
-    declined = await api.pay(order_id, await payment_method(worker.gateway, DECLINED), buyer)
+    declined_card = await payment_method(worker.gateway, DECLINED)
+    declined = await payments_api.pay(order_id, declined_card, buyer)
     assert (declined.status_code, messages(declined)) == (402, ["Your card was declined."])
 
-    paid = await api.pay(order_id, "pm_card_visa", buyer)
+    paid = await payments_api.pay(order_id, "pm_card_visa", buyer)
     assert paid.status_code == 201
-    async with api.runtime.database.read_sessions() as session:
+    async with payments_api.runtime.database.read_sessions() as session:
         payment = (await session.scalars(select(Payment).where(Payment.order_id == order_id))).one()
     assert paid.json() == {"id": str(payment.id)}
     assert payment.status == PaymentStatus.SUCCEEDED
 
     # The replica still says awaiting payment; the saga's validator refuses.
-    again = await api.pay(order_id, "pm_card_visa", buyer)
+    again = await payments_api.pay(order_id, "pm_card_visa", buyer)
     assert again.status_code == 409
     assert len(await intents_of_order(worker.gateway, order_id)) == 2  # declined + paid
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_order_whose_saga_is_not_running_is_a_conflict(
-    api: Api, temporal: Client, worker: PaymentsActivities
+    payments_api: PaymentsApi, temporal: Client, worker: PaymentsActivities
 ) -> None:
     buyer = uuid4()
-    order_id = await api.order(buyer)
-    response = await api.pay(order_id, "pm_card_visa", buyer)
+    order_id = await payments_api.order(buyer)
+    response = await payments_api.pay(order_id, "pm_card_visa", buyer)
     assert (response.status_code, messages(response)) == (409, ["Order is not awaiting payment"])

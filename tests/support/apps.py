@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,23 @@ def bearer(
     """An Authorization header for a user, signed with the test's development key."""
     signer = TokenSigner(private_key_pem(settings), timedelta(hours=1))
     return {"Authorization": f"Bearer {signer.sign(user_id or uuid4(), email)}"}
+
+
+@dataclass
+class AppUnderTest:
+    """A service's app running in the test, its client, and the settings it runs on."""
+
+    client: httpx.AsyncClient
+    app: FastAPI
+    settings: Settings
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        runtime: ServiceRuntime = self.app.state.runtime
+        return runtime
+
+    def auth(self, user_id: UUID | None = None) -> dict[str, str]:
+        return bearer(self.settings, user_id)
 
 
 @contextlib.asynccontextmanager

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
-from fastapi import FastAPI
 
-from services.common.runtime import ServiceRuntime
-from services.common.settings import Settings
-from tests.support.apps import bearer
+from tests.support.apps import AppUnderTest
 
 
-@dataclass
-class TicketsApi:
-    client: httpx.AsyncClient
-    app: FastAPI
-    settings: Settings
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.state.runtime
-        return runtime
-
-    def auth(self, user_id: UUID) -> dict[str, str]:
-        return bearer(self.settings, user_id)
+class TicketsApi(AppUnderTest):
+    """The tickets app (the ``api`` fixture of the root conftest)."""
 
     async def create(
         self, user_id: UUID | None = None, *, title: str = "Concert", price: Any = 20
