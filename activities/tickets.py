@@ -6,17 +6,21 @@ idempotent, so Temporal may retry it freely.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from services.common.data.unit_of_work import UnitOfWork
 from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.operations import Outcome
 from workflows.errors import PurchaseError
 from workflows.steps import Activity, TicketHold
+
+TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
 
 # Selling a ticket the order no longer holds: a bug or a lost lock, never worth retrying.
 TICKET_NOT_HELD = "TicketNotHeld"
@@ -32,13 +36,16 @@ class TicketsActivities:
     async def aclose(self) -> None:
         pass
 
+    async def _change(self, change: TicketChange, hold: TicketHold) -> Outcome:
+        async with self.runtime.unit_of_work() as uow:
+            outcome = await change(uow, hold.ticket_id, hold.order_id)
+            await uow.commit()
+        return outcome
+
     @activity.defn(name=Activity.RESERVE_TICKET)
     async def reserve_ticket(self, hold: TicketHold) -> None:
         """Lock the ticket for the order; TicketUnavailable (non-retryable) if it is taken."""
-        async with self.runtime.unit_of_work() as uow:
-            outcome = await operations.reserve(uow, hold.ticket_id, hold.order_id)
-            await uow.commit()
-        if outcome is Outcome.REFUSED:
+        if await self._change(operations.reserve, hold) is Outcome.REFUSED:
             raise ApplicationError(
                 "Ticket is already reserved",
                 type=PurchaseError.TICKET_UNAVAILABLE,
@@ -48,16 +55,11 @@ class TicketsActivities:
     @activity.defn(name=Activity.RELEASE_TICKET)
     async def release_ticket(self, hold: TicketHold) -> None:
         """Unlock the ticket if this order still holds it; otherwise change nothing."""
-        async with self.runtime.unit_of_work() as uow:
-            await operations.release(uow, hold.ticket_id, hold.order_id)
-            await uow.commit()
+        await self._change(operations.release, hold)
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
     async def mark_ticket_sold(self, hold: TicketHold) -> None:
-        async with self.runtime.unit_of_work() as uow:
-            outcome = await operations.mark_sold(uow, hold.ticket_id, hold.order_id)
-            await uow.commit()
-        if outcome is Outcome.REFUSED:
+        if await self._change(operations.mark_sold, hold) is Outcome.REFUSED:
             raise ApplicationError(
                 f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
                 type=TICKET_NOT_HELD,

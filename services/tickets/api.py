@@ -13,7 +13,7 @@ from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
 from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.messaging.events import TicketStatus
-from services.common.money import from_cents, to_cents
+from services.common.money import to_cents
 from services.tickets import operations
 from services.tickets.models import Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
@@ -37,6 +37,7 @@ _FOR_SALE = (
         _tickets.user_id,
         _tickets.version,
         _tickets.order_id,
+        _tickets.status,
     )
     .where(_tickets.status == TicketStatus.AVAILABLE)
     .order_by(_tickets.created_at.desc(), _tickets.id)
@@ -55,18 +56,7 @@ async def list_for_sale(
     headers = {}
     if len(rows) > limit:
         headers["Link"] = f'<{router.prefix}?limit={limit}&offset={offset + limit}>; rel="next"'
-    page = [
-        TicketOut.model_construct(
-            id=row.id,
-            title=row.title,
-            price=from_cents(row.price_cents),
-            user_id=row.user_id,
-            version=row.version,
-            order_id=row.order_id,
-            status=TicketStatus.AVAILABLE,
-        )
-        for row in rows[:limit]
-    ]
+    page = [TicketOut.of(row) for row in rows[:limit]]
     return Response(
         _PAGE.dump_json(page, by_alias=True), media_type="application/json", headers=headers
     )
