@@ -20,12 +20,12 @@ from devstack.nats import NatsServer
 from services.common.settings import Settings
 from services.common.temporal import register_search_attributes
 from services.tickets.service import definition as tickets
-from tests.stack.ports import free_port
 from tests.support.apps import app_client, make_settings
 from tests.support.jetstream import jetstream, new_stream_name, own_stream
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
 from tests.support.temporal import start_dev_env, start_time_skipping_env
-from tests.tickets.client import TicketsApi
+from tests.tickets.support import TicketsApi
 
 
 @pytest.fixture(scope="session")

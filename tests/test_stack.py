@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.localstripe import LocalStripe
 from devstack.nats import NatsServer
-from tests.stack.ports import free_port
 from tests.support.cards import localstripe, payment_method
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 

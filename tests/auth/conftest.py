@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.auth.service import definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from tests.auth.helpers import ADMIN_EMAIL
+from tests.auth.support import ADMIN_EMAIL
 from tests.support.apps import app_client, make_settings
 
 

@@ -19,7 +19,7 @@ from services.common.messaging.events import Subject, UserBanned
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.tickets.service import definition as tickets
-from tests.auth.helpers import (
+from tests.auth.support import (
     ADMIN_EMAIL,
     bearer_header,
     current_user,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.auth.service import definition
 from services.common.identity.tokens import public_key_pem
 from services.common.settings import Environment, Settings
-from tests.auth.helpers import (
+from tests.auth.support import (
     bearer_header,
     claims_for,
     current_user,

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.helpers import PASSWORD, current_user, session_cookie, signin, signup
+from tests.auth.support import PASSWORD, current_user, session_cookie, signin, signup
 
 INVALID_CREDENTIALS = {"errors": [{"message": "Invalid credentials"}]}
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.common.messaging.events import UserCreated
 from services.common.settings import Settings
-from tests.auth.helpers import PASSWORD, current_user, session_cookie, signup
+from tests.auth.support import PASSWORD, current_user, session_cookie, signup
 from tests.support.jetstream import first_event
 
 

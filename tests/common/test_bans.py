@@ -13,7 +13,7 @@ from services.common.messaging.events import UserBanned
 from services.tickets.models import tables
 from tests.support.jetstream import publish_event
 from tests.support.polling import eventually
-from tests.tickets.client import TicketsApi, error
+from tests.tickets.support import TicketsApi, error
 
 
 async def create_as(api: TicketsApi, user_id: UUID) -> httpx.Response:

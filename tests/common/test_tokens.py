@@ -25,7 +25,7 @@ from services.common.identity.tokens import (
     public_key_pem,
 )
 from services.common.settings import Settings
-from tests.tickets.client import TicketsApi, error
+from tests.tickets.support import TicketsApi, error
 
 USER = UUID("8a1e0a3c-5a0f-4f38-9a53-3c1f0b1d2e4f")
 

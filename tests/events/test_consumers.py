@@ -1,6 +1,6 @@
 """Consuming: durable consumers apply each event once, in version order, and catch up.
 
-The replica here is test-only (tests/events/replica.py) but runs on the real consumer
+The replica here is test-only (tests/events/support.py) but runs on the real consumer
 machinery (services.common.messaging.consumers through ServiceRuntime) and the real stream.
 """
 
@@ -23,7 +23,7 @@ from services.common.messaging.events import TicketCreated, TicketStatus, Ticket
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.tickets.service import definition as tickets_definition
-from tests.events.replica import (
+from tests.events.support import (
     ReplicaRow,
     applied_log,
     create_replica_tables,

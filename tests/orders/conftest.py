@@ -7,7 +7,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.orders.support import Market, purchase_settings, running_market
-from tests.workflows.harness import pydantic_client
+from tests.workflows.support import pydantic_client
 
 SERVICES = ("tickets", "orders", "payments")
 

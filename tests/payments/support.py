@@ -1,19 +1,33 @@
-"""What the payments tests share: settings on their own event stream, a runtime, the
-outbox drained, and the PaymentIntents Stripe holds for an order."""
+"""What the payments tests share: a runtime, the outbox drained, the PaymentIntents
+Stripe holds for an order, and a stand-in purchase workflow for the payment route."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy import func, select
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
+from activities.payments import PaymentsActivities
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.payments.service import definition
 from services.payments.stripe_gateway import StripeGateway
 from tests.support.apps import service_runtime
 from tests.support.polling import eventually
+from workflows.errors import PurchaseError
+from workflows.models import (
+    ChargeInput,
+    ChargeResult,
+    PaymentReceipt,
+    PaymentRequest,
+    PurchaseInput,
+    TaskQueue,
+)
 
 
 @asynccontextmanager
@@ -45,3 +59,51 @@ async def intents_of_order(gateway: StripeGateway, order_id: object) -> list[str
         for intent in intents.data
         if intent.metadata and intent.metadata.to_dict().get("order_id") == str(order_id)
     ]
+
+
+# A stand-in for the purchase saga, only as much as the payment route needs: the
+# ``pay`` Update with its validator, calling the real charge activity. The real saga is
+# exercised end to end elsewhere.
+@workflow.defn(name="PaymentsRouteTestPurchase")
+class PayOnlyPurchase:
+    @workflow.init
+    def __init__(self, purchase: PurchaseInput) -> None:
+        self.purchase = purchase
+        self.attempts = 0
+        self.receipt: PaymentReceipt | None = None
+
+    @workflow.run
+    async def run(self, purchase: PurchaseInput) -> None:
+        await workflow.wait_condition(lambda: self.receipt is not None)
+
+    @workflow.update
+    async def pay(self, request: PaymentRequest) -> PaymentReceipt:
+        self.attempts += 1
+        try:
+            result: ChargeResult = await workflow.execute_activity_method(
+                PaymentsActivities.charge,
+                ChargeInput(
+                    order_id=self.purchase.order_id,
+                    buyer_id=request.buyer_id,
+                    amount_cents=self.purchase.price_cents,
+                    token=request.token,
+                    attempt=self.attempts,
+                ),
+                task_queue=TaskQueue.PAYMENTS,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=1)),
+            )
+        except ActivityError as error:
+            if isinstance(error.cause, ApplicationError):
+                cause = error.cause
+                raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
+            raise
+        self.receipt = PaymentReceipt(payment_id=result.payment_id, stripe_id=result.stripe_id)
+        return self.receipt
+
+    @pay.validator
+    def refuse_unless_awaiting_payment(self, request: PaymentRequest) -> None:
+        if self.receipt is not None:
+            raise ApplicationError(
+                "Order is not awaiting payment", type=PurchaseError.NOT_AWAITING_PAYMENT
+            )

@@ -27,8 +27,7 @@ from services.common.settings import Settings
 from services.payments.event_handlers import orders_consumer
 from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
-from tests.payments.pay_workflow import PayOnlyPurchase
-from tests.payments.support import intents_of_order
+from tests.payments.support import PayOnlyPurchase, intents_of_order
 from tests.support.apps import AppUnderTest, app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
 from workflows.models import PurchaseInput, TaskQueue, workflow_id

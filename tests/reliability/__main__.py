@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from tests.reliability.databases import BACKENDS, throwaway_databases
-from tests.reliability.harness import FULL, SHORT, run
+from tests.reliability.run import FULL, SHORT, run
 
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 

@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from services.common.data.db import LOCK_TIMEOUT_SECONDS, is_sqlite
 from services.common.settings import SERVICE_NAMES, ServiceName
-from tests.stack.ports import free_port
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
 
 Backend = Literal["sqlite", "postgresql"]

@@ -13,7 +13,7 @@ from devstack.run import Stack
 from services.common.identity.tokens import TokenSigner, private_key_pem
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings
 from tests.reliability.databases import ServiceDatabases
-from tests.stack.ports import free_port
+from tests.support.ports import free_port
 
 ADMIN_EMAIL = "reliability-admin@example.com"
 COUNTED: dict[ServiceName, list[str]] = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.databases import postgres_urls
-from tests.reliability.harness import SHORT, SHORT_POSTGRESQL, run
+from tests.reliability.run import SHORT, SHORT_POSTGRESQL, run
 from tests.support.postgres import PostgresCluster
 
 # A whole stack put through load and faults: about 80 s alone, and up to twice that while

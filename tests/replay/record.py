@@ -1,11 +1,11 @@
-"""Re-records the committed histories of the purchase saga, one per path.
+"""Re-records the committed histories of the purchase purchases, one per path.
 
     .venv/bin/python -m tests.replay.record
 
 Run it when a deliberate change to the saga makes new histories (and keep the old ones
 around under another name if running purchases still have them: replaying those is
 what proves the change safe). Each path runs on the time-skipping test server against
-the test doubles of tests/workflows/shop.py.
+the test doubles of tests/workflows/support.py.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from temporalio.client import WorkflowHandle
 
 from services.common.temporal import register_search_attributes
 from tests.support.temporal import start_time_skipping_env
-from tests.workflows.harness import Saga, running_saga
-from tests.workflows.shop import DECLINED_TOKEN, Shop
+from tests.workflows.support import DECLINED_TOKEN, Purchases, Shop, running_purchases
 from workflows.models import PaymentRequest
 from workflows.purchase import PurchaseWorkflow
 
@@ -39,65 +38,65 @@ def _pay(handle: Handle, token: str = "pm_card_visa") -> Awaitable[Any]:
     return handle.execute_update(PurchaseWorkflow.pay, request)
 
 
-async def _reserved(saga: Saga, **start: Any) -> Handle:
-    handle = await saga.start(**start)
+async def _reserved(purchases: Purchases, **start: Any) -> Handle:
+    handle = await purchases.start(**start)
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     return handle
 
 
-async def paid(saga: Saga) -> Handle:
-    handle = await _reserved(saga)
+async def paid(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
     await _pay(handle)
     return handle
 
 
-async def expired(saga: Saga) -> Handle:
-    return await _reserved(saga)
+async def expired(purchases: Purchases) -> Handle:
+    return await _reserved(purchases)
 
 
-async def cancelled(saga: Saga) -> Handle:
-    handle = await _reserved(saga)
+async def cancelled(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
     await handle.execute_update(PurchaseWorkflow.cancel)
     return handle
 
 
-async def declined_then_paid(saga: Saga) -> Handle:
-    handle = await _reserved(saga)
+async def declined_then_paid(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
     with contextlib.suppress(Exception):
         await _pay(handle, DECLINED_TOKEN)
     await _pay(handle)
     return handle
 
 
-async def declined_until_expiry(saga: Saga) -> Handle:
-    handle = await _reserved(saga)
+async def declined_until_expiry(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
     with contextlib.suppress(Exception):
         await _pay(handle, DECLINED_TOKEN)
     return handle
 
 
-async def ticket_taken(saga: Saga) -> Handle:
-    saga.shop.ticket_holder, saga.shop.ticket_status = uuid4(), "reserved"
-    handle = await saga.start()
+async def ticket_taken(purchases: Purchases) -> Handle:
+    purchases.shop.ticket_holder, purchases.shop.ticket_status = uuid4(), "reserved"
+    handle = await purchases.start()
     with contextlib.suppress(Exception):
         await handle.execute_update(PurchaseWorkflow.wait_reserved)
     return handle
 
 
-async def refunded(saga: Saga) -> Handle:
-    saga.shop.fail_mark_sold = True
-    handle = await _reserved(saga)
+async def refunded(purchases: Purchases) -> Handle:
+    purchases.shop.fail_mark_sold = True
+    handle = await _reserved(purchases)
     await _pay(handle)
     return handle
 
 
-async def workflow_cancelled(saga: Saga) -> Handle:
-    handle = await _reserved(saga)
+async def workflow_cancelled(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
     await handle.cancel()
     return handle
 
 
-PATHS: dict[str, Callable[[Saga], Awaitable[Handle]]] = {
+PATHS: dict[str, Callable[[Purchases], Awaitable[Handle]]] = {
     path.__name__: path
     for path in (
         paid,
@@ -135,8 +134,8 @@ async def record() -> None:
         await register_search_attributes(env.client)
         HISTORIES.mkdir(exist_ok=True)
         for name, drive in PATHS.items():
-            async with running_saga(env.client, Shop()) as saga:
-                handle = await drive(saga)
+            async with running_purchases(env.client, Shop()) as purchases:
+                handle = await drive(purchases)
                 with contextlib.suppress(Exception):
                     await handle.result()
                 history = await handle.fetch_history()

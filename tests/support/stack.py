@@ -15,7 +15,7 @@ import httpx
 import psutil
 
 from devstack.run import DEFAULT_API_APP
-from tests.stack.ports import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 120.0

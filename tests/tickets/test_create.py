@@ -13,7 +13,7 @@ from services.tickets.models import Ticket
 from tests.events.ticket_writes import load_ticket
 from tests.support.jetstream import decoded, msg_id, stream_messages
 from tests.support.polling import eventually
-from tests.tickets.client import TicketsApi, error, error_fields
+from tests.tickets.support import TicketsApi, error, error_fields
 
 
 async def test_create_answers_201_and_publishes_ticket_created(

@@ -11,7 +11,7 @@ from services.common.messaging.events import TicketUpdated
 from tests.events.ticket_writes import load_ticket, outbox_rows, reserve_ticket
 from tests.support.jetstream import decoded, msg_id, stream_messages
 from tests.support.polling import eventually
-from tests.tickets.client import TicketsApi, error, error_fields
+from tests.tickets.support import TicketsApi, error, error_fields
 
 
 async def test_owner_edits_and_ticket_updated_carries_the_next_version(

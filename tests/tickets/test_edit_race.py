@@ -19,7 +19,7 @@ from services.common.messaging.events import TicketStatus
 from services.tickets.models import Ticket
 from tests.events.ticket_writes import load_ticket, outbox_rows
 from tests.support.polling import eventually
-from tests.tickets.client import TicketsApi, error
+from tests.tickets.support import TicketsApi, error
 
 tickets = cast(Table, Ticket.__table__)
 

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.events.ticket_writes import reserve_ticket, sell_ticket
-from tests.tickets.client import TicketsApi, error
+from tests.tickets.support import TicketsApi, error
 
 
 async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:

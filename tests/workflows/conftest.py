@@ -5,11 +5,10 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.workflows.harness import Saga, running_saga
-from tests.workflows.shop import Shop
+from tests.workflows.support import Purchases, Shop, running_purchases
 
 
 @pytest.fixture
-async def saga(temporal_env: WorkflowEnvironment) -> AsyncIterator[Saga]:
-    async with running_saga(temporal_env.client, Shop()) as running:
+async def purchases(temporal_env: WorkflowEnvironment) -> AsyncIterator[Purchases]:
+    async with running_purchases(temporal_env.client, Shop()) as running:
         yield running

@@ -13,8 +13,12 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.polling import eventually
-from tests.workflows.harness import DEFAULT_WINDOW_SECONDS, Saga
-from tests.workflows.shop import DECLINE_MESSAGE, DECLINED_TOKEN
+from tests.workflows.support import (
+    DECLINE_MESSAGE,
+    DECLINED_TOKEN,
+    DEFAULT_WINDOW_SECONDS,
+    Purchases,
+)
 from workflows.errors import PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
@@ -35,11 +39,11 @@ def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, st
     return cause.type, cause.message
 
 
-async def test_paid_order_completes_and_sells_the_ticket(saga: Saga) -> None:
-    handle = await saga.start()
+async def test_paid_order_completes_and_sells_the_ticket(purchases: Purchases) -> None:
+    handle = await purchases.start()
     reserved = await handle.execute_update(PurchaseWorkflow.wait_reserved)
     assert reserved.status == "awaiting:payment"
-    order_id = saga.shop.ticket_holder
+    order_id = purchases.shop.ticket_holder
     assert order_id is not None
 
     receipt = await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
@@ -47,9 +51,9 @@ async def test_paid_order_completes_and_sells_the_ticket(saga: Saga) -> None:
 
     final = await handle.result()
     assert (final.status, final.charged, final.refunded) == ("complete", True, False)
-    assert saga.shop.ticket_status == "sold"
-    assert saga.shop.orders[order_id] == "complete"
-    assert [subject for subject, _ in saga.shop.events] == [
+    assert purchases.shop.ticket_status == "sold"
+    assert purchases.shop.orders[order_id] == "complete"
+    assert [subject for subject, _ in purchases.shop.events] == [
         "ticket.updated",
         "order.created",
         "charge.created",
@@ -61,13 +65,13 @@ async def test_paid_order_completes_and_sells_the_ticket(saga: Saga) -> None:
     # Closed once paid: a second payment cannot reach a charge.
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
-    assert list(saga.shop.charges) == [order_id]
+    assert list(purchases.shop.charges) == [order_id]
 
 
 async def test_unpaid_order_expires_at_the_default_window(
-    saga: Saga, temporal_env: WorkflowEnvironment
+    purchases: Purchases, temporal_env: WorkflowEnvironment
 ) -> None:
-    handle = await saga.start()
+    handle = await purchases.start()
     reserved = await handle.execute_update(PurchaseWorkflow.wait_reserved)
     started = await temporal_env.get_current_time()
     assert reserved.deadline is not None
@@ -84,35 +88,35 @@ async def test_unpaid_order_expires_at_the_default_window(
     assert await temporal_env.get_current_time() >= reserved.deadline
     assert (final.status, final.ticket_reserved, final.charged) == ("cancelled", False, False)
     order_id = (await handle.describe()).id.removeprefix("order-")
-    assert saga.shop.ticket_holder is None and saga.shop.ticket_status == "available"
-    assert ("order.expired", reserved_order(saga)) in saga.shop.events
-    assert saga.shop.orders[reserved_order(saga)] == "cancelled"
-    assert str(reserved_order(saga)) == order_id
+    assert purchases.shop.ticket_holder is None and purchases.shop.ticket_status == "available"
+    assert ("order.expired", reserved_order(purchases)) in purchases.shop.events
+    assert purchases.shop.orders[reserved_order(purchases)] == "cancelled"
+    assert str(reserved_order(purchases)) == order_id
     # Nothing was charged, so the payments service was never involved.
-    assert "refund" not in saga.shop.calls
+    assert "refund" not in purchases.shop.calls
 
 
-def reserved_order(saga: Saga) -> UUID:
-    return next(order for subject, order in saga.shop.events if subject == "order.created")
+def reserved_order(purchases: Purchases) -> UUID:
+    return next(order for subject, order in purchases.shop.events if subject == "order.created")
 
 
-async def test_buyer_cancels_and_the_ticket_is_released(saga: Saga) -> None:
-    handle = await saga.start()
+async def test_buyer_cancels_and_the_ticket_is_released(purchases: Purchases) -> None:
+    handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
 
     state = await handle.execute_update(PurchaseWorkflow.cancel)
     assert (state.status, state.ticket_reserved) == ("cancelled", False)
-    assert saga.shop.ticket_holder is None
-    assert ("order.cancelled", order_id) in saga.shop.events
-    assert ("order.expired", order_id) not in saga.shop.events
+    assert purchases.shop.ticket_holder is None
+    assert ("order.cancelled", order_id) in purchases.shop.events
+    assert ("order.expired", order_id) not in purchases.shop.events
     assert (await handle.result()).status == "cancelled"
 
 
-async def test_declined_card_then_a_good_one(saga: Saga) -> None:
-    handle = await saga.start()
+async def test_declined_card_then_a_good_one(purchases: Purchases) -> None:
+    handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
 
     with pytest.raises(WorkflowUpdateFailedError) as declined:
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id, DECLINED_TOKEN))
@@ -125,26 +129,26 @@ async def test_declined_card_then_a_good_one(saga: Saga) -> None:
     assert (final.status, final.payment_attempts, final.charged) == ("complete", 2, True)
 
 
-async def test_declined_until_the_window_ends(saga: Saga) -> None:
-    handle = await saga.start()
+async def test_declined_until_the_window_ends(purchases: Purchases) -> None:
+    handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
     for _ in range(2):
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(PurchaseWorkflow.pay, request(order_id, DECLINED_TOKEN))
 
     final = await handle.result()
     assert (final.status, final.payment_attempts, final.charged) == ("cancelled", 2, False)
-    assert ("order.expired", order_id) in saga.shop.events
-    assert saga.shop.ticket_holder is None
+    assert ("order.expired", order_id) in purchases.shop.events
+    assert purchases.shop.ticket_holder is None
     # A charge was attempted, so the refund ran, and found nothing to give back.
-    assert "refund" in saga.shop.calls and saga.shop.refunds == []
+    assert "refund" in purchases.shop.calls and purchases.shop.refunds == []
 
 
-async def test_ticket_already_taken(saga: Saga) -> None:
+async def test_ticket_already_taken(purchases: Purchases) -> None:
     other_order = uuid4()
-    saga.shop.ticket_holder, saga.shop.ticket_status = other_order, "reserved"
-    handle = await saga.start()
+    purchases.shop.ticket_holder, purchases.shop.ticket_status = other_order, "reserved"
+    handle = await purchases.start()
 
     with pytest.raises(WorkflowUpdateFailedError) as taken:
         await handle.execute_update(PurchaseWorkflow.wait_reserved)
@@ -155,22 +159,22 @@ async def test_ticket_already_taken(saga: Saga) -> None:
     final = await handle.result()
     assert final.status == "cancelled"
     # The other order keeps the ticket; this order was never announced.
-    assert saga.shop.ticket_holder == other_order
-    assert saga.shop.events == []
-    assert list(saga.shop.orders.values()) == ["cancelled"]
+    assert purchases.shop.ticket_holder == other_order
+    assert purchases.shop.events == []
+    assert list(purchases.shop.orders.values()) == ["cancelled"]
 
 
-async def test_payment_after_the_window_is_refused(saga: Saga) -> None:
+async def test_payment_after_the_window_is_refused(purchases: Purchases) -> None:
     gate = asyncio.Event()
-    saga.shop.release_gate = gate
-    handle = await saga.start(window_seconds=60)
+    purchases.shop.release_gate = gate
+    handle = await purchases.start(window_seconds=60)
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
     result = asyncio.create_task(handle.result())  # lets the test server skip to the end
 
     # The window has ended and the saga is undoing the order (held in the release).
     async def releasing() -> bool:
-        return "release_ticket" in saga.shop.calls
+        return "release_ticket" in purchases.shop.calls
 
     await eventually(releasing, within=10, pause=0.02, what="the release to start")
     with pytest.raises(WorkflowUpdateFailedError) as late:
@@ -181,38 +185,40 @@ async def test_payment_after_the_window_is_refused(saga: Saga) -> None:
     # Once the saga is over, a payment cannot reach it at all.
     with pytest.raises((WorkflowUpdateFailedError, RPCError)):
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
-    assert saga.shop.charges == {}
+    assert purchases.shop.charges == {}
 
 
-async def test_completion_failing_after_a_charge_refunds_and_releases(saga: Saga) -> None:
-    saga.shop.fail_mark_sold = True
-    handle = await saga.start()
+async def test_completion_failing_after_a_charge_refunds_and_releases(purchases: Purchases) -> None:
+    purchases.shop.fail_mark_sold = True
+    handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
 
     await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
     final = await handle.result()
     assert (final.status, final.charged, final.refunded) == ("cancelled", True, True)
-    assert saga.shop.refunds == [order_id]
-    assert saga.shop.ticket_holder is None
-    assert ("order.cancelled", order_id) in saga.shop.events
+    assert purchases.shop.refunds == [order_id]
+    assert purchases.shop.ticket_holder is None
+    assert ("order.cancelled", order_id) in purchases.shop.events
     # Undone last-first: the money back, then the ticket, then the order.
     undo = [
-        call for call in saga.shop.calls if call in ("refund", "release_ticket", "cancel_order")
+        call
+        for call in purchases.shop.calls
+        if call in ("refund", "release_ticket", "cancel_order")
     ]
     assert undo == ["refund", "release_ticket", "cancel_order"]
 
 
-async def test_cancelling_the_workflow_still_compensates(saga: Saga) -> None:
-    handle = await saga.start()
+async def test_cancelling_the_workflow_still_compensates(purchases: Purchases) -> None:
+    handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    order_id = reserved_order(saga)
+    order_id = reserved_order(purchases)
 
     await handle.cancel()
     with pytest.raises(WorkflowFailureError) as failure:
         await handle.result()
     assert isinstance(failure.value.cause, CancelledError)
-    assert saga.shop.ticket_holder is None
-    assert saga.shop.orders[order_id] == "cancelled"
+    assert purchases.shop.ticket_holder is None
+    assert purchases.shop.orders[order_id] == "cancelled"
     state: PurchaseState = await handle.query(PurchaseWorkflow.state)
     assert state.status == "cancelled"

@@ -1,24 +1,41 @@
-"""Test doubles of the saga's activities, registered under the real activity names.
+"""The purchase workflow on the time-skipping test server, against test doubles of its
+activities.
 
 One ``Shop`` holds one ticket, its orders and the payments taken, in memory, with the
-same rules as the real activities (a conditional lock, idempotent steps), and records
-every call in ``calls`` so a test sees which steps ran and in what order. The real
-activities are tested against real databases in tests/orders and tests/payments.
+same rules as the real activities (a conditional lock, idempotent steps), registered
+under the real activity names, and records every call in ``calls`` so a test sees which
+steps ran and in what order. ``Purchases`` starts purchases on a worker of their own
+against one shop. The real activities are tested against real databases in tests/orders
+and tests/payments.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
 from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
 
 from workflows.errors import PurchaseError
-from workflows.models import ChargeInput, ChargeResult, RefundInput
+from workflows.models import (
+    ChargeInput,
+    ChargeResult,
+    PurchaseInput,
+    PurchaseState,
+    RefundInput,
+    TaskQueue,
+    workflow_id,
+)
+from workflows.purchase import PurchaseWorkflow
+from workflows.search_attributes import initial_search_attributes
 from workflows.steps import (
     Activity,
     AwaitingPaymentInput,
@@ -133,3 +150,61 @@ class Shop:
         self.calls.append(Activity.REFUND)
         if refund.order_id in self.charges and refund.order_id not in self.refunds:
             self.refunds.append(refund.order_id)
+
+
+DEFAULT_WINDOW_SECONDS = 15 * 60
+
+
+def pydantic_client(client: Client) -> Client:
+    config = client.config()
+    config["data_converter"] = pydantic_data_converter
+    return Client(**config)
+
+
+@dataclass
+class Purchases:
+    client: Client
+    task_queue: str
+    shop: Shop
+
+    async def start(
+        self,
+        *,
+        window_seconds: int = DEFAULT_WINDOW_SECONDS,
+        order_id: UUID | None = None,
+        ticket_id: UUID | None = None,
+        with_search_attributes: bool = True,
+    ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
+        purchase = PurchaseInput(
+            order_id=order_id or uuid4(),
+            ticket_id=ticket_id or uuid4(),
+            buyer_id=uuid4(),
+            price_cents=2550,
+            payment_window_seconds=window_seconds,
+        )
+        return await self.client.start_workflow(
+            PurchaseWorkflow.run,
+            purchase,
+            id=workflow_id(purchase.order_id),
+            task_queue=self.task_queue,
+            search_attributes=initial_search_attributes(
+                status="created", ticket_id=str(purchase.ticket_id), buyer_id=str(purchase.buyer_id)
+            )
+            if with_search_attributes
+            else None,
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_purchases(client: Client, shop: Shop) -> AsyncIterator[Purchases]:
+    """The saga's worker on a queue of its own, and the shop's activities on the
+    services' queues, for the duration of one test."""
+    client = pydantic_client(client)
+    task_queue = f"purchase-{uuid4()}"
+    workers = [Worker(client, task_queue=task_queue, workflows=[PurchaseWorkflow])] + [
+        Worker(client, task_queue=queue, activities=shop.activities()) for queue in TaskQueue
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield Purchases(client, task_queue, shop)
