@@ -7,6 +7,7 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.binaries import find_binary
+from devstack.temporal import DISPATCH_ARGS
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -23,4 +24,5 @@ async def start_dev_env(db_path: Path | None = None) -> WorkflowEnvironment:
         dev_server_existing_path=find_binary("temporal"),
         dev_server_database_filename=str(db_path) if db_path else None,
         search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=list(DISPATCH_ARGS),
     )
