@@ -282,11 +282,7 @@ def run(plan: Plan, command: str, *, keep: Path | None = None) -> dict[str, Any]
             print("starting ticketing up ...", flush=True)
             stack.start()
             if not stack.runs_workers():
-                stack.start_workers()
-                meta["note"] = (
-                    "`ticketing up` started no Temporal worker, so the bench ran "
-                    "`ticketing worker all` beside it, with the same environment."
-                )
+                raise RuntimeError("`ticketing up` started no Temporal worker")
             results = {"meta": meta, "cold_start_seconds": round(stack.cold_start_seconds or 0, 2)}
             results |= asyncio.run(measure(stack, plan))
         finally:

@@ -1,22 +1,19 @@
 """The embedded stack as a user runs it (``ticketing up``), timed from the command to ready.
 
 Built on tests/support/stack.py's RunningStack (free ports, a throwaway DATA_DIR, stop by
-pid). Until ``ticketing up`` starts the Temporal workers itself, the bench starts
-``ticketing worker all`` next to it, with the addresses the stack gives its own children,
-and says so in the report.
+pid). ``ticketing up`` runs the Temporal workers among its children, so every process the
+bench measures descends from it.
 """
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import IO
 
 import psutil  # type: ignore[import-untyped]
 
-from tests.support.stack import ROOT, RunningStack
+from tests.support.stack import RunningStack
 
 
 class BenchStack(RunningStack):
@@ -24,7 +21,6 @@ class BenchStack(RunningStack):
         super().__init__(data_dir, **env)
         self.data_dir = data_dir
         self.cold_start_seconds: float | None = None
-        self.extra_workers: subprocess.Popen[bytes] | None = None
 
     @property
     def api(self) -> str:
@@ -53,43 +49,18 @@ class BenchStack(RunningStack):
     def runs_workers(self) -> bool:
         return any("worker" in _cmdline(process) for process in self.processes())
 
-    def start_workers(self) -> None:
-        """``ticketing worker all`` with the environment ``ticketing up`` gives its children."""
-        env = {
-            **self.env,
-            "NATS_URL": self.url("NATS_PORT", scheme="nats"),
-            "TEMPORAL_ADDRESS": self.temporal_address,
-            "STRIPE_API_BASE": self.localstripe,
-        }
-        self.extra_workers = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "worker", "all"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=(self.data_dir / "bench-workers.log").open("w"),
-        )
-
     def processes(self) -> list[psutil.Process]:
-        """Every process of the stack: ``ticketing up``, its descendants, and the workers."""
-        roots = [p.pid for p in (self.process, self.extra_workers) if p is not None]
-        found: list[psutil.Process] = []
-        for pid in roots:
-            try:
-                root = psutil.Process(pid)
-                found += [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-        return found
+        """Every process of the stack: ``ticketing up`` and its descendants (the workers
+        among them)."""
+        if self.process is None:
+            return []
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def shutdown(self) -> None:
-        if self.extra_workers is not None:
-            self.extra_workers.send_signal(signal.SIGTERM)
-            try:
-                self.extra_workers.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.extra_workers.kill()
-                self.extra_workers.wait()
-            self.extra_workers = None
         if self.process is not None:
             try:
                 self.stop()

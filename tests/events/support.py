@@ -1,6 +1,6 @@
 """A test-only replica of tickets, kept by a consumer that follows the replicas' rules.
 
-The rules every replica applies (design.md, "Consuming"): an event whose version the
+The rules every replica applies (services/common/messaging/replica.py): an event whose version the
 replica already has is ignored (idempotent); an event more than one version ahead is
 not applied yet (``NotYetApplicable``: nak with delay, retried after the gap fills).
 Each real application is logged, so a test sees exactly what was applied and in what order.
