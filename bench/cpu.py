@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 from bench.footprint import label
 

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 from typing import IO
 
-import psutil  # type: ignore[import-untyped]
+import psutil
 
 from tests.support.stack import RunningStack
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -43,7 +44,7 @@ def write_lock_held(path: Path, seconds: float) -> Iterator[None]:
         holder.join()
 
 
-async def ticks_while(work: asyncio.Future[object]) -> int:
+async def ticks_while(work: asyncio.Future[Any]) -> int:
     ticks = 0
     while not work.done():
         await asyncio.sleep(0.01)

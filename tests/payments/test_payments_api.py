@@ -21,7 +21,6 @@ from services.common.messaging.events import (
     OrderCancelled,
     OrderCompleted,
     OrderCreated,
-    OrderStatus,
 )
 from services.common.settings import Settings
 from services.payments.event_handlers import orders_consumer
@@ -31,6 +30,7 @@ from tests.payments.support import PayOnlyPurchase, intents_of_order
 from tests.support.apps import AppUnderTest, app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
 from workflows.models import PurchaseInput, TaskQueue, workflow_id
+from workflows.order_status import OrderStatus
 
 
 class PaymentsApi(AppUnderTest):
