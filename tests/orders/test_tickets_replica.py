@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from uuid import uuid4
 
-import nats
-
-from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated, encode
+from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated
 from services.orders.models import Ticket
 from tests.orders.support import Market
+from tests.support.jetstream import jetstream, publish_event
 from tests.support.polling import eventually
 
 
@@ -34,21 +34,17 @@ async def test_out_of_order_ticket_events_are_applied_in_order(market: Market) -
             **common,
         ),
     ]
-    connection = await nats.connect(market.settings.nats_url)
-    try:
-        js = connection.jetstream()
+    runtime = market.orders_app_state.runtime
+    # The services create the stream once their bus connects, in the background: publishing
+    # before that finds no stream (NoStreamResponseError). The orders bus ready means the
+    # stream is there.
+    await asyncio.wait_for(runtime.bus.jetstream(), 10)
+    async with jetstream(market.settings.nats_url) as js:
         # Newest first, and one twice: the replica must still end at v3, applied once.
         for event in [events[2], events[1], events[2], events[0]]:
-            await js.publish(
-                event.subject.value,
-                encode(event),
-                stream=market.settings.events_stream,
-                headers={"Nats-Msg-Id": f"{event.event_id}-{uuid4()}"},
+            await publish_event(
+                js, market.settings.events_stream, event, msg_id=f"{event.event_id}-{uuid4()}"
             )
-    finally:
-        await connection.close()
-
-    runtime = market.orders_app_state.runtime
 
     async def at_v3() -> Ticket | None:
         async with runtime.database.read_sessions() as session:
