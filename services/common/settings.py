@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = "http://127.0.0.1:8420"
 
     order_expiration_seconds: int = 15 * 60
+    # Orders one buyer may hold unpaid at once, so that one account cannot lock the
+    # catalogue.
+    max_open_orders_per_buyer: int = Field(default=3, ge=1)
 
     # Apply the service's Alembic migrations when it starts (convenient for one
     # process per service; a multi-replica deployment runs `ticketing migrate` first).

@@ -88,7 +88,12 @@ async def create(
 ) -> Response:
     """Order a ticket: answers once the ticket is locked for this order."""
     order = await operations.order_ticket(
-        units_of_work, temporal, user.id, body.ticket_id, settings.order_expiration_seconds
+        units_of_work,
+        temporal,
+        user.id,
+        body.ticket_id,
+        window_seconds=settings.order_expiration_seconds,
+        max_open_orders=settings.max_open_orders_per_buyer,
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None

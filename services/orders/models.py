@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid
+from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.clock import utc_now
@@ -41,6 +41,14 @@ class Ticket(Base):
     version: Mapped[int]
 
 
+# An order that holds its ticket, or is about to, or bought it. At most one per ticket:
+# the rush gate, decided by the database (the unique index below) before any saga starts.
+LIVE_STATUSES = (OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT, OrderStatus.COMPLETE)
+# Not yet paid, and holding (or about to hold) a ticket.
+OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.AWAITING_PAYMENT)
+_IS_LIVE = text("status IN ({})".format(", ".join(f"'{status}'" for status in LIVE_STATUSES)))
+
+
 class Order(Base):
     __tablename__ = "orders"
 
@@ -58,4 +66,13 @@ class Order(Base):
     ticket: Mapped[Ticket] = relationship(lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_orders_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        Index(
+            "uq_orders_live_ticket_id",
+            "ticket_id",
+            unique=True,
+            sqlite_where=_IS_LIVE,
+            postgresql_where=_IS_LIVE,
+        ),
+    )

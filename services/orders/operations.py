@@ -12,27 +12,60 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
-from services.orders.models import Order, Ticket
+from services.orders.models import OPEN_STATUSES, Order, Ticket
 from workflows.order_status import OrderStatus
 from workflows.steps import CancelReason
 
 
-async def place_order(uow: UnitOfWork, buyer_id: UUID, ticket_id: UUID) -> Order:
-    """A new order (``created``) for a ticket someone else sells, at its current price."""
+async def place_order(
+    uow: UnitOfWork, buyer_id: UUID, ticket_id: UUID, *, max_open_orders: int
+) -> Order:
+    """A new order (``created``) for a ticket someone else sells, at its current price.
+
+    The rush gate: at most one live order per ticket (a unique partial index), so a buyer
+    who comes second is refused here, in milliseconds, and starts no saga. The slot is
+    freed when the order is cancelled, which the saga does only after releasing the
+    ticket: the next buyer can win at once. The tickets service's lock still decides.
+    """
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("Ticket not found")
     if ticket.user_id == buyer_id:
         raise Forbidden("You cannot buy your own ticket")
+    await _hold_buyer(uow, buyer_id)
+    open_orders = await uow.session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.user_id == buyer_id, Order.status.in_(OPEN_STATUSES))
+    )
+    if (open_orders or 0) >= max_open_orders:
+        raise Conflict(
+            f"You already have {max_open_orders} orders awaiting payment: "
+            "pay for or cancel one first"
+        )
     order = Order(user_id=buyer_id, ticket_id=ticket.id, price_cents=ticket.price_cents)
     uow.session.add(order)
-    await uow.session.flush()
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        raise Conflict(purchase_client.TICKET_RESERVED) from None
     return order
+
+
+async def _hold_buyer(uow: UnitOfWork, buyer_id: UUID) -> None:
+    """Two orders of one buyer at once count each other's: on PostgreSQL a lock per buyer
+    for the transaction (SQLite's write transactions are serialized already)."""
+    if uow.session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(buyer_id.bytes[:8], "big", signed=True)
+        await uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def order_ticket(
@@ -40,12 +73,14 @@ async def order_ticket(
     temporal: LazyTemporalClient,
     buyer_id: UUID,
     ticket_id: UUID,
+    *,
     window_seconds: int,
+    max_open_orders: int,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
-    Conflict if another order holds the ticket (the saga then cancels this one)."""
+    Conflict if another order holds the ticket."""
     async with units_of_work() as uow:
-        order = await place_order(uow, buyer_id, ticket_id)
+        order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
         await uow.commit()
     try:
         await purchase_client.start_purchase(await temporal.get(), order, window_seconds)

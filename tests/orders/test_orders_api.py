@@ -6,6 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from sqlalchemy import select
+
+from services.orders.models import Order
 from tests.orders.support import Market
 from tests.support.polling import eventually
 from workflows.models import PaymentRequest, workflow_id
@@ -211,3 +214,60 @@ async def test_a_waiting_request_ends_with_304_when_nothing_changes(market: Mark
     assert (
         await market.orders.get(path, headers={**market.user(), "If-None-Match": etag})
     ).status_code == 403
+
+
+async def test_losing_buyers_start_no_saga(market: Market) -> None:
+    """The rush gate: the orders service refuses a second live order for a ticket from
+    its own data, so a losing buyer leaves no order and starts no Purchase workflow."""
+    ticket = await market.list_ticket(market.user())
+    responses = await asyncio.gather(
+        *(
+            market.orders.post("/api/orders", json={"ticketId": ticket["id"]}, headers=buyer)
+            for buyer in [market.user() for _ in range(20)]
+        )
+    )
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 19
+    refused = [response.json() for response in responses if response.status_code == 409]
+    assert all(body == {"errors": [{"message": "Ticket is already reserved"}]} for body in refused)
+
+    runtime = market.orders_app_state.runtime
+    async with runtime.database.read_sessions() as session:
+        orders = (
+            await session.scalars(select(Order).where(Order.ticket_id == UUID(ticket["id"])))
+        ).all()
+    assert len(orders) == 1
+    query = f'WorkflowType="Purchase" AND TicketId="{ticket["id"]}"'
+
+    async def visible() -> bool:
+        return (await market.temporal.count_workflows(query)).count >= 1
+
+    await eventually(visible)
+    assert (await market.temporal.count_workflows(query)).count == 1
+
+
+async def test_a_buyer_holds_at_most_a_few_unpaid_orders(market: Market) -> None:
+    buyer, limit = market.user(), market.settings.max_open_orders_per_buyer
+    tickets = [await market.list_ticket(market.user()) for _ in range(limit + 1)]
+    held = [await market.order(buyer, ticket["id"]) for ticket in tickets[:limit]]
+
+    refused = await market.orders.post(
+        "/api/orders", json={"ticketId": tickets[limit]["id"]}, headers=buyer
+    )
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "errors": [
+            {
+                "message": f"You already have {limit} orders awaiting payment: "
+                "pay for or cancel one first"
+            }
+        ]
+    }
+    # Another buyer is not held back by this one's orders.
+    await market.order(market.user(), tickets[limit]["id"])
+
+    cancelled = await market.orders.delete(f"/api/orders/{held[0]['id']}", headers=buyer)
+    assert cancelled.status_code == 204
+    again = await market.orders.post(
+        "/api/orders", json={"ticketId": tickets[0]["id"]}, headers=buyer
+    )
+    assert again.status_code == 201, again.text

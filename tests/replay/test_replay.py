@@ -1,5 +1,7 @@
 """Every committed history of the saga replays on today's workflow code: a change that
 would break running purchases fails here (such a change needs ``workflow.patched``).
+Histories of an earlier shape stay, in a folder named for the change that followed them
+(``before_local_order_steps/``: the orders steps as activities on the orders queue).
 Re-record with ``.venv/bin/python -m tests.replay.record``."""
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ def test_every_path_has_a_committed_history() -> None:
 
 def _histories() -> list[object]:
     return [
-        pytest.param(path.stem, path.read_text(), id=path.stem)
-        for path in sorted(HISTORIES.glob("*.json"))
+        pytest.param(name, path.read_text(), id=name)
+        for path in sorted(HISTORIES.rglob("*.json"))
+        for name in [str(path.relative_to(HISTORIES).with_suffix(""))]
     ]
 
 

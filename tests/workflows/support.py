@@ -201,9 +201,15 @@ async def running_purchases(client: Client, shop: Shop) -> AsyncIterator[Purchas
     services' queues, for the duration of one test."""
     client = pydantic_client(client)
     task_queue = f"purchase-{uuid4()}"
-    workers = [Worker(client, task_queue=task_queue, workflows=[PurchaseWorkflow])] + [
-        Worker(client, task_queue=queue, activities=shop.activities()) for queue in TaskQueue
-    ]
+    # The saga's own worker runs the orders steps too, as local activities.
+    workers = [
+        Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[PurchaseWorkflow],
+            activities=shop.activities(),
+        )
+    ] + [Worker(client, task_queue=queue, activities=shop.activities()) for queue in TaskQueue]
     async with contextlib.AsyncExitStack() as stack:
         for worker in workers:
             await stack.enter_async_context(worker)
