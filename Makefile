@@ -18,7 +18,7 @@ test: install
 # Bytecode is compiled at install, so that no process compiles a module at start even
 # where PYTHONDONTWRITEBYTECODE is set; the workflow sandbox imports the workflow module
 # afresh for every new workflow, which without bytecode means compiling it each time.
-BYTECODE_DIRS := services workflows activities worker devstack
+BYTECODE_DIRS := services workflows activities worker devstack web
 
 # Syncing an up-to-date venv takes a fraction of a second, so it runs every time rather
 # than trusting a stamp file that a hand-installed package would make stale.

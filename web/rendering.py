@@ -132,13 +132,13 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     settings: WebSettings = request.app.state.settings
+    context.setdefault("settings", settings)
     html = render(
         template,
         request=request,
         user=user,
         path=request.url.path,
         static_version=STATIC_VERSION,
-        settings=settings,
         server_now=datetime.now(UTC).isoformat(),
         **context,
     )

@@ -12,6 +12,7 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
@@ -24,6 +25,8 @@ router = APIRouter(prefix="/orders")
 
 # After an API failure, the next wait starts later.
 RETRY_AFTER_FAILURE = "5s"
+# How long a payment for an order the payments service has not heard of yet is retried.
+PAYMENTS_REPLICA_GRACE_SECONDS = 5.0
 
 
 def _path(order_id: str) -> str:
@@ -137,6 +140,18 @@ async def _after_payment(api: Api, request: Request, order_id: str, message: str
     )
 
 
+async def _pay(api: Api, order_id: str, token: str) -> httpx.Response:
+    """Pays; an order just made may not have reached the payments service yet (it learns
+    of orders from events), so a 404 is asked again for a moment."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PAYMENTS_REPLICA_GRACE_SECONDS
+    while True:
+        paid = await api.call("POST", "/api/payments", json={"orderId": order_id, "token": token})
+        if paid.status_code != 404 or loop.time() > deadline:
+            return paid
+        await asyncio.sleep(0.2)
+
+
 @router.post("/{order_id}/pay")
 async def pay(
     request: Request, api: ApiDep, order_id: str, token: Annotated[str, Form()] = ""
@@ -149,7 +164,7 @@ async def pay(
         if _is_htmx(request):
             return fragment(api, "_pay_message.html", message=message, ok=False)
         return await _order_page_with(request, api, order_id, pay_message=message)
-    paid = await api.call("POST", "/api/payments", json={"orderId": order_id, "token": token})
+    paid = await _pay(api, order_id, token.strip())
     if paid.status_code == 401:
         return redirect(api, signin_url(here))
     if paid.status_code == 201:

@@ -85,16 +85,36 @@
     return { error: (token && token.error && token.error.message) || "Check the card details." };
   }
 
+  // localstripe's stand-in declares a global `class Element`, which as a page script
+  // would shadow the DOM's Element for every script (htmx among them). So in development
+  // its source is run inside a function instead, told where it came from.
+  var standIn = null;
+  function loadStripe(form) {
+    if (typeof window.Stripe === "function") return Promise.resolve();
+    var url = form.getAttribute("data-stripe-standin");
+    if (!url) return Promise.reject(new Error("Stripe.js is missing"));
+    standIn = standIn || fetch(url).then(function (response) {
+      if (!response.ok) throw new Error("Stripe.js stand-in: " + response.status);
+      return response.text();
+    }).then(function (source) {
+      var code = source.split("document.currentScript.src").join(JSON.stringify(url));
+      (0, eval)("(function () {\n" + code + "\n})();");
+    });
+    return standIn;
+  }
+
   function mountCardForm(root) {
     var form = root.querySelector ? root.querySelector("#pay-form") : null;
     if (!form && root.id === "pay-form") form = root;
     if (!form || form.hasAttribute("data-mounted")) return;
-    form.hidden = false;
-    if (typeof window.Stripe !== "function") {
-      say("The card form could not be loaded. Reload the page to try again.", false);
-      return;
-    }
     form.setAttribute("data-mounted", "");
+    form.hidden = false;
+    loadStripe(form).then(function () { mountCard(form); }, function () {
+      say("The card form could not be loaded. Reload the page to try again.", false);
+    });
+  }
+
+  function mountCard(form) {
     var stripe = window.Stripe(form.getAttribute("data-stripe-key"));
     var card = stripe.elements().create("card");
     var holder = form.querySelector("#card-element");
@@ -126,6 +146,8 @@
   }
 
   function enhance(root) {
+    // What is said only to visitors without scripts.
+    root.querySelectorAll("[data-no-js]").forEach(function (el) { el.remove(); });
     localTimes(root);
     mountCardForm(root);
   }
