@@ -32,10 +32,14 @@ class _NoCookieJar(CookieJar):
         return None
 
 
-def new_http_client(base_url: str) -> httpx.AsyncClient:
+def new_http_client(
+    base_url: str, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base_url,
-        cookies=httpx.Cookies(_NoCookieJar()),
+        transport=transport,
+        # The jar itself, not wrapped in httpx.Cookies (which would copy it into a real jar).
+        cookies=_NoCookieJar(),
         # Long polls wait up to 20 s on the API's side.
         timeout=httpx.Timeout(35.0, connect=5.0),
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -31,12 +32,15 @@ class StaticFilesCached(StaticFiles):
         return response
 
 
-def create_app(settings: WebSettings | None = None) -> FastAPI:
+def create_app(
+    settings: WebSettings | None = None, *, api_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """``api_transport``: how to reach the API other than over the network (tests)."""
     settings = settings or get_web_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.http = new_http_client(settings.api_url)
+        app.state.http = new_http_client(settings.api_url, api_transport)
         try:
             yield
         finally:

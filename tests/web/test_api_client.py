@@ -1,0 +1,88 @@
+"""The shop's way to the API: each visitor's session goes out with their own requests
+only, and the API's cookies come back to that visitor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import Cookie, FastAPI, Request, Response
+
+from web.app import create_app
+from web.rendering import safe_next
+from web.settings import WebSettings
+
+
+def stand_in_api(seen: list[str | None]) -> FastAPI:
+    """Just enough of /api/users: sign-in sets ``session`` to the email. ``seen``: the
+    Cookie header of each ticket list asked for."""
+    api = FastAPI()
+
+    @api.post("/api/users/signin")
+    async def signin(body: dict[str, str], response: Response) -> dict[str, str]:
+        response.set_cookie("session", body["email"], httponly=True, samesite="lax")
+        return {"email": body["email"]}
+
+    @api.get("/api/users/currentuser")
+    async def current(session: str | None = Cookie(default=None)) -> dict[str, object]:
+        return {"currentUser": {"id": session, "email": session} if session else None}
+
+    @api.get("/api/tickets")
+    async def tickets(request: Request) -> list[object]:
+        seen.append(request.headers.get("cookie"))
+        return []
+
+    return api
+
+
+@pytest.fixture
+def seen() -> list[str | None]:
+    return []
+
+
+@pytest.fixture
+async def shop(seen: list[str | None]) -> AsyncIterator[FastAPI]:
+    app = create_app(
+        WebSettings(_env_file=None, web_api_url="http://api"),
+        api_transport=httpx.ASGITransport(app=stand_in_api(seen)),
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def browser(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop")
+
+
+async def test_a_session_reaches_its_visitor_and_nobody_else(
+    shop: FastAPI, seen: list[str | None]
+) -> None:
+    async with browser(shop) as ann, browser(shop) as bob:
+        signed_in = await ann.post(
+            "/auth/signin", data={"email": "ann@example.com", "password": "x", "next": "/"}
+        )
+        assert signed_in.status_code == 303
+        assert signed_in.headers["location"] == "/"
+        assert signed_in.headers["set-cookie"].startswith('session="ann@example.com"')
+        assert "HttpOnly" in signed_in.headers["set-cookie"]
+
+        assert "ann@example.com" in (await ann.get("/")).text
+        page = (await bob.get("/")).text
+        assert seen == ["session=ann@example.com", None]
+        assert "ann@example.com" not in page
+        assert "Sign in" in page
+        # The shop's own client kept nothing.
+        assert not shop.state.http.cookies
+
+
+async def test_sign_in_goes_back_only_to_a_path_on_this_site(shop: FastAPI) -> None:
+    async with browser(shop) as visitor:
+        answered = await visitor.post(
+            "/auth/signin",
+            data={"email": "ann@example.com", "password": "x", "next": "//evil.example/x"},
+        )
+        assert answered.headers["location"] == "/"
+    assert safe_next("/tickets/1?x=2") == "/tickets/1?x=2"
+    for hostile in ("https://evil.example/", "//evil.example", "/\\evil.example", "tickets"):
+        assert safe_next(hostile) == "/"
