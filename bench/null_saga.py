@@ -100,12 +100,14 @@ ACTIVITIES: dict[TaskQueue, list[Callable[..., Any]]] = {
 }
 
 
-async def _register_namespace(temporal_address: str) -> None:
+async def register_namespace(temporal_address: str, namespace: str) -> None:
+    """A namespace of the bench's own on the stack's server, with the saga's search
+    attributes, once it answers."""
     client = await connect_temporal(Settings(temporal_address=temporal_address))
     try:
         await client.workflow_service.register_namespace(
             RegisterNamespaceRequest(
-                namespace=NAMESPACE, workflow_execution_retention_period=Duration(seconds=86400)
+                namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
             )
         )
     except RPCError as error:
@@ -114,9 +116,9 @@ async def _register_namespace(temporal_address: str) -> None:
 
     async def registered() -> None:
         await client.workflow_service.describe_namespace(
-            DescribeNamespaceRequest(namespace=NAMESPACE)
+            DescribeNamespaceRequest(namespace=namespace)
         )
-        await register_search_attributes(client, namespace=NAMESPACE)
+        await register_search_attributes(client, namespace=namespace)
 
     await eventually(
         registered,
@@ -131,7 +133,7 @@ async def _register_namespace(temporal_address: str) -> None:
 @contextlib.asynccontextmanager
 async def running(temporal_address: str) -> AsyncIterator[Client]:
     """A client of the null-saga namespace, with its workers polling until the block ends."""
-    await _register_namespace(temporal_address)
+    await register_namespace(temporal_address, NAMESPACE)
     client = await connect_temporal(
         Settings(temporal_address=temporal_address, temporal_namespace=NAMESPACE)
     )

@@ -40,6 +40,44 @@ def _timeline(timeline: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _floor_and_rush(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    if results.get("floor"):
+        lines += [
+            "",
+            "## The floor: one no-op activity per workflow, same server and workers",
+            "",
+            "| concurrent | runs/s | p50 / p99 ms | purchases/s | ratio_to_floor |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for level, figure in results["floor"].items():
+            purchase = results["purchase"].get(level, {})
+            lines.append(
+                f"| {level} | {_num(figure['runs_per_second'])} | {_ms(figure['run'])} "
+                f"| {_num(purchase.get('purchases_per_second'))} "
+                f"| {_num(purchase.get('ratio_to_floor'), 2)} |"
+            )
+    if results.get("rush"):
+        rush = results["rush"]
+        lines += [
+            "",
+            f"## The rush (rush_ratio {_num(rush['rush_ratio'], 2)})",
+            "",
+            "| run | buyers on tickets | wall s | answers | winners p50 / p99 ms "
+            "| losers p50 / p99 ms | Purchase workflows |",
+            "|---|---:|---:|---|---:|---:|---:|",
+        ]
+        for name in ("winners_alone", "rush"):
+            run = rush[name]
+            answers = ", ".join(f"{count} x {status}" for status, count in run["answers"].items())
+            lines.append(
+                f"| {name.replace('_', ' ')} | {run['buyers']} on {run['tickets']} "
+                f"| {_num(run['wall_seconds'], 2)} | {answers} | {_ms(run['winners'])} "
+                f"| {_ms(run['losers'])} | {run['purchase_workflows']} |"
+            )
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     lines = [
@@ -89,6 +127,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| cold start, `ticketing up` to /readyz 200 (s) "
         f"| {_num(results['cold_start_seconds'], 2)} |",
     ]
+    lines += _floor_and_rush(results)
     lines += _timeline(results.get("timeline"))
     lines += [
         "",

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from temporalio.client import Client
 
-from bench import event_lag, null_saga, read_path, timeline
+from bench import event_lag, floor, null_saga, read_path, rush, timeline
 from bench.cpu import accounting
 from bench.footprint import PeakSampler, snapshot
 from bench.load import Run, closed_loop, deal
@@ -51,19 +51,33 @@ class Plan:
     warmup: int = 5
     # The level whose sagas' histories are read for where their time goes.
     timeline_level: int = 10
+    # The rush: this many tickets, wanted by this many buyers each (and the winners alone).
+    rush_tickets: int = 100
+    rush_buyers_per_ticket: int = 10
+    # The floor: one-activity workflows, how many at each concurrency.
+    floor_levels: tuple[tuple[int, int], ...] = ((1, 30), (10, 300), (50, 500))
 
     def describe(self) -> str:
         levels = ", ".join(f"{n} at {c} concurrent" for c, n in self.levels.items())
         return (
             f"purchases and null sagas: {levels} (after {self.warmup} warm-up purchases); "
             f"event lag: {self.lag_samples} edits; read path: {self.read_seconds:g} s per "
-            f"endpoint at {self.read_concurrency} clients"
+            f"endpoint at {self.read_concurrency} clients; rush: "
+            f"{self.rush_tickets * self.rush_buyers_per_ticket} buyers on {self.rush_tickets} "
+            f"tickets; floor: " + ", ".join(f"{n} at {c} concurrent" for c, n in self.floor_levels)
         )
 
 
 FULL = Plan(levels={1: 30, 10: 150, 50: 250})
 QUICK = Plan(
-    levels={1: 5, 10: 20, 50: 50}, catalogue=200, lag_samples=20, read_seconds=2.0, warmup=2
+    levels={1: 5, 10: 20, 50: 50},
+    catalogue=200,
+    lag_samples=20,
+    read_seconds=2.0,
+    warmup=2,
+    rush_tickets=20,
+    rush_buyers_per_ticket=5,
+    floor_levels=((1, 5), (10, 40), (50, 100)),
 )
 
 
@@ -202,14 +216,19 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
     print("setting the shop up: users, tickets, cards ...", flush=True)
     setup_started = time.perf_counter()
     sellers = await sign_up_many(stack.api, plan.sellers)
-    users = await sign_up_many(stack.api, max(plan.levels))
+    rush_buyers = plan.rush_tickets * plan.rush_buyers_per_ticket
+    users = await sign_up_many(stack.api, max(*plan.levels, rush_buyers))
     buyers = [shopper(stack.api, user) for user in users]
     try:
         wanted = plan.warmup + sum(plan.levels.values())
         for_purchase = await list_tickets(sellers, wanted, title="Gig")
         catalogue = await list_tickets(sellers, plan.catalogue)
+        alone_tickets = await list_tickets(sellers, plan.rush_tickets, title="Alone")
+        rush_tickets = await list_tickets(sellers, plan.rush_tickets, title="Rush")
         methods = await payment_methods(stack.localstripe, wanted)
-        await wait_for_replica(stack.orders_db, for_purchase + catalogue)
+        await wait_for_replica(
+            stack.orders_db, for_purchase + catalogue + alone_tickets + rush_tickets
+        )
         results["setup_seconds"] = round(time.perf_counter() - setup_started, 1)
 
         print("event lag ...", flush=True)
@@ -265,6 +284,18 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
             seconds=plan.read_seconds,
             page=plan.page,
         )
+
+        print("the floor: one-activity workflows ...", flush=True)
+        results["floor"] = await floor.measure(stack.temporal_address, dict(plan.floor_levels))
+        for key, purchase in results["purchase"].items():
+            floor_rate = results["floor"].get(key, {}).get("runs_per_second")
+            purchase["ratio_to_floor"] = (
+                ratio(purchase["purchases_per_second"], floor_rate) if floor_rate else None
+            )
+
+        print("the rush ...", flush=True)
+        temporal = await connect_temporal(Settings(temporal_address=stack.temporal_address))
+        results["rush"] = await rush.measure(buyers, alone_tickets, rush_tickets, temporal)
     finally:
         await close_all([*sellers, *users])
         await asyncio.gather(*(buyer.close() for buyer in buyers))

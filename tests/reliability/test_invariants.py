@@ -10,13 +10,13 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import insert, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from services.definitions import load_definition
 from services.common.data.db import Database
 from services.common.data.migrations import upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName
+from services.definitions import load_definition
 from tests.reliability.databases import BACKENDS, ServiceDatabases, postgres_urls
 from tests.reliability.invariants import Invariants
 from tests.support.cards import localstripe, payment_method
@@ -108,6 +108,16 @@ async def test_a_clean_database_breaks_no_rule(checker: Invariants) -> None:
 async def test_a_ticket_held_by_two_orders_is_reported(checker: Invariants) -> None:
     held = await ticket(checker, "orders", None)
     await order(checker, held, "awaiting:payment")
+    # The orders database itself refuses a second live order (the rush gate) ...
+    with pytest.raises(IntegrityError):
+        await order(checker, held, "complete")
+    # ... so the checker is shown one from a database without that index.
+    database = Database.connect(checker.databases.urls["orders"])
+    try:
+        async with database.write_engine.begin() as connection:
+            await connection.execute(text("DROP INDEX uq_orders_live_ticket_id"))
+    finally:
+        await database.dispose()
     await order(checker, held, "complete")
     assert any("held by 2 orders" in found for found in await checker.locks())
 
