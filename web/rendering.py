@@ -36,6 +36,14 @@ def money(value: object) -> str:
     return f"${amount:,.2f}"
 
 
+def price_text(value: object) -> str:
+    """A price as a form shows it: ``25.5`` -> ``25.50``."""
+    try:
+        return f"{Decimal(str(value)):.2f}"
+    except InvalidOperation:
+        return str(value or "")
+
+
 def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from web.api_client import Api, api_error
 from web.dependencies import ApiDep
-from web.rendering import AWAITING_PAYMENT, COMPLETE, page, redirect, signin_url
+from web.rendering import AWAITING_PAYMENT, COMPLETE, page, price_text, redirect, signin_url
 
 router = APIRouter()
 
@@ -145,7 +145,7 @@ async def _ticket_page(
         own_order=own_order,
         is_seller=user is not None and user.get("id") == ticket.get("userId"),
         edit_values=edit_values
-        or {"title": str(ticket.get("title", "")), "price": str(ticket.get("price", ""))},
+        or {"title": str(ticket.get("title", "")), "price": price_text(ticket.get("price"))},
         edit_errors=edit_errors or {},
         edit_messages=edit_messages or [],
         buy_messages=buy_messages or [],
