@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from temporalio.client import Client
 
-from bench import event_lag, floor, null_saga, read_path, rush, timeline
+from bench import event_lag, floor, landing_page, null_saga, read_path, rush, timeline
 from bench.cpu import accounting
 from bench.footprint import PeakSampler, snapshot
 from bench.load import Run, closed_loop, deal
@@ -283,6 +283,11 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
             concurrency=plan.read_concurrency,
             seconds=plan.read_seconds,
             page=plan.page,
+        )
+
+        print("the web shop's landing page ...", flush=True)
+        results["landing_page"] = await landing_page.measure(
+            stack.api, concurrency=plan.read_concurrency, seconds=plan.read_seconds
         )
 
         print("the floor: one-activity workflows ...", flush=True)
