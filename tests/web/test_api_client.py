@@ -86,3 +86,22 @@ async def test_sign_in_goes_back_only_to_a_path_on_this_site(shop: FastAPI) -> N
     assert safe_next("/tickets/1?x=2") == "/tickets/1?x=2"
     for hostile in ("https://evil.example/", "//evil.example", "/\\evil.example", "tickets"):
         assert safe_next(hostile) == "/"
+
+
+async def test_an_api_failure_gets_a_page_of_its_own_never_a_stack_trace() -> None:
+    failing = FastAPI()
+
+    @failing.get("/api/tickets")
+    async def broken() -> None:
+        raise RuntimeError("secret detail")
+
+    app = create_app(
+        WebSettings(_env_file=None, web_api_url="http://api"),
+        api_transport=httpx.ASGITransport(app=failing, raise_app_exceptions=False),
+    )
+    async with app.router.lifespan_context(app), browser(app) as visitor:
+        page = await visitor.get("/")
+    assert page.status_code == 503
+    assert "can't reach Ticketing" in page.text
+    assert "secret detail" not in page.text
+    assert "Traceback" not in page.text
