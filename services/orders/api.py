@@ -89,6 +89,7 @@ async def create(
     """Order a ticket: answers once the ticket is locked for this order."""
     order = await operations.order_ticket(
         units_of_work,
+        read_sessions,
         temporal,
         user.id,
         body.ticket_id,

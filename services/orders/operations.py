@@ -12,15 +12,16 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
-from services.orders.models import OPEN_STATUSES, Order, Ticket
+from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
 from workflows.order_status import OrderStatus
 from workflows.steps import CancelReason
 
@@ -35,11 +36,7 @@ async def place_order(
     freed when the order is cancelled, which the saga does only after releasing the
     ticket: the next buyer can win at once. The tickets service's lock still decides.
     """
-    ticket = await uow.session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    if ticket.user_id == buyer_id:
-        raise Forbidden("You cannot buy your own ticket")
+    price_cents = await refuse_unorderable(uow.session, buyer_id, ticket_id)
     await _hold_buyer(uow, buyer_id)
     open_orders = await uow.session.scalar(
         select(func.count())
@@ -51,13 +48,40 @@ async def place_order(
             f"You already have {max_open_orders} orders awaiting payment: "
             "pay for or cancel one first"
         )
-    order = Order(user_id=buyer_id, ticket_id=ticket.id, price_cents=ticket.price_cents)
+    order = Order(user_id=buyer_id, ticket_id=ticket_id, price_cents=price_cents)
     uow.session.add(order)
     try:
         await uow.session.flush()
     except IntegrityError:
         raise Conflict(purchase_client.TICKET_RESERVED) from None
     return order
+
+
+# Built once, as plain columns in one statement: in a rush every losing buyer runs it.
+_ORDERABLE = select(
+    Ticket.user_id,
+    Ticket.price_cents,
+    select(Order.id)
+    .where(Order.ticket_id == Ticket.id, Order.status.in_(LIVE_STATUSES))
+    .limit(1)
+    .scalar_subquery()
+    .label("live_order_id"),
+).where(Ticket.id == bindparam("ticket_id"))
+
+
+async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
+    """The ticket's price, unless it is unknown (404), the buyer's own (403) or held by a
+    live order (409). On a read session it refuses a rush's losers without taking the
+    write lock; in the order's own transaction the unique index has the last word."""
+    row = (await session.execute(_ORDERABLE, {"ticket_id": ticket_id})).one_or_none()
+    if row is None:
+        raise NotFound("Ticket not found")
+    if row.user_id == buyer_id:
+        raise Forbidden("You cannot buy your own ticket")
+    if row.live_order_id is not None:
+        raise Conflict(purchase_client.TICKET_RESERVED)
+    price_cents: int = row.price_cents
+    return price_cents
 
 
 async def _hold_buyer(uow: UnitOfWork, buyer_id: UUID) -> None:
@@ -70,6 +94,7 @@ async def _hold_buyer(uow: UnitOfWork, buyer_id: UUID) -> None:
 
 async def order_ticket(
     units_of_work: Callable[[], UnitOfWork],
+    read_sessions: async_sessionmaker[AsyncSession],
     temporal: LazyTemporalClient,
     buyer_id: UUID,
     ticket_id: UUID,
@@ -79,6 +104,9 @@ async def order_ticket(
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
     Conflict if another order holds the ticket."""
+    # Most of a rush's buyers are told here, on a read that waits for no writer.
+    async with read_sessions() as session:
+        await refuse_unorderable(session, buyer_id, ticket_id)
     async with units_of_work() as uow:
         order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
         await uow.commit()

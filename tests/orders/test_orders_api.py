@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy import select
+from temporalio.client import WorkflowHandle
 
 from services.orders.models import Order
 from tests.orders.support import Market
 from tests.support.polling import eventually
-from workflows.models import PaymentRequest, workflow_id
+from workflows.models import PaymentRequest, PurchaseState, workflow_id
 from workflows.purchase import PurchaseWorkflow
 
 
@@ -141,8 +142,10 @@ async def test_a_paid_order_completes_and_cannot_be_cancelled(market: Market) ->
     buyer = market.user(buyer_id)
     order = await market.order(buyer, ticket["id"])
 
-    handle = market.temporal.get_workflow_handle_for(
-        PurchaseWorkflow.run, workflow_id(UUID(order["id"]))
+    handle: WorkflowHandle[PurchaseWorkflow, PurchaseState] = (
+        market.temporal.get_workflow_handle_for(
+            PurchaseWorkflow.run, workflow_id(UUID(order["id"]))
+        )
     )
     token = await market.payment_method()
     receipt = await handle.execute_update(
