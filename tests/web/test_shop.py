@@ -335,3 +335,25 @@ def test_the_front_page_fits_a_phone(visitor: NewVisitor, screenshot: Screenshot
     screenshot(page, "phone")
     # Last in the module, so the front page has the other tests' tickets on it.
     screenshot(visitor().go("/"), "tickets-for-sale")
+
+
+def test_the_front_page_shows_twenty_tickets_a_page_with_next_and_previous(
+    visitor: NewVisitor, shop: RunningStack
+) -> None:
+    seller = visitor().sign_up()
+    token = next(c["value"] for c in seller.context.cookies() if c["name"] == "session")
+    with httpx.Client(base_url=shop.url("API_PORT"), cookies={"session": token}) as api:
+        for index in range(21):
+            listed = api.post("/api/tickets", json={"title": f"Page {index}", "price": 5})
+            assert listed.status_code == 201, listed.text
+    page = visitor().go("/")
+    first = page.locator(".tickets .title").all_inner_texts()
+    assert len(first) == 20
+    expect(page.get_by_role("link", name="← Previous")).to_have_count(0)
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url(re.compile(r"/\?page=2$"))
+    second = page.locator(".tickets .title").all_inner_texts()
+    assert second and not set(second) & set(first)
+    page.get_by_role("link", name="← Previous").click()
+    page.wait_for_url(re.compile(r"/\?page=1$"))
+    assert page.locator(".tickets .title").all_inner_texts() == first
