@@ -77,8 +77,11 @@ class Stack:
             host=settings.api_host,
             env=env,
         )
+        # No health endpoints here (nothing probes them), so that several worker
+        # processes on one machine do not contend for one port.
+        worker_env = {**env, "WORKER_HEALTH_PORT": "0"}
         self.workers = [
-            ManagedProcess(name=f"worker {i}", command=list(command), env=env)
+            ManagedProcess(name=f"worker {i}", command=list(command), env=worker_env)
             for i, command in enumerate(worker_commands, start=1)
         ]
         self.started: list[ManagedProcess] = []

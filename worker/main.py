@@ -23,6 +23,7 @@ from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
 from services.common.temporal import connect_temporal
 from services.definitions import load_definition, service_name, worker_services
+from worker.health import WorkerHealth, serving_health
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,14 @@ SHUTDOWN_GRACE = timedelta(seconds=20)
 
 @contextlib.asynccontextmanager
 async def running_workers(
-    services: Sequence[ServiceName], settings: Settings, client: Client
+    services: Sequence[ServiceName],
+    settings: Settings,
+    client: Client,
+    health: WorkerHealth | None = None,
 ) -> AsyncIterator[list[Worker]]:
     """The workers of ``services``, each as its definition declares it, polling until the
     block ends, then shut down gracefully (running activities and workflow tasks finish
-    first)."""
+    first); each recorded in ``health`` as it starts."""
     async with contextlib.AsyncExitStack() as stack:
         workers = []
         for service in services:
@@ -56,6 +60,8 @@ async def running_workers(
             )
             await stack.enter_async_context(worker)
             workers.append(worker)
+            if health is not None:
+                health.add(service, runtime, worker)
         yield workers
 
 
@@ -64,11 +70,15 @@ async def serve(services: Sequence[ServiceName], settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    client = await connect_temporal(settings)
-    async with running_workers(services, settings, client):
-        log.info("workers running: %s", ", ".join(services))
-        await stop.wait()
-        log.info("stopping workers")
+    health = WorkerHealth(services)
+    host, port = settings.worker_health_host, settings.worker_health_port
+    # Up first: alive (and not ready) while Temporal and the runtimes connect.
+    async with serving_health(health, host, port):
+        client = await connect_temporal(settings)
+        async with running_workers(services, settings, client, health):
+            log.info("workers running: %s", ", ".join(services))
+            await stop.wait()
+            log.info("stopping workers")
 
 
 def run(service: str) -> None:

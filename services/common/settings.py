@@ -55,6 +55,20 @@ class Settings(BaseSettings):
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # A real cluster's Temporal: TLS (on by itself with a client certificate or an API
+    # key), a client certificate and key (mTLS, self-hosted or Temporal Cloud), a CA for
+    # a private server certificate (PEM file paths), or a Temporal Cloud API key.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: str | None = None
+
+    # A worker process's health endpoints (/healthz, /readyz) for its probes; 0: none.
+    # Loopback by default; a container sets 0.0.0.0 so that the kubelet reaches it.
+    worker_health_host: str = "127.0.0.1"
+    worker_health_port: int = Field(default=9000, ge=0, le=65535)
 
     # Tokens: Ed25519-signed JWTs. Only auth holds the private key; the other services
     # need only the public one. In development a key pair is generated under data_dir.

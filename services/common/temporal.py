@@ -10,7 +10,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from services.common.settings import Settings
 from workflows.errors import PurchaseError
@@ -23,7 +23,27 @@ async def connect_temporal(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=temporal_tls(settings),
+        api_key=settings.temporal_api_key,
     )
+
+
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """TLS to Temporal as the settings ask: off on the embedded stack; with a client
+    certificate (mTLS), a private CA or a server name, a TLSConfig from those PEM files;
+    on with the system's CAs for an API key (Temporal Cloud) or ``TEMPORAL_TLS``."""
+    cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together")
+    ca, server_name = settings.temporal_tls_ca, settings.temporal_tls_server_name
+    if cert is not None or ca is not None or server_name is not None:
+        return TLSConfig(
+            client_cert=cert.read_bytes() if cert is not None else None,
+            client_private_key=key.read_bytes() if key is not None else None,
+            server_root_ca_cert=ca.read_bytes() if ca is not None else None,
+            domain=server_name,
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
 
 
 class LazyTemporalClient:
