@@ -213,7 +213,14 @@ def test_the_sellers_edit_is_refused_while_reserved_and_succeeds_after_release(
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("alert")).to_contain_text("Cannot edit a reserved ticket")
     expect(page.get_by_label("Price (USD)")).to_have_value("25")  # what was typed stays
-    expect(seller.go("/my/tickets").locator("tr", has_text=title)).to_contain_text("Reserved")
+    # My tickets says until when (the tickets service learns the deadline from order.created).
+    deadline = time.monotonic() + SETTLE_MS / 1000
+    while (
+        "until" not in (row := seller.go("/my/tickets").locator("tr", has_text=title)).inner_text()
+    ):
+        assert time.monotonic() < deadline, "My tickets never says until when"
+        seller.page.wait_for_timeout(250)
+    expect(row).to_contain_text("Reserved")
 
     buyer.page.get_by_role("button", name="Cancel order").click()
     expect(buyer.page.locator(STATE)).to_have_attribute(
