@@ -110,8 +110,14 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
     def is_production(self) -> bool:
-        return self.environment is Environment.PRODUCTION
+        """Fails closed: every environment but ``development`` (``test`` too) runs with
+        production's rules (configured keys and Stripe, Secure cookies)."""
+        return not self.is_development
 
     @property
     def uses_localstripe(self) -> bool:
@@ -127,8 +133,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_generated_secrets_in_production(self) -> Settings:
-        if self.environment is Environment.PRODUCTION and not self.jwt_public_key:
+        if self.is_production and not self.jwt_public_key:
             raise ValueError("JWT_PUBLIC_KEY must be set in production")
+        # No fallback to localstripe: a production stack charges real cards or nothing.
+        if self.is_production and not self.stripe_secret_key:
+            raise ValueError("STRIPE_SECRET_KEY must be set in production")
         return self
 
 

@@ -29,7 +29,8 @@ def make_settings(
     """Settings for one test: its own data dir (and so its own signing key)."""
     return Settings(
         _env_file=None,
-        environment=Environment.TEST,
+        # Only development runs on generated keys and localstripe.
+        environment=Environment.DEVELOPMENT,
         data_dir=data_dir,
         nats_url=nats_url,
         database_url=database_url,

@@ -108,7 +108,7 @@ async def test_the_worker_command_serves_its_probes_and_stops_on_sigterm(
     port = free_port()
     env = {
         **os.environ,
-        "ENVIRONMENT": "test",
+        "ENVIRONMENT": "development",
         "DATA_DIR": str(worker_settings.data_dir),
         "DATABASE_URL": str(worker_settings.database_url),
         "NATS_URL": worker_settings.nats_url,
