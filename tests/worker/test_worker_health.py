@@ -126,8 +126,14 @@ async def test_the_worker_command_serves_its_probes_and_stops_on_sigterm(
         )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def readyz() -> httpx.Response:
+                if process.returncode is not None:
+                    pytest.fail(f"the worker exited:\n{log.read_text()[-3000:]}")
+                return await client.get("/readyz")
+
             ready = await eventually(
-                lambda: client.get("/readyz"),
+                readyz,
                 lambda response: response.status_code == 200,
                 ignoring=(httpx.TransportError,),
                 what="the worker process ready",
