@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.auth import operations
 from services.auth.cookies import clear_session_cookie, set_session_cookie
 from services.auth.models import User
-from services.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from services.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from services.auth.schemas import CurrentUserOut, SessionUserOut, SigninIn, SignupIn, UserOut
 from services.auth.signer import SignerDep
 from services.common.http.current_user import OptionalUserDep, VerifierDep
@@ -42,7 +42,9 @@ async def signup(
     if await find_user(read_sessions, body.email) is not None:
         raise Conflict(operations.EMAIL_IN_USE, field="email")
     # Hashed before the transaction starts, so no write lock is held while scrypt runs.
-    password_hash = await asyncio.to_thread(hash_password, body.password)
+    password_hash = await asyncio.to_thread(
+        hash_password, body.password, settings.password_hash_cost
+    )
     user = await operations.sign_up(uow, body.email, password_hash)
     await uow.commit()
     set_session_cookie(response, signer.sign(user.id, user.email), settings)
@@ -54,17 +56,27 @@ async def signin(
     body: SigninIn,
     response: Response,
     read_sessions: ReadSessionsDep,
+    uow: UnitOfWorkDep,
     signer: SignerDep,
     settings: SettingsDep,
 ) -> UserOut:
     user = await find_user(read_sessions, body.email)
-    # An unknown email costs one scrypt too, so the answer's timing tells nothing.
-    stored_hash = user.password_hash if user is not None else DUMMY_HASH
+    cost = settings.password_hash_cost
+    # An unknown email costs one scrypt too, so the answer's timing tells nothing (the
+    # dummy is made once, off the loop like every hash).
+    stored_hash = (
+        user.password_hash if user is not None else await asyncio.to_thread(dummy_hash, cost)
+    )
     matches = await asyncio.to_thread(verify_password, body.password, stored_hash)
     if user is None or not matches:
         raise BadRequest("Invalid credentials")
     if user.banned:
         raise NotAuthorized("Account is banned")
+    if needs_rehash(stored_hash, cost):
+        # Made with older parameters: replaced now that the password is at hand.
+        upgraded = await asyncio.to_thread(hash_password, body.password, cost)
+        await operations.upgrade_password_hash(uow, user.id, stored_hash, upgraded)
+        await uow.commit()
     set_session_cookie(response, signer.sign(user.id, user.email), settings)
     return UserOut.of(user)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from services.auth.events import user_banned, user_created
@@ -31,6 +32,19 @@ async def sign_up(uow: UnitOfWork, email: str, password_hash: str) -> User:
         raise Conflict(EMAIL_IN_USE, field="email") from None
     uow.publish(user_created(user))
     return user
+
+
+async def upgrade_password_hash(
+    uow: UnitOfWork, user_id: UUID, verified_hash: str, upgraded_hash: str
+) -> None:
+    """The same password under stronger parameters, unless the hash changed meanwhile (a
+    password change wins). Auth's own secret, replicated nowhere: no event, no version."""
+    await uow.session.execute(
+        update(User)
+        .where(User.id == user_id, User.password_hash == verified_hash)
+        .values(password_hash=upgraded_hash)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def ban(uow: UnitOfWork, user_id: UUID, token_lifetime: timedelta) -> User:

@@ -13,8 +13,9 @@ from services.auth.models import User
 from services.common.http.schemas import ApiModel
 from services.common.identity.tokens import TokenClaims
 
-PASSWORD_MIN_LENGTH = 4
-PASSWORD_MAX_LENGTH = 20
+# NIST SP 800-63B: at least 8 characters, and room for long passphrases.
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 128
 
 
 def _valid_email(value: str) -> str:
@@ -48,7 +49,7 @@ Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(
 class SignupIn(ApiModel):
     email: Email = Field(description="A valid email address; stored lower-cased.")
     password: Annotated[str, AfterValidator(_new_password)] = Field(
-        description="Between 4 and 20 characters."
+        description=f"Between {PASSWORD_MIN_LENGTH} and {PASSWORD_MAX_LENGTH} characters."
     )
 
 

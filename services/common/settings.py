@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     jwt_expires_seconds: int = 60 * 60
     # A JSON list or comma-separated emails.
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # scrypt's cost as log2 of N (r=8, p=1; services.auth.passwords). 17 is OWASP's
+    # minimum, about 0.3 s of one core and 128 MiB a hash; lower only for tests and
+    # benchmarks (refused in production). Older hashes are upgraded at sign-in.
+    password_hash_cost: int = Field(default=17, ge=4, le=20)
 
     stripe_secret_key: str | None = None
     stripe_api_base: str = "http://127.0.0.1:8420"
@@ -138,6 +142,8 @@ class Settings(BaseSettings):
         # No fallback to localstripe: a production stack charges real cards or nothing.
         if self.is_production and not self.stripe_secret_key:
             raise ValueError("STRIPE_SECRET_KEY must be set in production")
+        if self.is_production and self.password_hash_cost < 17:
+            raise ValueError("PASSWORD_HASH_COST below 17 (N=2^17) is refused in production")
         return self
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.auth.service import definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from tests.auth.support import ADMIN_EMAIL
+from tests.auth.support import ADMIN_EMAIL, TEST_HASH_COST
 from tests.support.apps import app_client, make_settings
 
 
@@ -23,6 +23,7 @@ def auth_settings(tmp_path: Path, nats_url: str, database_url: str) -> Settings:
         nats_url=nats_url,
         auth_database_url=database_url,
         admin_emails=[ADMIN_EMAIL],
+        password_hash_cost=TEST_HASH_COST,
     )
 
 

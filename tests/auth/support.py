@@ -13,7 +13,9 @@ from services.common.identity.tokens import ALGORITHM, SESSION_COOKIE, private_k
 from services.common.settings import Settings
 
 ADMIN_EMAIL = "admin@test.dev"
-PASSWORD = "s3cret!"
+# scrypt at N=2^10 in the tests: the real cost (2^17) is a third of a second a hash.
+TEST_HASH_COST = 10
+PASSWORD = "s3cret-passw0rd"
 
 
 async def signup(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:

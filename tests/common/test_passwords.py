@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from services.auth.passwords import DEFAULT_COST, dummy_hash, hash_password, verify_password
 
 
 def test_hash_verifies_the_right_password_only() -> None:
@@ -35,8 +35,8 @@ def test_unrecognised_hashes_never_verify(stored: str) -> None:
 
 
 def test_dummy_hash_matches_no_guessable_password() -> None:
-    assert not verify_password("", DUMMY_HASH)
-    assert not verify_password("password", DUMMY_HASH)
+    assert not verify_password("", dummy_hash(DEFAULT_COST))
+    assert not verify_password("password", dummy_hash(DEFAULT_COST))
 
 
 @pytest.mark.parametrize("stored", ["scrypt$x$8$1$AA==$AA==", "scrypt$3$8$1$AA==$AA==", "nonsense"])

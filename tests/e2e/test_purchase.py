@@ -44,7 +44,7 @@ async def user_factory(
         clients.append(client)
         email = f"{uuid4().hex[:10]}@example.com"
         response = await client.post(
-            "/api/users/signup", json={"email": email, "password": "secret"}
+            "/api/users/signup", json={"email": email, "password": "secret-password"}
         )
         assert response.status_code == 201, response.text
         return client

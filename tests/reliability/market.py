@@ -52,7 +52,7 @@ class Market:
         email = email or f"{uuid4().hex[:12]}@example.com"
         async with self.gate:
             response = await self.signups.post(
-                "/api/users/signup", json={"email": email, "password": "secret"}
+                "/api/users/signup", json={"email": email, "password": "secret-password"}
             )
         assert response.status_code == 201, response.text
         token = response.cookies[SESSION_COOKIE]
