@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +15,7 @@ from services.auth.models import User
 from services.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from services.auth.schemas import CurrentUserOut, SessionUserOut, SigninIn, SignupIn, UserOut
 from services.auth.signer import SignerDep
+from services.auth.throttles import guard_signin, guard_signup, hashing_slot
 from services.common.http.current_user import OptionalUserDep, VerifierDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, UnitOfWorkDep
 from services.common.http.errors import BadRequest, Conflict, NotAuthorized
@@ -29,7 +30,12 @@ async def find_user(read_sessions: async_sessionmaker[AsyncSession], email: str)
         return user
 
 
-@router.post("/signup", status_code=201, response_model=UserOut)
+@router.post(
+    "/signup",
+    status_code=201,
+    response_model=UserOut,
+    dependencies=[Depends(guard_signup), Depends(hashing_slot)],
+)
 async def signup(
     body: SignupIn,
     response: Response,
@@ -51,7 +57,9 @@ async def signup(
     return UserOut.of(user)
 
 
-@router.post("/signin", response_model=UserOut)
+@router.post(
+    "/signin", response_model=UserOut, dependencies=[Depends(guard_signin), Depends(hashing_slot)]
+)
 async def signin(
     body: SigninIn,
     response: Response,

@@ -90,6 +90,29 @@ class Settings(BaseSettings):
     # catalogue.
     max_open_orders_per_buyer: int = Field(default=3, ge=1)
 
+    # Throttles (services.common.http.throttle): each limit in the `limits` notation.
+    throttling: bool = True
+    throttle_storage: str = "memory://"
+    signin_attempts_per_address: str = "30/minute"
+    # Past this many wrong passwords the account's sign-in is locked until the window ends.
+    signin_failures_per_account: str = "5/15 minutes"
+    signups_per_address: str = "10/hour"
+    orders_per_buyer: str = "20/minute"
+    payment_attempts_per_buyer: str = "10/minute"
+    # Card testing: tries for one order, and declined cards for one buyer in an hour.
+    payment_attempts_per_order: int = Field(default=5, ge=1)
+    declines_per_buyer_per_hour: int = Field(default=10, ge=1)
+    # scrypt runs at most this many at once; more sign-ins than ``hash_queue`` waiting
+    # for one are told to come back (503) rather than queued without bound.
+    concurrent_hashes: int = Field(default=2, ge=1)
+    hash_queue: int = Field(default=32, ge=0)
+    # Requests held waiting for a change (Prefer: wait): in all, and per user.
+    max_waiting_requests: int = Field(default=1000, ge=1)
+    max_waiting_requests_per_user: int = Field(default=5, ge=1)
+
+    # Bodies over this size are refused (413) before any route parses them.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
     # Apply the service's Alembic migrations when it starts (convenient for one
     # process per service; a multi-replica deployment runs `ticketing migrate` first).
     migrate_on_start: bool = True
@@ -144,6 +167,12 @@ class Settings(BaseSettings):
             raise ValueError("STRIPE_SECRET_KEY must be set in production")
         if self.is_production and self.password_hash_cost < 17:
             raise ValueError("PASSWORD_HASH_COST below 17 (N=2^17) is refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _throttles_stay_on_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and not self.throttling:
+            raise ValueError("THROTTLING=false is refused in production")
         return self
 
 

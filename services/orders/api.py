@@ -24,6 +24,8 @@ from services.common.http.dependencies import (
 )
 from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.http.ids import id_or_not_found
+from services.common.http.throttle import per_user
+from services.common.http.waiting import WaitingRequestsDep
 from services.orders import operations, purchase_client
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
@@ -77,6 +79,13 @@ _ETAG = {
     status_code=201,
     response_model=OrderOut,
     responses={201: {"headers": {**_ETAG, "Location": {"schema": {"type": "string"}}}}},
+    dependencies=[
+        per_user(
+            lambda settings: settings.orders_per_buyer,
+            "orders-buyer",
+            "Too many orders in a short time: try again later",
+        )
+    ],
 )
 async def create(
     body: OrderIn,
@@ -142,6 +151,7 @@ async def show(
     user: CurrentUserDep,
     read_sessions: ReadSessionsDep,
     hints: ChangeHintsDep,
+    waiting: WaitingRequestsDep,
     if_none_match: Annotated[
         str | None, Header(description="The ETag held: 304 while it is current.")
     ] = None,
@@ -165,6 +175,8 @@ async def show(
         prefer=prefer,
         hints=hints,
         key=str(order_uuid),  # as the events spell it
+        waiting=waiting,
+        waiter=str(user.id),
     )
 
 

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep
-from services.common.http.dependencies import ReadSessionsDep, TemporalDep
+from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
 from services.common.http.errors import Conflict, ErrorResponse, Forbidden, NotFound
+from services.common.http.throttle import ThrottleDep, per_user
 from services.common.look_again import look_until
 from services.payments import purchase_client
+from services.payments.card_testing import refuse_card_testing
 from services.payments.models import Order
 from services.payments.schemas import PaymentIn, PaymentOut
 from workflows.models import PaymentRequest
@@ -60,9 +62,21 @@ def refuse_unless_payable(order: Order) -> None:
     status_code=201,
     response_model=PaymentOut,
     responses={402: {"model": ErrorResponse, "description": "Card declined"}},
+    dependencies=[
+        per_user(
+            lambda settings: settings.payment_attempts_per_buyer,
+            "payments-buyer",
+            "Too many payment attempts in a short time: try again later",
+        )
+    ],
 )
 async def pay(
-    body: PaymentIn, user: CurrentUserDep, read_sessions: ReadSessionsDep, temporal: TemporalDep
+    body: PaymentIn,
+    user: CurrentUserDep,
+    read_sessions: ReadSessionsDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    throttle: ThrottleDep,
 ) -> PaymentOut:
     """Charge the card for an order awaiting payment, through its purchase saga."""
     order = await find_order(read_sessions, body.order_id)
@@ -71,6 +85,9 @@ async def pay(
     if order.user_id != user.id:
         raise Forbidden("You do not own this order")
     refuse_unless_payable(order)
+    if throttle.enabled:
+        async with read_sessions() as session:
+            await refuse_card_testing(session, order, settings, datetime.now(UTC))
     receipt = await purchase_client.pay(
         await temporal.get(),
         PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),

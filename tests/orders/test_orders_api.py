@@ -274,3 +274,31 @@ async def test_a_buyer_holds_at_most_a_few_unpaid_orders(market: Market) -> None
         "/api/orders", json={"ticketId": tickets[0]["id"]}, headers=buyer
     )
     assert again.status_code == 201, again.text
+
+
+async def test_waiting_requests_are_capped_and_a_star_never_waits(market: Market) -> None:
+    buyer = market.user()
+    order = await market.order(buyer, (await market.list_ticket(market.user()))["id"])
+    url = f"/api/orders/{order['id']}"
+    etag = (await market.orders.get(url, headers=buyer)).headers["etag"]
+    follow = {"If-None-Match": etag, "Prefer": "wait=3"}
+    waiting = market.orders_app_state.waiting
+    per_user = market.settings.max_waiting_requests_per_user
+
+    held = [
+        asyncio.create_task(market.orders.get(url, headers={**buyer, **follow}))
+        for _ in range(per_user)
+    ]
+    await eventually(lambda: asyncio.sleep(0, waiting.waiting == per_user))
+    refused = await market.orders.get(url, headers={**buyer, **follow})
+    assert refused.status_code == 503
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.json()["errors"][0]["message"] == "Too many of your requests are waiting"
+
+    started = asyncio.get_running_loop().time()
+    star = await market.orders.get(url, headers={**buyer, "If-None-Match": "*", "Prefer": "wait=3"})
+    assert star.status_code == 304
+    assert asyncio.get_running_loop().time() - started < 1
+
+    assert [answer.status_code for answer in await asyncio.gather(*held)] == [304] * per_user
+    assert waiting.waiting == 0

@@ -23,13 +23,14 @@ from services.common.messaging.events import (
     OrderCreated,
 )
 from services.common.settings import Settings
+from services.payments import operations as payment_operations
 from services.payments.event_handlers import orders_consumer
 from services.payments.models import Payment, PaymentStatus
 from services.payments.service import definition
 from tests.payments.support import PayOnlyPurchase, intents_of_order
 from tests.support.apps import AppUnderTest, app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
-from workflows.models import PurchaseInput, TaskQueue, workflow_id
+from workflows.models import ChargeInput, PurchaseInput, TaskQueue, workflow_id
 from workflows.order_status import OrderStatus
 
 
@@ -215,3 +216,38 @@ async def test_an_order_whose_saga_is_not_running_is_a_conflict(
     order_id = await payments_api.order(buyer)
     response = await payments_api.pay(order_id, "pm_card_visa", buyer)
     assert (response.status_code, messages(response)) == (409, ["Order is not awaiting payment"])
+
+
+async def _declined_attempts(api: PaymentsApi, order_id: UUID, buyer: UUID, count: int) -> None:
+    """Attempts the payments worker recorded as declined, through its own operations."""
+    for attempt in range(1, count + 1):
+        charge = ChargeInput(
+            order_id=order_id, buyer_id=buyer, amount_cents=2050, token="tok", attempt=attempt
+        )
+        async with api.runtime.unit_of_work() as uow:
+            step = await payment_operations.claim(uow, charge, datetime.now(UTC))
+            assert isinstance(step, payment_operations.Attempt)
+            await payment_operations.settle_declined(uow, step, "declined", datetime.now(UTC))
+            await uow.commit()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_card_testing_is_capped_per_order_and_per_buyer(payments_api: PaymentsApi) -> None:
+    settings = payments_api.settings
+    buyer = uuid4()
+    tried = await payments_api.order(buyer)
+    await _declined_attempts(payments_api, tried, buyer, settings.payment_attempts_per_order)
+    capped = await payments_api.pay(tried, "pm_card_visa", user_id=buyer)
+    assert capped.status_code == 429
+    assert messages(capped) == ["Too many payment attempts for this order"]
+    assert 0 < int(capped.headers["retry-after"]) <= 15 * 60
+
+    # Declines across orders count for the buyer: past the hourly bound, a fresh order
+    # is refused too, while another buyer pays on.
+    left = settings.declines_per_buyer_per_hour - settings.payment_attempts_per_order
+    for _ in range(left):
+        await _declined_attempts(payments_api, await payments_api.order(buyer), buyer, 1)
+    fresh = await payments_api.pay(await payments_api.order(buyer), "pm_card_visa", user_id=buyer)
+    assert fresh.status_code == 429
+    assert messages(fresh) == ["Too many declined cards: try again later"]
+    assert 0 < int(fresh.headers["retry-after"]) <= 3600

@@ -9,8 +9,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from services.common.http.body_limit import BodyLimit
 from services.common.http.errors import DOCUMENTED_ERRORS, install_error_handlers
 from services.common.http.health import router as health_router
+from services.common.http.throttle import Throttle
+from services.common.http.waiting import WaitingRequests
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings, get_settings
@@ -18,12 +21,15 @@ from services.common.temporal import LazyTemporalClient
 
 
 def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> FastAPI:
+    service_settings = settings or get_settings()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service_settings = settings or get_settings()
         async with ServiceRuntime.running(definition, service_settings) as runtime:
             app.state.runtime = runtime
             app.state.temporal = LazyTemporalClient(service_settings)
+            app.state.throttle = Throttle(service_settings)
+            app.state.waiting = WaitingRequests(service_settings)
             yield
 
     prefix = definition.api_prefix
@@ -36,6 +42,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         responses=DOCUMENTED_ERRORS,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=service_settings.max_body_bytes)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

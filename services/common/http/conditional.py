@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Response
 
+from services.common.http.waiting import WaitingRequests
 from services.common.look_again import look_until
 from services.common.messaging.change_hints import FALLBACK_LOOK_SECONDS, ChangeHints
 
@@ -60,11 +61,16 @@ async def conditional_json(
     prefer: str | None,
     hints: ChangeHints,
     key: str,
+    waiting: WaitingRequests,
+    waiter: str,
 ) -> Response:
     """200 with the JSON ``represent()`` makes and its ETag, or 304 when the client holds
     it already, after waiting for a change if asked to: woken by ``hints`` about ``key``
-    where they are heard, looking again and again where not."""
-    wait = requested_wait(prefer) if if_none_match is not None else 0
+    where they are heard, looking again and again where not. A wait takes one of
+    ``waiting``'s places for ``waiter`` (503 when none is free); ``If-None-Match: *``
+    matches any representation, so it never waits."""
+    holds_a_tag = if_none_match is not None and if_none_match.strip() != "*"
+    wait = requested_wait(prefer) if holds_a_tag else 0
 
     def changed(seen: bytes) -> bool:
         return not matches(if_none_match, etag_of(seen))
@@ -72,6 +78,8 @@ async def conditional_json(
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep
     first, longest = FIRST_LOOK_AGAIN_SECONDS, LATEST_LOOK_AGAIN_SECONDS
     with contextlib.ExitStack() as stack:
+        if wait:
+            stack.enter_context(waiting.slot(waiter))
         if wait and hints.listening:
             # Woken by a hint; a look every second in case one was lost.
             pause = stack.enter_context(hints.watch(key)).pause

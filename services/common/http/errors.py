@@ -33,7 +33,10 @@ DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {
         403: "Signed in but not allowed",
         404: "No such resource",
         409: "State conflict",
+        413: "Request body too large",
+        429: "Too many attempts: try again after Retry-After seconds",
         500: "Unexpected error",
+        503: "Busy: try again after Retry-After seconds",
     }.items()
 }
 
@@ -53,6 +56,10 @@ class AppError(Exception):
         self.message = message or self.default_message
         self.field = field
         super().__init__(self.message)
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return None
 
 
 class BadRequest(AppError):
@@ -85,6 +92,31 @@ class Conflict(AppError):
     default_message = "Conflict"
 
 
+class PayloadTooLarge(AppError):
+    status_code = 413
+    default_message = "Request body too large"
+
+
+class _TryLater(AppError):
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class TooManyRequests(_TryLater):
+    status_code = 429
+    default_message = "Too many attempts: try again later"
+
+
+class ServiceBusy(_TryLater):
+    status_code = 503
+    default_message = "Too busy right now: try again shortly"
+
+
 def _validation_entries(errors: Any) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = []
     for error in errors:
@@ -106,7 +138,9 @@ def _validation_entries(errors: Any) -> list[dict[str, str]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status_code)
+        return JSONResponse(
+            error_body(exc.message, exc.field), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
