@@ -57,15 +57,17 @@ async def place_order(
     return order
 
 
+TICKET_SOLD = "Ticket is already sold"
+
 # Built once, as plain columns in one statement: in a rush every losing buyer runs it.
 _ORDERABLE = select(
     Ticket.user_id,
     Ticket.price_cents,
-    select(Order.id)
+    select(Order.status)
     .where(Order.ticket_id == Ticket.id, Order.status.in_(LIVE_STATUSES))
     .limit(1)
     .scalar_subquery()
-    .label("live_order_id"),
+    .label("live_order_status"),
 ).where(Ticket.id == bindparam("ticket_id"))
 
 
@@ -78,7 +80,9 @@ async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: U
         raise NotFound("Ticket not found")
     if row.user_id == buyer_id:
         raise Forbidden("You cannot buy your own ticket")
-    if row.live_order_id is not None:
+    if row.live_order_status == OrderStatus.COMPLETE:
+        raise Conflict(TICKET_SOLD)
+    if row.live_order_status is not None:
         raise Conflict(purchase_client.TICKET_RESERVED)
     price_cents: int = row.price_cents
     return price_cents

@@ -24,6 +24,7 @@ from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket
 
 RESERVED_EDIT = "Cannot edit a reserved ticket"
+SOLD_EDIT = "Cannot edit a sold ticket"
 
 
 async def list_ticket(uow: UnitOfWork, seller_id: UUID, title: str, price_cents: int) -> Ticket:
@@ -43,6 +44,8 @@ async def edit_ticket(
         raise NotFound("Ticket not found")
     if ticket.user_id != editor_id:
         raise Forbidden("You do not own this ticket")
+    if ticket.status == TicketStatus.SOLD:
+        raise Conflict(SOLD_EDIT)
     if ticket.order_id is not None:
         raise Conflict(RESERVED_EDIT)
     ticket.title = title

@@ -164,6 +164,11 @@ async def test_a_paid_order_completes_and_cannot_be_cancelled(market: Market) ->
     assert sold["orderId"] == order["id"]
     listed = (await market.tickets.get("/api/tickets", params={"limit": 200})).json()
     assert ticket["id"] not in {item["id"] for item in listed}
+    late = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert late.status_code == 409
+    assert late.json() == {"errors": [{"message": "Ticket is already sold"}]}
 
 
 async def test_a_buyer_follows_an_order_with_one_waiting_request(market: Market) -> None:

@@ -8,7 +8,7 @@ import pytest
 from nats.js import JetStreamContext
 
 from services.common.messaging.events import TicketUpdated
-from tests.events.ticket_writes import load_ticket, outbox_rows, reserve_ticket
+from tests.events.ticket_writes import load_ticket, outbox_rows, reserve_ticket, sell_ticket
 from tests.support.jetstream import decoded, msg_id, stream_messages
 from tests.support.polling import eventually
 from tests.tickets.support import TicketsApi, error, error_fields
@@ -80,6 +80,19 @@ async def test_edit_of_a_reserved_ticket_is_409(api: TicketsApi) -> None:
     assert response.json() == error("Cannot edit a reserved ticket")
     stored = await load_ticket(api.runtime.database, UUID(ticket["id"]))
     assert stored is not None and (stored.title, stored.price_cents) == ("Locked", 1000)
+
+
+async def test_edit_of_a_sold_ticket_says_it_is_sold(api: TicketsApi) -> None:
+    owner = uuid4()
+    ticket = await api.create(owner, title="Gone", price=10)
+    await sell_ticket(api.runtime.unit_of_work, UUID(ticket["id"]))
+    response = await api.client.put(
+        f"/api/tickets/{ticket['id']}",
+        json={"title": "Changed", "price": 1},
+        headers=api.auth(owner),
+    )
+    assert response.status_code == 409
+    assert response.json() == error("Cannot edit a sold ticket")
 
 
 @pytest.mark.parametrize(

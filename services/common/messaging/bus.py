@@ -65,8 +65,9 @@ class Bus:
 
     async def _connect(self) -> None:
         while True:
+            client: Client | None = None
             try:
-                self._client = await nats.connect(
+                client = self._client = await nats.connect(
                     self.url,
                     name=self._name,
                     max_reconnect_attempts=-1,
@@ -80,6 +81,12 @@ class Bus:
                 return
             except Exception:
                 log.warning("NATS not reachable at %s yet; retrying", self.url, exc_info=True)
+                # Connected but the stream could not be made: this connection (and its
+                # reconnecting task) is not kept, the next try makes a new one.
+                if client is not None:
+                    self._client = self._js = None
+                    with contextlib.suppress(Exception):
+                        await client.close()
                 await asyncio.sleep(1)
 
     async def _on_error(self, error: Exception) -> None:
