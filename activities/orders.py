@@ -15,6 +15,7 @@ from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, Or
 
 ORDER_MISSING = "OrderMissing"
 ORDER_NOT_PAYABLE = "OrderNotPayable"
+ORDER_CANCELLED = "OrderCancelled"
 
 
 class OrdersActivities:
@@ -36,6 +37,11 @@ class OrdersActivities:
                 # The row is written before the saga starts: retrying cannot help.
                 raise ApplicationError(
                     str(missing), type=ORDER_MISSING, non_retryable=True
+                ) from None
+            except operations.OrderAlreadyCancelled as cancelled:
+                # Nobody can pay for it: the saga undoes the lock instead of holding it.
+                raise ApplicationError(
+                    str(cancelled), type=ORDER_CANCELLED, non_retryable=True
                 ) from None
             await uow.commit()
 

@@ -8,6 +8,7 @@ one success and one ``StaleDataError``, which Temporal retries into a no-op.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -119,12 +120,23 @@ async def order_ticket(
     except Conflict:
         raise
     except Exception:
-        # The saga never ran: the order must not stay "created" forever.
-        async with units_of_work() as uow:
-            await cancel(uow, order.id, CancelReason.CANCELLED)
-            await uow.commit()
+        await _abandon(units_of_work, temporal, order)
         raise
     return order
+
+
+async def _abandon(
+    units_of_work: Callable[[], UnitOfWork], temporal: LazyTemporalClient, order: Order
+) -> None:
+    """The saga's start failed, or its answer was lost: the order must neither stay
+    "created" nor hold a ticket. The saga may have started all the same (a timeout after
+    Temporal took the start), so it is asked to cancel and undo what it did; the row is
+    cancelled too, and a saga that reaches it later refuses to go on (OrderCancelled)."""
+    with contextlib.suppress(Exception):
+        await purchase_client.cancel_purchase(await temporal.get(), order)
+    async with units_of_work() as uow:
+        await cancel(uow, order.id, CancelReason.CANCELLED)
+        await uow.commit()
 
 
 class OrderMissing(Exception):
@@ -133,6 +145,10 @@ class OrderMissing(Exception):
 
 class OrderNotPayable(Exception):
     """Completing an order that is no longer awaiting payment."""
+
+
+class OrderAlreadyCancelled(Exception):
+    """Marking awaiting payment an order cancelled meanwhile (its saga's start failed)."""
 
 
 async def _order(uow: UnitOfWork, order_id: UUID) -> Order:
@@ -145,6 +161,8 @@ async def _order(uow: UnitOfWork, order_id: UUID) -> Order:
 async def mark_awaiting_payment(uow: UnitOfWork, order_id: UUID, expires_at: datetime) -> None:
     """The ticket is locked: the order awaits payment until ``expires_at`` (order.created)."""
     order = await _order(uow, order_id)
+    if order.status == OrderStatus.CANCELLED:
+        raise OrderAlreadyCancelled(f"order {order_id} was cancelled before its ticket was locked")
     if order.status != OrderStatus.CREATED:
         return
     order.status = OrderStatus.AWAITING_PAYMENT

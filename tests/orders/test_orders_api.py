@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 
+from services.orders import purchase_client
 from services.orders.models import Order
 from tests.orders.support import Market
 from tests.support.polling import eventually
-from workflows.models import PaymentRequest, PurchaseState, workflow_id
+from workflows.models import PaymentRequest, PurchaseInput, PurchaseState, TaskQueue, workflow_id
 from workflows.purchase import PurchaseWorkflow
 
 
@@ -307,3 +310,56 @@ async def test_waiting_requests_are_capped_and_a_star_never_waits(market: Market
 
     assert [answer.status_code for answer in await asyncio.gather(*held)] == [304] * per_user
     assert waiting.waiting == 0
+
+
+@pytest.mark.parametrize("answer_lost", ["after the lock", "before the lock"])
+async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
+    market: Market, monkeypatch: pytest.MonkeyPatch, answer_lost: str
+) -> None:
+    """Temporal took the start, but the route never heard back (a timeout, a worker
+    away): the route gives the order up, and the saga it did start holds nothing."""
+    real_start = purchase_client.start_purchase
+
+    async def start_then_lose_the_answer(client: Client, order: Any, window: int) -> Any:
+        if answer_lost == "after the lock":
+            await real_start(client, order, window)
+        else:
+            # Started, but answered before the ticket is locked.
+            await client.start_workflow(
+                PurchaseWorkflow.run,
+                PurchaseInput(
+                    order_id=order.id,
+                    ticket_id=order.ticket_id,
+                    buyer_id=order.user_id,
+                    price_cents=order.price_cents,
+                    payment_window_seconds=window,
+                ),
+                id=workflow_id(order.id),
+                task_queue=TaskQueue.ORDERS,
+            )
+        raise RuntimeError("the answer was lost")
+
+    monkeypatch.setattr(purchase_client, "start_purchase", start_then_lose_the_answer)
+    ticket = await market.list_ticket(market.user())
+    buyer = market.user()
+    # In process the unexpected error reaches the caller itself (a server answers 500).
+    with pytest.raises(RuntimeError, match="the answer was lost"):
+        await market.orders.post("/api/orders", json={"ticketId": ticket["id"]}, headers=buyer)
+
+    async def released() -> bool:
+        return (await market.ticket(ticket["id"]))["orderId"] is None
+
+    await eventually(released, within=20)
+    runtime = market.orders_app_state.runtime
+    async with runtime.database.read_sessions() as session:
+        order = await session.scalar(select(Order).where(Order.ticket_id == UUID(ticket["id"])))
+    assert order is not None and order.status == "cancelled"
+    handle = market.temporal.get_workflow_handle(workflow_id(order.id))
+    await asyncio.wait_for(handle.result(), timeout=20)
+
+    monkeypatch.undo()
+    # The ticket is for sale again at once.
+    again = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert again.status_code == 201, again.text
