@@ -1,9 +1,10 @@
-"""Routes of /api/users: sign up, sign in, sign out, and who is signed in."""
+"""Routes of /api/users: sign up, sign in, sign out (here or everywhere), and who is
+signed in."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
@@ -11,15 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth import operations
 from services.auth.cookies import clear_session_cookie, set_session_cookie
-from services.auth.models import User
+from services.auth.models import User, UserSession
 from services.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from services.auth.schemas import CurrentUserOut, SessionUserOut, SigninIn, SignupIn, UserOut
 from services.auth.signer import SignerDep
 from services.auth.throttles import guard_signin, guard_signup, hashing_slot
-from services.common.http.current_user import OptionalUserDep, VerifierDep
+from services.common.clock import as_utc
+from services.common.http.current_user import CurrentUserDep, OptionalUserDep, VerifierDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, UnitOfWorkDep
 from services.common.http.errors import BadRequest, Conflict, NotAuthorized
 from services.common.identity.tokens import TokenClaims, TokenSigner, TokenVerifier
+from services.common.settings import Settings
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
@@ -28,6 +31,37 @@ async def find_user(read_sessions: async_sessionmaker[AsyncSession], email: str)
     async with read_sessions() as session:
         user: User | None = await session.scalar(select(User).where(User.email == email))
         return user
+
+
+def session_max_age(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.session_max_seconds)
+
+
+def token_lifetime(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.jwt_expires_seconds)
+
+
+def mint(
+    signer: TokenSigner, verifier: TokenVerifier, user: User, session: UserSession
+) -> tuple[str, TokenClaims]:
+    """A token of the session, never outliving it; verified once here, so the verifier
+    already knows it when the client sends it back."""
+    token = signer.sign(
+        user.id, user.email, session_id=session.id, session_ends_at=as_utc(session.expires_at)
+    )
+    return token, verifier.verify(token)
+
+
+def start_signed_in(
+    response: Response,
+    signer: TokenSigner,
+    verifier: TokenVerifier,
+    user: User,
+    session: UserSession,
+    settings: Settings,
+) -> None:
+    token, claims = mint(signer, verifier, user, session)
+    set_session_cookie(response, token, claims, settings)
 
 
 @router.post(
@@ -42,6 +76,7 @@ async def signup(
     read_sessions: ReadSessionsDep,
     uow: UnitOfWorkDep,
     signer: SignerDep,
+    verifier: VerifierDep,
     settings: SettingsDep,
 ) -> UserOut:
     # Checked first only to spare the hash; the unique constraint is what decides a race.
@@ -52,8 +87,9 @@ async def signup(
         hash_password, body.password, settings.password_hash_cost
     )
     user = await operations.sign_up(uow, body.email, password_hash)
+    session = await operations.start_session(uow, user.id, session_max_age(settings))
     await uow.commit()
-    set_session_cookie(response, signer.sign(user.id, user.email), settings)
+    start_signed_in(response, signer, verifier, user, session, settings)
     return UserOut.of(user)
 
 
@@ -66,6 +102,7 @@ async def signin(
     read_sessions: ReadSessionsDep,
     uow: UnitOfWorkDep,
     signer: SignerDep,
+    verifier: VerifierDep,
     settings: SettingsDep,
 ) -> UserOut:
     user = await find_user(read_sessions, body.email)
@@ -84,13 +121,32 @@ async def signin(
         # Made with older parameters: replaced now that the password is at hand.
         upgraded = await asyncio.to_thread(hash_password, body.password, cost)
         await operations.upgrade_password_hash(uow, user.id, stored_hash, upgraded)
-        await uow.commit()
-    set_session_cookie(response, signer.sign(user.id, user.email), settings)
+    session = await operations.start_session(uow, user.id, session_max_age(settings))
+    await uow.commit()
+    start_signed_in(response, signer, verifier, user, session, settings)
     return UserOut.of(user)
 
 
 @router.post("/signout")
-async def signout(response: Response, settings: SettingsDep) -> dict[str, str]:
+async def signout(
+    response: Response, user: OptionalUserDep, uow: UnitOfWorkDep, settings: SettingsDep
+) -> dict[str, str]:
+    """Ends the session the request carries: its tokens are refused by every service
+    within the event lag, however long they had to run. Without one, only the cookie goes."""
+    if user is not None:
+        await operations.end_session(uow, user.claims.session_id, token_lifetime(settings))
+        await uow.commit()
+    clear_session_cookie(response, settings)
+    return {}
+
+
+@router.post("/signout/everywhere")
+async def signout_everywhere(
+    response: Response, user: CurrentUserDep, uow: UnitOfWorkDep, settings: SettingsDep
+) -> dict[str, str]:
+    """Ends every session of the user, on every device, this one included."""
+    await operations.end_sessions(uow, user.id, token_lifetime(settings))
+    await uow.commit()
     clear_session_cookie(response, settings)
     return {}
 
@@ -106,13 +162,18 @@ async def refreshed_session(
     verifier: TokenVerifier,
     claims: TokenClaims,
 ) -> tuple[str, TokenClaims] | None:
-    """A fresh token for the user, minted from their row (None if gone or banned)."""
-    async with read_sessions() as session:
-        user = await session.get(User, claims.user_id)
+    """A fresh token of the same session, minted from the user's row and the session's
+    (None if the user is gone or banned, or the session revoked or at its end)."""
+    async with read_sessions() as db:
+        user = await db.get(User, claims.user_id)
+        session = await db.get(UserSession, claims.session_id)
     if user is None or user.banned:
         return None
-    token = signer.sign(user.id, user.email)
-    return token, verifier.verify(token)
+    if session is None or session.user_id != user.id or session.revoked_at is not None:
+        return None
+    if as_utc(session.expires_at) <= datetime.now(UTC):
+        return None
+    return mint(signer, verifier, user, session)
 
 
 @router.get("/currentuser", response_model=CurrentUserOut)
@@ -124,10 +185,10 @@ async def current_user(
     verifier: VerifierDep,
     settings: SettingsDep,
 ) -> CurrentUserOut:
-    """Never 401: an absent, invalid, expired or banned session is ``null``.
+    """Never 401: an absent, invalid, expired, revoked or banned session is ``null``.
 
     Sliding session: past half its lifetime the token is replaced, so that a user who
-    keeps coming back stays signed in.
+    keeps coming back stays signed in, up to the session's absolute end.
     """
     if user is None:
         return CurrentUserOut(current_user=None)
@@ -137,5 +198,5 @@ async def current_user(
         if refreshed is None:
             return CurrentUserOut(current_user=None)
         token, claims = refreshed
-        set_session_cookie(response, token, settings)
+        set_session_cookie(response, token, claims, settings)
     return CurrentUserOut(current_user=SessionUserOut.of(claims))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from uuid import UUID
 
 from services.auth.models import User
-from services.common.messaging.events import UserBanned, UserCreated
+from services.common.messaging.events import UserBanned, UserCreated, UserSessionsRevoked
 
 
 def user_created(user: User) -> UserCreated:
@@ -14,3 +16,14 @@ def user_created(user: User) -> UserCreated:
 
 def user_banned(user: User, banned_until: datetime) -> UserBanned:
     return UserBanned(version=user.version, user_id=user.id, banned_until=banned_until)
+
+
+def user_sessions_revoked(
+    user: User, session_ids: Sequence[UUID], revoked_until: datetime
+) -> UserSessionsRevoked:
+    return UserSessionsRevoked(
+        version=user.version,
+        user_id=user.id,
+        session_ids=list(session_ids),
+        revoked_until=revoked_until,
+    )

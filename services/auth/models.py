@@ -1,11 +1,11 @@
-"""The auth service's tables: users and their password hashes."""
+"""The auth service's tables: users and their password hashes, and their sessions."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, String, Uuid
+from sqlalchemy import DateTime, ForeignKey, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.data.db import new_metadata
@@ -35,6 +35,24 @@ class User(Base):
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
     # Optimistic concurrency: an UPDATE that finds another version changes nothing.
+    version: Mapped[int] = mapped_column(nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class UserSession(Base):
+    """One sign-in: every token minted for it (the first, and each sliding refresh) names
+    it, and none outlives ``expires_at``, however active its user. Revoked by signing out,
+    signing out everywhere, or changing the password."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    user_id: Mapped[UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The absolute end of the session (SESSION_MAX_SECONDS after it started).
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     version: Mapped[int] = mapped_column(nullable=False)
 
     __mapper_args__ = {"version_id_col": version}

@@ -6,19 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.auth.events import user_banned, user_created
-from services.auth.models import User, tables
+from services.auth.events import user_banned, user_created, user_sessions_revoked
+from services.auth.models import User, UserSession, tables
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, NotFound
 from services.common.identity.bans import record_ban
+from services.common.identity.revocations import record_revocation
 
 EMAIL_IN_USE = "Email in use"
 
 # Added to the token lifetime: covers clock skew between services and a session refresh
-# that read the user just before the ban committed.
+# that read the user (or the session) just before the ban (or the sign-out) committed.
 BAN_MARGIN = timedelta(minutes=5)
 
 
@@ -32,6 +33,63 @@ async def sign_up(uow: UnitOfWork, email: str, password_hash: str) -> User:
         raise Conflict(EMAIL_IN_USE, field="email") from None
     uow.publish(user_created(user))
     return user
+
+
+async def start_session(uow: UnitOfWork, user_id: UUID, max_age: timedelta) -> UserSession:
+    """A new session of the user, ending ``max_age`` from now however active it stays."""
+    now = datetime.now(UTC)
+    session = UserSession(user_id=user_id, started_at=now, expires_at=now + max_age)
+    uow.session.add(session)
+    await uow.session.flush()
+    return session
+
+
+async def _revoke(
+    uow: UnitOfWork, user_id: UUID, sessions: list[UserSession], token_lifetime: timedelta
+) -> list[UUID]:
+    """Marks the sessions revoked, lists them here and tells every service."""
+    live = [session for session in sessions if session.revoked_at is None]
+    if not live:
+        return []
+    user = await uow.session.get(User, user_id)
+    assert user is not None, "a session belongs to a user"
+    now = datetime.now(UTC)
+    for session in live:
+        session.revoked_at = now
+    await uow.session.flush()
+    # No token of these sessions issued before now outlives this instant, and none is
+    # issued after (a refresh reads the session first).
+    revoked_until = now + token_lifetime + BAN_MARGIN
+    session_ids = [session.id for session in live]
+    await record_revocation(tables, uow, session_ids, revoked_until)
+    uow.publish(user_sessions_revoked(user, session_ids, revoked_until))
+    return session_ids
+
+
+async def end_session(uow: UnitOfWork, session_id: UUID, token_lifetime: timedelta) -> None:
+    """Sign-out: this session's tokens are refused everywhere from now on (idempotent)."""
+    session = await uow.session.get(UserSession, session_id, with_for_update=True)
+    if session is not None:
+        await _revoke(uow, session.user_id, [session], token_lifetime)
+
+
+async def end_sessions(
+    uow: UnitOfWork, user_id: UUID, token_lifetime: timedelta, *, keep: UUID | None = None
+) -> list[UUID]:
+    """Sign-out everywhere: every live session of the user but ``keep`` (the caller's own,
+    when a password change keeps it); the ids of those revoked."""
+    now = datetime.now(UTC)
+    sessions = await uow.session.scalars(
+        select(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            UserSession.id != keep if keep is not None else UserSession.id.is_not(None),
+        )
+        .with_for_update()
+    )
+    return await _revoke(uow, user_id, list(sessions), token_lifetime)
 
 
 async def upgrade_password_hash(

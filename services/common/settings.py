@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_expires_seconds: int = 60 * 60
+    # A session's absolute lifetime: its tokens slide while it is active, never past this.
+    session_max_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
     # A JSON list or comma-separated emails.
     admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # scrypt's cost as log2 of N (r=8, p=1; services.auth.passwords). 17 is OWASP's

@@ -13,6 +13,7 @@ from sqlalchemy import Table, select
 
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.identity.bans import ban_consumer
+from services.common.identity.revocations import revocation_consumer
 from services.common.messaging.consumers import Consumer
 from services.common.messaging.events import TicketCreated, TicketUpdated
 from services.common.messaging.replica import is_next, move_to_version
@@ -47,4 +48,8 @@ tickets_consumer = Consumer(
     handlers={TicketCreated: apply_ticket, TicketUpdated: apply_ticket},
 )
 
-consumers = [tickets_consumer, ban_consumer("orders", tables)]
+consumers = [
+    tickets_consumer,
+    ban_consumer("orders", tables),
+    revocation_consumer("orders", tables),
+]

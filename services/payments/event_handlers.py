@@ -14,6 +14,7 @@ from sqlalchemy import Table
 from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.identity.bans import ban_consumer
+from services.common.identity.revocations import revocation_consumer
 from services.common.messaging.consumers import Consumer
 from services.common.messaging.events import (
     OrderCancelled,
@@ -73,4 +74,8 @@ orders_consumer = Consumer(
     },
 )
 
-consumers = [orders_consumer, ban_consumer("payments", tables)]
+consumers = [
+    orders_consumer,
+    ban_consumer("payments", tables),
+    revocation_consumer("payments", tables),
+]

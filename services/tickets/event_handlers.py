@@ -1,10 +1,12 @@
-"""What the tickets service learns from other services' events: bans, and how long a
-reservation lasts (the holding order's payment window, from ``order.created``)."""
+"""What the tickets service learns from other services' events: bans, revoked sessions,
+and how long a reservation lasts (the holding order's payment window, from
+``order.created``)."""
 
 from __future__ import annotations
 
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.identity.bans import ban_consumer
+from services.common.identity.revocations import revocation_consumer
 from services.common.messaging.consumers import Consumer
 from services.common.messaging.events import OrderCreated
 from services.tickets import operations
@@ -21,4 +23,8 @@ reservations_consumer = Consumer(
     durable="tickets-reservations", handlers={OrderCreated: on_order_created}
 )
 
-consumers = [ban_consumer("tickets", tables), reservations_consumer]
+consumers = [
+    ban_consumer("tickets", tables),
+    revocation_consumer("tickets", tables),
+    reservations_consumer,
+]

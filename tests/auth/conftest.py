@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.auth.service import definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
+from services.tickets.service import definition as tickets
 from tests.auth.support import ADMIN_EMAIL, TEST_HASH_COST
 from tests.support.apps import app_client, make_settings
 
@@ -36,6 +37,26 @@ async def auth_app(auth_settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCl
 @pytest.fixture
 def auth(auth_app: tuple[httpx.AsyncClient, FastAPI]) -> httpx.AsyncClient:
     return auth_app[0]
+
+
+@pytest.fixture
+def tickets_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
+    """A database for the tickets service on the same engine as auth's."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
+    url: str = request.getfixturevalue("postgres").new_database_url()
+    return url
+
+
+@pytest.fixture
+async def tickets_client(
+    auth_settings: Settings, tickets_database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The tickets service beside auth: it learns of bans and sign-outs from the events."""
+    # Same data_dir as auth, so the same development signing key.
+    settings = auth_settings.model_copy(update={"tickets_database_url": tickets_database_url})
+    async with app_client(tickets, settings) as (client, _app):
+        yield client
 
 
 @pytest.fixture

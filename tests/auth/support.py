@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import jwt
@@ -37,13 +38,10 @@ async def current_user(
     return user
 
 
-def session_cookie(response: httpx.Response) -> dict[str, str]:
+def session_cookie(response: httpx.Response, name: str = SESSION_COOKIE) -> dict[str, str]:
     """The session Set-Cookie header of a response: its value and lower-cased attributes."""
-    headers = [
-        header
-        for header in response.headers.get_list("set-cookie")
-        if header.startswith(f"{SESSION_COOKIE}=")
-    ]
+    set_cookies = response.headers.get_list("set-cookie")
+    headers = [header for header in set_cookies if header.startswith(f"{name}=")]
     assert len(headers) == 1, response.headers
     first, *attributes = headers[0].split(";")
     parsed = {"value": first.split("=", 1)[1].strip('"')}
@@ -59,14 +57,26 @@ def forge_token(settings: Settings, *, algorithm: str = ALGORITHM, **claims: Any
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
+def claims_of(token: str) -> dict[str, Any]:
+    """A token's claims, unverified (the test's own token)."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
 def claims_for(
-    user: dict[str, Any], *, issued: timedelta, lifetime: timedelta = timedelta(hours=1)
+    user: dict[str, Any],
+    *,
+    issued: timedelta,
+    lifetime: timedelta = timedelta(hours=1),
+    session_id: str | None = None,
 ) -> dict[str, Any]:
-    """Claims of a token issued `issued` ago, times in epoch seconds as in a JWT."""
+    """Claims of a token issued `issued` ago, times in epoch seconds as in a JWT; of the
+    session `session_id` (a real one, for a refresh to find it), or of none auth knows."""
     issued_at = datetime.now(UTC) - issued
     return {
         "sub": user["id"],
         "email": user["email"],
+        "sid": session_id or str(uuid4()),
         "iat": int(issued_at.timestamp()),
         "exp": int((issued_at + lifetime).timestamp()),
     }

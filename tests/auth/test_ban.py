@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -18,7 +16,6 @@ from services.common.identity.tokens import TokenClaims
 from services.common.messaging.events import Subject, UserBanned
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.tickets.service import definition as tickets
 from tests.auth.support import (
     ADMIN_EMAIL,
     bearer_header,
@@ -27,7 +24,6 @@ from tests.auth.support import (
     signin,
     signup,
 )
-from tests.support.apps import app_client
 from tests.support.jetstream import first_event
 from tests.support.polling import eventually
 
@@ -122,25 +118,6 @@ async def test_a_banned_user_cannot_sign_in(auth: httpx.AsyncClient) -> None:
     assert wrong_password.json() == {"errors": [{"message": "Invalid credentials"}]}
 
 
-@pytest.fixture
-def tickets_database_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
-    """A database for the tickets service on the same engine as auth's."""
-    if database_url.startswith("sqlite"):
-        return f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
-    url: str = request.getfixturevalue("postgres").new_database_url()
-    return url
-
-
-@pytest.fixture
-async def tickets_client(
-    auth_settings: Settings, tickets_database_url: str
-) -> AsyncIterator[httpx.AsyncClient]:
-    # Same data_dir as auth, so the same development signing key.
-    settings = auth_settings.model_copy(update={"tickets_database_url": tickets_database_url})
-    async with app_client(tickets, settings) as (client, _app):
-        yield client
-
-
 async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_ban(
     auth: httpx.AsyncClient, tickets_client: httpx.AsyncClient
 ) -> None:
@@ -182,7 +159,9 @@ async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_b
 
 def _caller(email: str) -> CurrentUser:
     now = datetime.now(UTC)
-    claims = TokenClaims(user_id=uuid4(), email=email, issued_at=now, expires_at=now)
+    claims = TokenClaims(
+        user_id=uuid4(), email=email, issued_at=now, expires_at=now, session_id=uuid4()
+    )
     return CurrentUser(id=claims.user_id, email=email, claims=claims)
 
 

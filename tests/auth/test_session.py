@@ -23,6 +23,7 @@ from services.common.settings import Environment, Settings
 from tests.auth.support import (
     bearer_header,
     claims_for,
+    claims_of,
     current_user,
     forge_token,
     session_cookie,
@@ -66,16 +67,24 @@ def production_settings(auth_settings: Settings) -> Iterator[Settings]:
     )
 
 
-async def test_session_cookie_is_secure_outside_development(
+async def test_session_cookie_is_secure_and_host_prefixed_outside_development(
     production_settings: Settings,
 ) -> None:
     async with app_client(definition, production_settings) as (client, _app):
         signed_up = await signup(client, "ivan@test.dev")
         signed_out = await client.post("/api/users/signout")
 
-    assert "secure" in session_cookie(signed_up)
-    assert "httponly" in session_cookie(signed_up)
-    assert "secure" in session_cookie(signed_out)
+    cookie = session_cookie(signed_up, "__Host-session")
+    # What a browser demands of a __Host- cookie: Secure, path /, and no Domain.
+    assert "secure" in cookie and cookie["path"] == "/" and "domain" not in cookie
+    assert "httponly" in cookie
+    assert "secure" in session_cookie(signed_out, "__Host-session")
+    assert not [
+        header
+        for response in (signed_up, signed_out)
+        for header in response.headers.get_list("set-cookie")
+        if header.startswith("session=")
+    ]
 
 
 async def test_the_session_token_works_as_a_bearer_token(auth: httpx.AsyncClient) -> None:
@@ -163,8 +172,10 @@ async def test_a_fresh_token_is_not_reissued(
 async def test_a_token_past_half_its_life_is_replaced_by_a_fresh_cookie(
     auth: httpx.AsyncClient, auth_settings: Settings
 ) -> None:
-    user = (await signup(auth, "mia@test.dev")).json()
-    old = claims_for(user, issued=timedelta(minutes=40))
+    signed_up = await signup(auth, "mia@test.dev")
+    user = signed_up.json()
+    session_id = claims_of(session_cookie(signed_up)["value"])["sid"]
+    old = claims_for(user, issued=timedelta(minutes=40), session_id=session_id)
     auth.cookies.clear()
     auth.cookies.set("session", forge_token(auth_settings, **old))
 
@@ -182,6 +193,8 @@ async def test_a_token_past_half_its_life_is_replaced_by_a_fresh_cookie(
     auth.cookies.set("session", fresh["value"])
     me = await current_user(auth)
     assert me == current
+    # Of the same session, which a sign-out can still end.
+    assert claims_of(fresh["value"])["sid"] == session_id
 
 
 async def test_data_dir_key_is_shared_with_services_that_only_verify(

@@ -44,6 +44,10 @@ def claims(**overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def claims_with_session(**overrides: Any) -> dict[str, Any]:
+    return claims(sid=str(uuid4())) | overrides
+
+
 def signed(settings: Settings, lifetime: timedelta = timedelta(hours=1)) -> str:
     return TokenSigner(private_key_pem(settings), lifetime).sign(USER, "u@test.dev")
 
@@ -81,9 +85,20 @@ def without_expiry(settings: Settings) -> str:
     return jwt.encode({"sub": str(USER), "iat": datetime.now(UTC)}, key, algorithm="EdDSA")  # type: ignore[arg-type]
 
 
+def without_session(settings: Settings) -> str:
+    """A token no sign-out could end: refused."""
+    key = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return jwt.encode(claims(), key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+def not_a_session_id(settings: Settings) -> str:
+    key = serialization.load_pem_private_key(private_key_pem(settings), password=None)
+    return jwt.encode(claims(sid="everything"), key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
 def not_a_user_id(settings: Settings) -> str:
     key = serialization.load_pem_private_key(private_key_pem(settings), password=None)
-    return jwt.encode(claims(sub="admin"), key, algorithm="EdDSA")  # type: ignore[arg-type]
+    return jwt.encode(claims_with_session(sub="admin"), key, algorithm="EdDSA")  # type: ignore[arg-type]
 
 
 BAD_TOKENS: list[Callable[[Settings], str]] = [
@@ -93,6 +108,8 @@ BAD_TOKENS: list[Callable[[Settings], str]] = [
     wrong_key,
     hmac_with_public_key,
     without_expiry,
+    without_session,
+    not_a_session_id,
     not_a_user_id,
     lambda _settings: "not.a.jwt",
 ]

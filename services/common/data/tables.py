@@ -1,4 +1,5 @@
-"""Tables every service's database has besides its own: the outbox and the ban list."""
+"""Tables every service's database has besides its own: the outbox, the ban list and the
+list of revoked sessions."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ _Sequence = BigInteger().with_variant(Integer(), "sqlite")
 class CommonTables:
     outbox: Table
     banned_users: Table
+    revoked_sessions: Table
 
 
 def common_tables(metadata: MetaData) -> CommonTables:
@@ -46,4 +48,15 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("user_id", Uuid, primary_key=True),
         Column("banned_until", DateTime(timezone=True), nullable=False),
     )
-    return CommonTables(outbox=outbox, banned_users=banned_users)
+    # Signed-out sessions, fed by ``user.sessions_revoked``; a row is needed only until
+    # every token of its session has expired.
+    revoked_sessions = Table(
+        "revoked_sessions",
+        metadata,
+        Column("session_id", Uuid, primary_key=True),
+        Column("revoked_until", DateTime(timezone=True), nullable=False),
+    )
+    Index("ix_revoked_sessions_revoked_until", revoked_sessions.c.revoked_until)
+    return CommonTables(
+        outbox=outbox, banned_users=banned_users, revoked_sessions=revoked_sessions
+    )

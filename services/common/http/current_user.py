@@ -1,7 +1,9 @@
 """Who is calling: the current user from the session cookie or a Bearer token.
 
 Every service verifies tokens itself with the public key, and refuses users on its own
-ban list (fed by ``user.banned``), so a ban takes effect everywhere within the event lag.
+ban list (fed by ``user.banned``) and sessions on its own list of revoked sessions (fed by
+``user.sessions_revoked``), so a ban or a sign-out takes effect everywhere within the
+event lag.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import CompoundSelect, Table, bindparam, literal, select, union_all
 
 from services.common.http.dependencies import RuntimeDep
 from services.common.http.errors import NotAuthorized
 from services.common.identity.tokens import (
-    SESSION_COOKIE,
     InvalidToken,
     TokenClaims,
     TokenVerifier,
+    session_cookie_name,
 )
 from services.common.runtime import ServiceRuntime
 
@@ -33,27 +35,40 @@ class CurrentUser:
     claims: TokenClaims
 
 
-def token_from_request(request: Request) -> str | None:
+def token_from_request(request: Request, cookie_name: str) -> str | None:
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(cookie_name) or None
 
 
 @functools.cache
-def _ban_in_force(banned_users: Table) -> Select[UUID]:
-    # Built once per service: every signed-in request runs it.
-    return select(banned_users.c.user_id).where(
-        banned_users.c.user_id == bindparam("user_id"),
-        banned_users.c.banned_until > bindparam("now"),
+def _refusal_in_force(banned_users: Table, revoked_sessions: Table) -> CompoundSelect[tuple[int]]:
+    # Built once per service, and one round trip: every signed-in request runs it.
+    return union_all(
+        select(literal(1)).where(
+            banned_users.c.user_id == bindparam("user_id"),
+            banned_users.c.banned_until > bindparam("now"),
+        ),
+        select(literal(1)).where(
+            revoked_sessions.c.session_id == bindparam("session_id"),
+            revoked_sessions.c.revoked_until > bindparam("now"),
+        ),
     )
 
 
-async def is_banned(runtime: ServiceRuntime, user_id: UUID) -> bool:
-    query = _ban_in_force(runtime.definition.tables.banned_users)
+async def is_refused(runtime: ServiceRuntime, claims: TokenClaims) -> bool:
+    """Whether the user is banned or the token's session revoked."""
+    tables = runtime.definition.tables
+    query = _refusal_in_force(tables.banned_users, tables.revoked_sessions)
+    parameters = {
+        "user_id": claims.user_id,
+        "session_id": claims.session_id,
+        "now": datetime.now(UTC),
+    }
     async with runtime.database.read_engine.connect() as connection:
-        found = await connection.scalar(query, {"user_id": user_id, "now": datetime.now(UTC)})
+        found = (await connection.execute(query, parameters)).first()
     return found is not None
 
 
@@ -64,7 +79,7 @@ async def authenticate(runtime: ServiceRuntime, token: str | None) -> CurrentUse
         claims = runtime.verifier.verify(token)
     except InvalidToken:
         return None
-    if await is_banned(runtime, claims.user_id):
+    if await is_refused(runtime, claims):
         return None
     return CurrentUser(id=claims.user_id, email=claims.email, claims=claims)
 
@@ -77,7 +92,8 @@ VerifierDep = Annotated[TokenVerifier, Depends(get_token_verifier)]
 
 
 async def get_optional_user(request: Request, runtime: RuntimeDep) -> CurrentUser | None:
-    return await authenticate(runtime, token_from_request(request))
+    cookie_name = session_cookie_name(runtime.settings)
+    return await authenticate(runtime, token_from_request(request, cookie_name))
 
 
 OptionalUserDep = Annotated[CurrentUser | None, Depends(get_optional_user)]

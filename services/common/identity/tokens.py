@@ -5,6 +5,9 @@ verifies them with the public key alone, without a call to auth. In development 
 pair is generated once under the data directory; outside development the keys must be
 configured (``JWT_PRIVATE_KEY`` for auth, ``JWT_PUBLIC_KEY`` for everyone), either as PEM
 text or as the path of a PEM file.
+
+Every token names its session (``sid``): signing out revokes the session, and a
+refreshed token keeps it, so a session is refused as a whole wherever it is presented.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -23,7 +26,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.common.settings import Settings
 
 ALGORITHM = "EdDSA"
+# The cookie's name in development (the course's client knows it by this name).
 SESSION_COOKIE = "session"
+# Outside development: a browser keeps a __Host- cookie only if it is Secure, for the
+# path /, and names no Domain, so no other host (a sibling subdomain) can set or shadow it.
+HOST_SESSION_COOKIE = "__Host-session"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    """The one place the session cookie's name comes from."""
+    return HOST_SESSION_COOKIE if settings.is_production else SESSION_COOKIE
 
 
 class InvalidToken(Exception):
@@ -36,6 +48,7 @@ class TokenClaims:
     email: str
     issued_at: datetime
     expires_at: datetime
+    session_id: UUID
 
 
 def _pem(value: str) -> bytes:
@@ -114,13 +127,15 @@ class TokenVerifier:
                 token,
                 self._key,  # type: ignore[arg-type]
                 algorithms=[ALGORITHM],
-                options={"require": ["sub", "exp", "iat"]},
+                # A token without a session could never be signed out: refused.
+                options={"require": ["sub", "exp", "iat", "sid"]},
             )
             return TokenClaims(
                 user_id=UUID(claims["sub"]),
                 email=str(claims.get("email", "")),
                 issued_at=datetime.fromtimestamp(claims["iat"], UTC),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                session_id=UUID(claims["sid"]),
             )
         except (jwt.PyJWTError, ValueError, KeyError) as error:
             raise InvalidToken(str(error)) from error
@@ -131,7 +146,25 @@ class TokenSigner:
         self._key = serialization.load_pem_private_key(private_key, password=None)
         self.lifetime = lifetime
 
-    def sign(self, user_id: UUID, email: str) -> str:
+    def sign(
+        self,
+        user_id: UUID,
+        email: str,
+        *,
+        session_id: UUID | None = None,
+        session_ends_at: datetime | None = None,
+    ) -> str:
+        """A token of the session ``session_id`` (a new one if None), expiring after the
+        signer's lifetime, or at the session's absolute end if that comes first."""
         now = datetime.now(UTC)
-        claims = {"sub": str(user_id), "email": email, "iat": now, "exp": now + self.lifetime}
+        expires_at = now + self.lifetime
+        if session_ends_at is not None:
+            expires_at = min(expires_at, session_ends_at)
+        claims = {
+            "sub": str(user_id),
+            "email": email,
+            "sid": str(session_id or uuid4()),
+            "iat": now,
+            "exp": expires_at,
+        }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ class Subject(StrEnum):
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_BANNED = "user.banned"
+    USER_SESSIONS_REVOKED = "user.sessions_revoked"
     TICKET_CREATED = "ticket.created"
     TICKET_UPDATED = "ticket.updated"
     ORDER_CREATED = "order.created"
@@ -65,6 +66,19 @@ class UserBanned(Event):
     # Every token of this user that could still be valid expires before this instant,
     # so a service may forget the ban after it.
     banned_until: datetime
+
+
+class UserSessionsRevoked(Event):
+    """Sign-out (one session), sign-out everywhere or a password change (several): every
+    service refuses these sessions' tokens. ``version`` is the user's, unchanged by a
+    sign-out; revocations commute, so they apply in any order."""
+
+    subject = Subject.USER_SESSIONS_REVOKED
+    user_id: UUID
+    session_ids: list[UUID]
+    # Every token of these sessions expires before this instant, so a service may forget
+    # them after it.
+    revoked_until: datetime
 
 
 class TicketStatus(StrEnum):
@@ -135,6 +149,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         UserCreated,
         UserUpdated,
         UserBanned,
+        UserSessionsRevoked,
         TicketCreated,
         TicketUpdated,
         OrderCreated,

@@ -1,0 +1,32 @@
+"""Each service's migrations build exactly the tables its models describe (the common
+ones included: a new common table needs a migration in every service)."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from services.common.data.db import Database
+from services.common.data.migrations import upgrade
+from services.common.settings import SERVICE_NAMES, ServiceName
+from services.definitions import load_definition
+
+
+@pytest.mark.parametrize("service", SERVICE_NAMES)
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+async def test_migrations_match_the_models(service: ServiceName, database_url: str) -> None:
+    definition = load_definition(service)
+    database = Database.connect(database_url, sqlite_driver="aiosqlite")
+    try:
+        await upgrade(database, definition.migrations)
+
+        def differences(connection: Connection) -> list[object]:
+            context = MigrationContext.configure(connection)
+            return list(compare_metadata(context, definition.metadata))
+
+        async with database.write_engine.connect() as connection:
+            assert await connection.run_sync(differences) == []
+    finally:
+        await database.dispose()
