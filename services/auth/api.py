@@ -1,5 +1,5 @@
-"""Routes of /api/users: sign up, sign in, sign out (here or everywhere), and who is
-signed in."""
+"""Routes of /api/users: sign up, sign in, sign out (here or everywhere), who is signed
+in, and changing one's password."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ from services.auth import operations
 from services.auth.cookies import clear_session_cookie, set_session_cookie
 from services.auth.models import User, UserSession
 from services.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
-from services.auth.schemas import CurrentUserOut, SessionUserOut, SigninIn, SignupIn, UserOut
+from services.auth.schemas import (
+    CurrentUserOut,
+    PasswordChangeIn,
+    SessionUserOut,
+    SigninIn,
+    SignupIn,
+    UserOut,
+)
 from services.auth.signer import SignerDep
 from services.auth.throttles import guard_signin, guard_signup, hashing_slot
 from services.common.clock import as_utc
@@ -200,3 +207,34 @@ async def current_user(
         token, claims = refreshed
         set_session_cookie(response, token, claims, settings)
     return CurrentUserOut(current_user=SessionUserOut.of(claims))
+
+
+@router.put("/currentuser/password", response_model=UserOut, dependencies=[Depends(hashing_slot)])
+async def change_password(
+    body: PasswordChangeIn,
+    user: CurrentUserDep,
+    read_sessions: ReadSessionsDep,
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+) -> UserOut:
+    """The current password proves it is the user; every other session of theirs is
+    revoked (this one stays signed in) and ``user.updated`` is published."""
+    async with read_sessions() as session:
+        stored = await session.get(User, user.id)
+    if stored is None:
+        raise NotAuthorized()
+    matches = await asyncio.to_thread(verify_password, body.current_password, stored.password_hash)
+    if not matches:
+        raise BadRequest("Current password is incorrect", field="currentPassword")
+    new_hash = await asyncio.to_thread(
+        hash_password, body.new_password, settings.password_hash_cost
+    )
+    changed = await operations.change_password(
+        uow,
+        user.id,
+        new_hash,
+        token_lifetime(settings),
+        keep_session=user.claims.session_id,
+    )
+    await uow.commit()
+    return UserOut.of(changed)

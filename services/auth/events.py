@@ -7,11 +7,20 @@ from datetime import datetime
 from uuid import UUID
 
 from services.auth.models import User
-from services.common.messaging.events import UserBanned, UserCreated, UserSessionsRevoked
+from services.common.messaging.events import (
+    UserBanned,
+    UserCreated,
+    UserSessionsRevoked,
+    UserUpdated,
+)
 
 
 def user_created(user: User) -> UserCreated:
     return UserCreated(version=user.version, user_id=user.id, email=user.email)
+
+
+def user_updated(user: User) -> UserUpdated:
+    return UserUpdated(version=user.version, user_id=user.id, email=user.email)
 
 
 def user_banned(user: User, banned_until: datetime) -> UserBanned:

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.auth.events import user_banned, user_created, user_sessions_revoked
+from services.auth.events import user_banned, user_created, user_sessions_revoked, user_updated
 from services.auth.models import User, UserSession, tables
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, NotFound
@@ -90,6 +90,26 @@ async def end_sessions(
         .with_for_update()
     )
     return await _revoke(uow, user_id, list(sessions), token_lifetime)
+
+
+async def change_password(
+    uow: UnitOfWork,
+    user_id: UUID,
+    new_hash: str,
+    token_lifetime: timedelta,
+    *,
+    keep_session: UUID,
+) -> User:
+    """A new password (``user.updated``); every other session of the user is revoked, so
+    whoever knew the old password is signed out everywhere but here."""
+    user = await uow.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("User not found")
+    user.password_hash = new_hash
+    await uow.session.flush()
+    uow.publish(user_updated(user))
+    await end_sessions(uow, user.id, token_lifetime, keep=keep_session)
+    return user
 
 
 async def upgrade_password_hash(

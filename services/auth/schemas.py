@@ -58,6 +58,13 @@ class SigninIn(ApiModel):
     password: Annotated[str, AfterValidator(_supplied_password)]
 
 
+class PasswordChangeIn(ApiModel):
+    current_password: Annotated[str, AfterValidator(_supplied_password)]
+    new_password: Annotated[str, AfterValidator(_new_password)] = Field(
+        description=f"Between {PASSWORD_MIN_LENGTH} and {PASSWORD_MAX_LENGTH} characters."
+    )
+
+
 class UserOut(ApiModel):
     id: UUID
     email: str
