@@ -57,6 +57,4 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("revoked_until", DateTime(timezone=True), nullable=False),
     )
     Index("ix_revoked_sessions_revoked_until", revoked_sessions.c.revoked_until)
-    return CommonTables(
-        outbox=outbox, banned_users=banned_users, revoked_sessions=revoked_sessions
-    )
+    return CommonTables(outbox=outbox, banned_users=banned_users, revoked_sessions=revoked_sessions)
