@@ -32,7 +32,9 @@ class OrdersActivities:
     async def mark_order_awaiting_payment(self, step: AwaitingPaymentInput) -> None:
         async with self.runtime.unit_of_work() as uow:
             try:
-                await operations.mark_awaiting_payment(uow, step.order_id, step.expires_at)
+                await operations.mark_awaiting_payment(
+                    uow, step.order_id, step.expires_at, step.price_cents
+                )
             except operations.OrderMissing as missing:
                 # The row is written before the saga starts: retrying cannot help.
                 raise ApplicationError(

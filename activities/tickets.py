@@ -18,7 +18,7 @@ from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.operations import Outcome
 from workflows.errors import PurchaseError
-from workflows.steps import Activity, TicketHold
+from workflows.steps import Activity, LockedTicket, TicketHold
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
 
@@ -43,14 +43,20 @@ class TicketsActivities:
         return outcome
 
     @activity.defn(name=Activity.RESERVE_TICKET)
-    async def reserve_ticket(self, hold: TicketHold) -> None:
-        """Lock the ticket for the order; TicketUnavailable (non-retryable) if it is taken."""
-        if await self._change(operations.reserve, hold) is Outcome.REFUSED:
-            raise ApplicationError(
-                "Ticket is already reserved",
-                type=PurchaseError.TICKET_UNAVAILABLE,
-                non_retryable=True,
-            )
+    async def reserve_ticket(self, hold: TicketHold) -> LockedTicket:
+        """Lock the ticket for the order, and answer its price at that moment;
+        TicketUnavailable (non-retryable) if it is taken."""
+        async with self.runtime.unit_of_work() as uow:
+            outcome = await operations.reserve(uow, hold.ticket_id, hold.order_id)
+            if outcome is Outcome.REFUSED:
+                raise ApplicationError(
+                    "Ticket is already reserved",
+                    type=PurchaseError.TICKET_UNAVAILABLE,
+                    non_retryable=True,
+                )
+            price_cents = await operations.locked_price(uow, hold.ticket_id, hold.order_id)
+            await uow.commit()
+        return LockedTicket(price_cents=price_cents)
 
     @activity.defn(name=Activity.RELEASE_TICKET)
     async def release_ticket(self, hold: TicketHold) -> None:

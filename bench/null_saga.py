@@ -40,15 +40,22 @@ from workflows.models import (
     TaskQueue,
 )
 from workflows.purchase import PurchaseWorkflow
-from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
+from workflows.steps import (
+    Activity,
+    AwaitingPaymentInput,
+    CancelOrderInput,
+    LockedTicket,
+    OrderInput,
+    TicketHold,
+)
 
 NAMESPACE = "bench-null-saga"
 NAMESPACE_READY_SECONDS = 60.0
 
 
 @activity.defn(name=Activity.RESERVE_TICKET)
-async def reserve_ticket(hold: TicketHold) -> None:
-    return None
+async def reserve_ticket(hold: TicketHold) -> LockedTicket:
+    return LockedTicket(price_cents=2550)
 
 
 @activity.defn(name=Activity.RELEASE_TICKET)

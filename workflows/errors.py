@@ -11,3 +11,4 @@ class PurchaseError(StrEnum):
     CARD_DECLINED = "CardDeclined"  # 402 with Stripe's message
     NOT_AWAITING_PAYMENT = "OrderNotAwaitingPayment"  # 409
     ALREADY_PAID = "OrderAlreadyPaid"  # 409 on cancel
+    PRICE_CHANGED = "TicketPriceChanged"  # 409 "Ticket price changed"

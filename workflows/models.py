@@ -28,8 +28,11 @@ class PurchaseInput(BaseModel):
     order_id: UUID
     ticket_id: UUID
     buyer_id: UUID
+    # The price as the orders service knew it (its replica, which may lag an edit).
     price_cents: int
     payment_window_seconds: int
+    # The price the buyer saw, if they said: a ticket locked at another price is let go.
+    expected_price_cents: int | None = None
 
 
 # --- messages to and from the running saga ------------------------------------------

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         AwaitingPaymentInput,
         CancelOrderInput,
         CancelReason,
+        LockedTicket,
         OrderInput,
         TicketHold,
     )
@@ -67,11 +68,15 @@ RESERVATION_FAILED = "ReservationFailed"
 # The orders worker runs this workflow, so the orders service's own steps run in it as
 # local activities: no trip through a task queue. Purchases begun before keep theirs.
 LOCAL_ORDER_STEPS = "local-order-steps"
+# The lock fixes the price: reserving answers the ticket's price at that moment, which is
+# what the order costs and the charge takes (the replica's may lag a seller's edit).
+LOCKED_PRICE = "locked-price"
 
 
 class Reservation(StrEnum):
     RESERVED = "reserved"
     UNAVAILABLE = "unavailable"
+    PRICE_CHANGED = "price_changed"
     FAILED = "failed"
 
 
@@ -103,6 +108,8 @@ class PurchaseWorkflow:
         self._ticket_reserved = False
         self._refunded = False
         self._cancel_reason = CancelReason.CANCELLED
+        # What the order costs: the replica's price, until the lock fixes it.
+        self._price_cents = purchase.price_cents
         # Registered before the step each undoes; run last-first.
         self._compensations: list[Compensation] = []
 
@@ -123,14 +130,23 @@ class PurchaseWorkflow:
         self._compensations.append(self._cancel_order)
         self._compensations.append(self._release_ticket)
         try:
-            await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
-            self._ticket_reserved = True
+            if workflow.patched(LOCKED_PRICE):
+                locked = await self._reserve_at_locked_price()
+                if locked is None:
+                    return
+            else:
+                await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
+                self._ticket_reserved = True
             self._deadline = workflow.now() + timedelta(
                 seconds=self._purchase.payment_window_seconds
             )
             await self._step(
                 Activity.MARK_AWAITING_PAYMENT,
-                AwaitingPaymentInput(order_id=self._purchase.order_id, expires_at=self._deadline),
+                AwaitingPaymentInput(
+                    order_id=self._purchase.order_id,
+                    expires_at=self._deadline,
+                    price_cents=self._price_cents,
+                ),
                 TaskQueue.ORDERS,
             )
         except ActivityError as error:
@@ -153,6 +169,27 @@ class PurchaseWorkflow:
             )
             return
         await self._complete()
+
+    async def _reserve_at_locked_price(self) -> LockedTicket | None:
+        """Lock the ticket; it costs what it cost at that moment. None, with the lock let
+        go, when that is not the price the buyer saw."""
+        locked: LockedTicket = await workflow.execute_activity(
+            Activity.RESERVE_TICKET,
+            self._hold,
+            task_queue=TaskQueue.TICKETS,
+            result_type=LockedTicket,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=FORWARD_RETRY,
+        )
+        self._ticket_reserved = True
+        expected = self._purchase.expected_price_cents
+        if expected is not None and locked.price_cents != expected:
+            # Answered once let go: when the buyer hears of it, nothing is held.
+            await self._undo(CancelReason.PRICE_CHANGED)
+            self._reservation = Reservation.PRICE_CHANGED
+            return None
+        self._price_cents = locked.price_cents
+        return locked
 
     async def _wait_for_payment_or_cancel(self) -> None:
         assert self._deadline is not None
@@ -227,6 +264,8 @@ class PurchaseWorkflow:
         await workflow.wait_condition(lambda: self._reservation is not None)
         if self._reservation is Reservation.UNAVAILABLE:
             raise refused("Ticket is already reserved", PurchaseError.TICKET_UNAVAILABLE)
+        if self._reservation is Reservation.PRICE_CHANGED:
+            raise refused("Ticket price changed", PurchaseError.PRICE_CHANGED)
         if self._reservation is Reservation.FAILED:
             raise ApplicationError("The ticket could not be reserved", type=RESERVATION_FAILED)
         return self.state()
@@ -243,7 +282,7 @@ class PurchaseWorkflow:
                 ChargeInput(
                     order_id=self._purchase.order_id,
                     buyer_id=request.buyer_id,
-                    amount_cents=self._purchase.price_cents,
+                    amount_cents=self._price_cents,
                     token=request.token,
                     attempt=self._attempts,
                 ),

@@ -31,9 +31,18 @@ class TicketHold(BaseModel):
     order_id: UUID
 
 
+class LockedTicket(BaseModel):
+    """What reserving answers: the ticket's price at the moment it was locked, which is
+    what the order costs and the charge takes."""
+
+    price_cents: int
+
+
 class AwaitingPaymentInput(BaseModel):
     order_id: UUID
     expires_at: datetime
+    # The locked price (absent in purchases begun before the lock fixed the price).
+    price_cents: int | None = None
 
 
 class OrderInput(BaseModel):
@@ -47,6 +56,8 @@ class CancelReason(StrEnum):
     CANCELLED = "cancelled"
     # The ticket was taken before this order could lock it: the order was never announced.
     TICKET_UNAVAILABLE = "ticket_unavailable"
+    # Locked at another price than the buyer saw: let go, never announced either.
+    PRICE_CHANGED = "price_changed"
 
 
 class CancelOrderInput(BaseModel):

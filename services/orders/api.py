@@ -26,6 +26,7 @@ from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
+from services.common.money import to_cents
 from services.orders import operations, purchase_client
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
@@ -104,6 +105,7 @@ async def create(
         body.ticket_id,
         window_seconds=settings.order_expiration_seconds,
         max_open_orders=settings.max_open_orders_per_buyer,
+        expected_price_cents=None if body.price is None else to_cents(body.price),
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None

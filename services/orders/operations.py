@@ -106,6 +106,7 @@ async def order_ticket(
     *,
     window_seconds: int,
     max_open_orders: int,
+    expected_price_cents: int | None = None,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
     Conflict if another order holds the ticket."""
@@ -116,7 +117,9 @@ async def order_ticket(
         order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
         await uow.commit()
     try:
-        await purchase_client.start_purchase(await temporal.get(), order, window_seconds)
+        await purchase_client.start_purchase(
+            await temporal.get(), order, window_seconds, expected_price_cents
+        )
     except Conflict:
         raise
     except Exception:
@@ -158,8 +161,11 @@ async def _order(uow: UnitOfWork, order_id: UUID) -> Order:
     return order
 
 
-async def mark_awaiting_payment(uow: UnitOfWork, order_id: UUID, expires_at: datetime) -> None:
-    """The ticket is locked: the order awaits payment until ``expires_at`` (order.created)."""
+async def mark_awaiting_payment(
+    uow: UnitOfWork, order_id: UUID, expires_at: datetime, price_cents: int | None = None
+) -> None:
+    """The ticket is locked: the order awaits payment until ``expires_at`` (order.created),
+    at the price the lock fixed."""
     order = await _order(uow, order_id)
     if order.status == OrderStatus.CANCELLED:
         raise OrderAlreadyCancelled(f"order {order_id} was cancelled before its ticket was locked")
@@ -167,6 +173,8 @@ async def mark_awaiting_payment(uow: UnitOfWork, order_id: UUID, expires_at: dat
         return
     order.status = OrderStatus.AWAITING_PAYMENT
     order.expires_at = expires_at
+    if price_cents is not None:
+        order.price_cents = price_cents
     await uow.session.flush()
     uow.publish(order_created(order))
 

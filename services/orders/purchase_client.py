@@ -21,17 +21,22 @@ from workflows.search_attributes import initial_search_attributes
 
 TICKET_RESERVED = "Ticket is already reserved"
 ALREADY_PAID = "Cannot cancel a paid order"
+PRICE_CHANGED = "Ticket price changed"
 
 
-async def start_purchase(client: Client, order: Order, window_seconds: int) -> PurchaseState:
+async def start_purchase(
+    client: Client, order: Order, window_seconds: int, expected_price_cents: int | None = None
+) -> PurchaseState:
     """Starts the saga and answers once the ticket is locked for the order, in one call
-    (Update-with-Start); Conflict if another order holds the ticket."""
+    (Update-with-Start); Conflict if another order holds the ticket, or if the lock finds
+    another price than ``expected_price_cents`` (then nothing stays held)."""
     purchase = PurchaseInput(
         order_id=order.id,
         ticket_id=order.ticket_id,
         buyer_id=order.user_id,
         price_cents=order.price_cents,
         payment_window_seconds=window_seconds,
+        expected_price_cents=expected_price_cents,
     )
     start = WithStartWorkflowOperation(
         PurchaseWorkflow.run,
@@ -51,6 +56,8 @@ async def start_purchase(client: Client, order: Order, window_seconds: int) -> P
         failure = business_failure(failed)
         if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
             raise Conflict(TICKET_RESERVED) from None
+        if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
+            raise Conflict(PRICE_CHANGED, field="price") from None
         raise
 
 

@@ -9,12 +9,17 @@ from pydantic import Field
 
 from services.common.clock import as_utc
 from services.common.http.schemas import ApiModel
-from services.common.money import PriceOutput, from_cents
+from services.common.money import PriceInput, PriceOutput, from_cents
 from services.orders.models import Order, Ticket
 
 
 class OrderIn(ApiModel):
     ticket_id: UUID = Field(description="The ticket to buy.")
+    price: PriceInput | None = Field(
+        default=None,
+        description="The price the buyer saw: if the ticket is locked at another, 409 "
+        '"Ticket price changed" and nothing stays held.',
+    )
 
 
 class OrderTicketOut(ApiModel):
@@ -23,8 +28,8 @@ class OrderTicketOut(ApiModel):
     price: PriceOutput
 
     @classmethod
-    def of(cls, ticket: Ticket) -> OrderTicketOut:
-        return cls(id=ticket.id, title=ticket.title, price=from_cents(ticket.price_cents))
+    def of(cls, ticket: Ticket, price_cents: int) -> OrderTicketOut:
+        return cls(id=ticket.id, title=ticket.title, price=from_cents(price_cents))
 
 
 class OrderOut(ApiModel):
@@ -43,5 +48,6 @@ class OrderOut(ApiModel):
             expires_at=as_utc(order.expires_at) if order.expires_at else None,
             user_id=order.user_id,
             version=order.version,
-            ticket=OrderTicketOut.of(ticket),
+            # What the order costs: the price its lock fixed.
+            ticket=OrderTicketOut.of(ticket, order.price_cents),
         )

@@ -106,6 +106,14 @@ async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
     return Outcome.REFUSED
 
 
+async def locked_price(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> int:
+    """The price of a ticket this order holds, as the lock fixed it (an edit is refused
+    while it is held)."""
+    ticket = await _current(uow, ticket_id)
+    assert ticket is not None and ticket.order_id == order_id
+    return ticket.price_cents
+
+
 async def note_reservation_deadline(
     uow: UnitOfWork, ticket_id: UUID, order_id: UUID, reserved_until: datetime
 ) -> None:

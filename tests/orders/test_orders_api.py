@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from temporalio.client import Client, WorkflowHandle
 
 from services.orders import purchase_client
-from services.orders.models import Order
+from services.orders.models import Order, Ticket
 from tests.orders.support import Market
 from tests.support.polling import eventually
 from workflows.models import PaymentRequest, PurchaseInput, PurchaseState, TaskQueue, workflow_id
@@ -320,9 +320,11 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
     away): the route gives the order up, and the saga it did start holds nothing."""
     real_start = purchase_client.start_purchase
 
-    async def start_then_lose_the_answer(client: Client, order: Any, window: int) -> Any:
+    async def start_then_lose_the_answer(
+        client: Client, order: Any, window: int, expected_price_cents: int | None = None
+    ) -> Any:
         if answer_lost == "after the lock":
-            await real_start(client, order, window)
+            await real_start(client, order, window, expected_price_cents)
         else:
             # Started, but answered before the ticket is locked.
             await client.start_workflow(
@@ -363,3 +365,35 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
         "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
     )
     assert again.status_code == 201, again.text
+
+
+async def test_the_price_the_buyer_saw_must_be_the_price_locked(market: Market) -> None:
+    ticket = await market.list_ticket(market.user(), price=30)
+    buyer = market.user()
+    changed = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"], "price": 25.5}, headers=buyer
+    )
+    assert changed.status_code == 409
+    assert changed.json() == {"errors": [{"message": "Ticket price changed", "field": "price"}]}
+    # Nothing stays held, and the refused attempt is no order of the buyer's.
+    assert (await market.ticket(ticket["id"]))["orderId"] is None
+    assert (await market.orders.get("/api/orders", headers=buyer)).json() == []
+
+    seen = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"], "price": 30}, headers=buyer
+    )
+    assert seen.status_code == 201, seen.text
+    assert seen.json()["ticket"]["price"] == 30
+
+
+async def test_an_order_costs_what_the_lock_found_not_a_stale_replica(market: Market) -> None:
+    ticket = await market.list_ticket(market.user(), price=30)
+    # The replica lags a seller's edit: it still says 12.
+    runtime = market.orders_app_state.runtime
+    async with runtime.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Ticket).where(Ticket.id == UUID(ticket["id"])).values(price_cents=1200)
+        )
+        await uow.commit()
+    order = await market.order(market.user(), ticket["id"])
+    assert order["ticket"]["price"] == 30

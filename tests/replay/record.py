@@ -83,6 +83,14 @@ async def ticket_taken(purchases: Purchases) -> Handle:
     return handle
 
 
+async def price_changed(purchases: Purchases) -> Handle:
+    purchases.shop.ticket_price_cents = 3000
+    handle = await purchases.start(price_cents=2550, expected_price_cents=2550)
+    with contextlib.suppress(Exception):
+        await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    return handle
+
+
 async def refunded(purchases: Purchases) -> Handle:
     purchases.shop.fail_mark_sold = True
     handle = await _reserved(purchases)
@@ -105,6 +113,7 @@ PATHS: dict[str, Callable[[Purchases], Awaitable[Handle]]] = {
         declined_then_paid,
         declined_until_expiry,
         ticket_taken,
+        price_changed,
         refunded,
         workflow_cancelled,
     )

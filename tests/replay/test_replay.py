@@ -1,7 +1,8 @@
 """Every committed history of the saga replays on today's workflow code: a change that
 would break running purchases fails here (such a change needs ``workflow.patched``).
 Histories of an earlier shape stay, in a folder named for the change that followed them
-(``before_local_order_steps/``: the orders steps as activities on the orders queue).
+(``before_local_order_steps/``: the orders steps as activities on the orders queue;
+``before_locked_price/``: the order costing what the orders replica said).
 Re-record with ``.venv/bin/python -m tests.replay.record``."""
 
 from __future__ import annotations

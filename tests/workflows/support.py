@@ -41,6 +41,7 @@ from workflows.steps import (
     AwaitingPaymentInput,
     CancelOrderInput,
     CancelReason,
+    LockedTicket,
     OrderInput,
     TicketHold,
 )
@@ -53,10 +54,15 @@ DECLINE_MESSAGE = "Your card was declined."
 class Shop:
     ticket_holder: UUID | None = None
     ticket_status: str = "available"
+    # The tickets service's price: what the lock answers.
+    ticket_price_cents: int = 2550
     orders: dict[UUID, str] = field(default_factory=dict)
     # Events the real activities would publish, in order: ("order.expired", order_id), ...
     events: list[tuple[str, UUID]] = field(default_factory=list)
     charges: dict[UUID, str] = field(default_factory=dict)
+    # What each charge took, and the price each order was marked awaiting payment at.
+    charged_cents: dict[UUID, int] = field(default_factory=dict)
+    order_price_cents: dict[UUID, int | None] = field(default_factory=dict)
     refunds: list[UUID] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     fail_mark_sold: bool = False
@@ -76,10 +82,11 @@ class Shop:
         ]
 
     @activity.defn(name=Activity.RESERVE_TICKET)
-    async def reserve_ticket(self, hold: TicketHold) -> None:
+    async def reserve_ticket(self, hold: TicketHold) -> LockedTicket:
         self.calls.append(Activity.RESERVE_TICKET)
+        locked = LockedTicket(price_cents=self.ticket_price_cents)
         if self.ticket_holder == hold.order_id:
-            return
+            return locked
         if self.ticket_holder is not None or self.ticket_status != "available":
             raise ApplicationError(
                 "Ticket is already reserved",
@@ -88,6 +95,7 @@ class Shop:
             )
         self.ticket_holder, self.ticket_status = hold.order_id, "reserved"
         self.events.append(("ticket.updated", hold.order_id))
+        return locked
 
     @activity.defn(name=Activity.RELEASE_TICKET)
     async def release_ticket(self, hold: TicketHold) -> None:
@@ -113,6 +121,7 @@ class Shop:
         self.calls.append(Activity.MARK_AWAITING_PAYMENT)
         if self.orders.get(step.order_id, "created") == "created":
             self.orders[step.order_id] = "awaiting:payment"
+            self.order_price_cents[step.order_id] = step.price_cents
             self.events.append(("order.created", step.order_id))
 
     @activity.defn(name=Activity.COMPLETE_ORDER)
@@ -142,6 +151,7 @@ class Shop:
             )
         assert charge.order_id not in self.charges, "charged twice"
         self.charges[charge.order_id] = charge.token
+        self.charged_cents[charge.order_id] = charge.amount_cents
         self.events.append(("charge.created", charge.order_id))
         return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_{charge.attempt}")
 
@@ -174,13 +184,16 @@ class Purchases:
         order_id: UUID | None = None,
         ticket_id: UUID | None = None,
         with_search_attributes: bool = True,
+        price_cents: int = 2550,
+        expected_price_cents: int | None = None,
     ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
         purchase = PurchaseInput(
             order_id=order_id or uuid4(),
             ticket_id=ticket_id or uuid4(),
             buyer_id=uuid4(),
-            price_cents=2550,
+            price_cents=price_cents,
             payment_window_seconds=window_seconds,
+            expected_price_cents=expected_price_cents,
         )
         return await self.client.start_workflow(
             PurchaseWorkflow.run,

@@ -222,3 +222,39 @@ async def test_cancelling_the_workflow_still_compensates(purchases: Purchases) -
     assert purchases.shop.orders[order_id] == "cancelled"
     state: PurchaseState = await handle.query(PurchaseWorkflow.state)
     assert state.status == "cancelled"
+
+
+async def test_the_lock_fixes_the_price_the_order_costs_and_the_charge_takes(
+    purchases: Purchases,
+) -> None:
+    # The orders replica still had 25.50 when the order was placed; the ticket was 30.00.
+    purchases.shop.ticket_price_cents = 3000
+    handle = await purchases.start(price_cents=2550)
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = purchases.shop.ticket_holder
+    assert order_id is not None
+    assert purchases.shop.order_price_cents[order_id] == 3000
+    await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    assert (await handle.result()).status == "complete"
+    assert purchases.shop.charged_cents[order_id] == 3000
+
+
+async def test_a_price_changed_under_the_buyer_lets_the_ticket_go(purchases: Purchases) -> None:
+    purchases.shop.ticket_price_cents = 3000
+    handle = await purchases.start(price_cents=2550, expected_price_cents=2550)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    assert update_error_type(refused.value) == (PurchaseError.PRICE_CHANGED, "Ticket price changed")
+    final = await handle.result()
+    assert (final.status, final.ticket_reserved, final.charged) == ("cancelled", False, False)
+    assert purchases.shop.ticket_holder is None and purchases.shop.ticket_status == "available"
+    # Locked, then let go; never announced, so no order event at all.
+    assert [subject for subject, _ in purchases.shop.events] == ["ticket.updated"] * 2
+    assert list(purchases.shop.orders.values()) == ["cancelled"]
+
+
+async def test_the_price_the_buyer_saw_is_the_price_locked(purchases: Purchases) -> None:
+    purchases.shop.ticket_price_cents = 3000
+    handle = await purchases.start(price_cents=2550, expected_price_cents=3000)
+    reserved = await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    assert reserved.status == "awaiting:payment"
