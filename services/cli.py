@@ -100,6 +100,40 @@ def search_attributes() -> None:
     asyncio.run(_register())
 
 
+admin = typer.Typer(
+    no_args_is_help=True,
+    help="Grant or revoke the admin role (who may ban users), in the auth database.",
+)
+app.add_typer(admin, name="admin")
+
+
+def _set_role(email: str, role_name: str) -> None:
+    import asyncio
+
+    from services.auth.admins import set_role
+    from services.common.http.errors import NotFound
+    from services.common.identity.tokens import Role
+
+    try:
+        asyncio.run(set_role(get_settings(), email, Role(role_name)))
+    except NotFound:
+        typer.echo(f"No user has the address {email}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{email}: {role_name} (tokens minted from now on carry it)")
+
+
+@admin.command("grant")
+def admin_grant(email: Annotated[str, typer.Argument(help="the user's e-mail address")]) -> None:
+    """Make a user an admin; they sign in again for a token that says so."""
+    _set_role(email, "admin")
+
+
+@admin.command("revoke")
+def admin_revoke(email: Annotated[str, typer.Argument(help="the user's e-mail address")]) -> None:
+    """Take the admin role back; their tokens stop opening admin routes at once."""
+    _set_role(email, "user")
+
+
 def _service_name(service: str) -> ServiceName:
     try:
         return service_name(service)

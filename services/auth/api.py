@@ -28,7 +28,7 @@ from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep, OptionalUserDep, VerifierDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, UnitOfWorkDep
 from services.common.http.errors import BadRequest, Conflict, NotAuthorized
-from services.common.identity.tokens import TokenClaims, TokenSigner, TokenVerifier
+from services.common.identity.tokens import Role, TokenClaims, TokenSigner, TokenVerifier
 from services.common.settings import Settings
 
 router = APIRouter(prefix="/api/users", tags=["users"])
@@ -54,7 +54,11 @@ def mint(
     """A token of the session, never outliving it; verified once here, so the verifier
     already knows it when the client sends it back."""
     token = signer.sign(
-        user.id, user.email, session_id=session.id, session_ends_at=as_utc(session.expires_at)
+        user.id,
+        user.email,
+        session_id=session.id,
+        session_ends_at=as_utc(session.expires_at),
+        role=Role(user.role),
     )
     return token, verifier.verify(token)
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
+from services.common.identity.tokens import Role
 
 
 class Base(DeclarativeBase):
@@ -31,6 +32,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # Permanent in auth (sign-in stays refused); the ban list only outlives the tokens.
     banned: Mapped[bool] = mapped_column(default=False)
+    # Granted by command only (`ticketing admin grant <email>`); tokens carry it.
+    role: Mapped[Role] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )

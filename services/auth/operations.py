@@ -15,6 +15,7 @@ from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, NotFound
 from services.common.identity.bans import record_ban
 from services.common.identity.revocations import record_revocation
+from services.common.identity.tokens import Role
 
 EMAIL_IN_USE = "Email in use"
 
@@ -123,6 +124,22 @@ async def upgrade_password_hash(
         .values(password_hash=upgraded_hash)
         .execution_options(synchronize_session=False)
     )
+
+
+async def set_role(uow: UnitOfWork, email: str, role: Role) -> User:
+    """Grant or revoke the admin role (``ticketing admin``); ``user.updated`` when it
+    changes. Tokens minted before keep their claim until they expire, so whatever an
+    admin may do is checked against this row too."""
+    user = await uow.session.scalar(
+        select(User).where(User.email == email.strip().lower()).with_for_update()
+    )
+    if user is None:
+        raise NotFound("User not found")
+    if user.role != role:
+        user.role = role
+        await uow.session.flush()
+        uow.publish(user_updated(user))
+    return user
 
 
 async def ban(uow: UnitOfWork, user_id: UUID, token_lifetime: timedelta) -> User:

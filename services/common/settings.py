@@ -77,8 +77,10 @@ class Settings(BaseSettings):
     jwt_expires_seconds: int = 60 * 60
     # A session's absolute lifetime: its tokens slide while it is active, never past this.
     session_max_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
-    # A JSON list or comma-separated emails.
-    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Origins besides the request's own host from which a browser may send a cookie-signed
+    # POST, PUT or DELETE (a front end served elsewhere), e.g. https://shop.example.com:
+    # a JSON list or comma-separated. Admins are a role in auth's database, not a setting.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # scrypt's cost as log2 of N (r=8, p=1; services.auth.passwords). 17 is OWASP's
     # minimum, about 0.3 s of one core and 128 MiB a hash; lower only for tests and
     # benchmarks (refused in production). Older hashes are upgraded at sign-in.
@@ -128,15 +130,21 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
 
-    @field_validator("admin_emails", mode="before")
+    @field_validator("allowed_origins", mode="before")
     @classmethod
-    def _split_admin_emails(cls, value: object) -> object:
+    def _split_allowed_origins(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
-            return [email.strip() for email in text.split(",") if email.strip()]
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
+
+    @field_validator("allowed_origins", mode="after")
+    @classmethod
+    def _bare_origins(cls, origins: list[str]) -> list[str]:
+        # As browsers send them: scheme://host[:port], lower-case, no path or slash.
+        return [origin.strip().rstrip("/").lower() for origin in origins]
 
     @property
     def is_development(self) -> bool:

@@ -9,11 +9,20 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.auth import operations
 from services.auth.service import definition
+from services.common.identity.tokens import Role
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from services.tickets.service import definition as tickets
-from tests.auth.support import ADMIN_EMAIL, TEST_HASH_COST
+from tests.auth.support import (
+    ADMIN_EMAIL,
+    TEST_HASH_COST,
+    bearer_header,
+    session_cookie,
+    signin,
+    signup,
+)
 from tests.support.apps import app_client, make_settings
 
 
@@ -23,7 +32,6 @@ def auth_settings(tmp_path: Path, nats_url: str, database_url: str) -> Settings:
         data_dir=tmp_path,
         nats_url=nats_url,
         auth_database_url=database_url,
-        admin_emails=[ADMIN_EMAIL],
         password_hash_cost=TEST_HASH_COST,
     )
 
@@ -63,3 +71,17 @@ async def tickets_client(
 def auth_runtime(auth_app: tuple[httpx.AsyncClient, FastAPI]) -> ServiceRuntime:
     runtime: ServiceRuntime = auth_app[1].state.runtime
     return runtime
+
+
+@pytest.fixture
+async def admin(auth: httpx.AsyncClient, auth_runtime: ServiceRuntime) -> dict[str, str]:
+    """A Bearer header of an admin: signed up, granted the role (as `ticketing admin
+    grant` does), then signed in again for a token that carries it."""
+    assert (await signup(auth, ADMIN_EMAIL)).status_code == 201
+    async with auth_runtime.unit_of_work() as uow:
+        await operations.set_role(uow, ADMIN_EMAIL, Role.ADMIN)
+        await uow.commit()
+    response = await signin(auth, ADMIN_EMAIL)
+    assert response.status_code == 200, response.text
+    auth.cookies.clear()
+    return bearer_header(session_cookie(response)["value"])

@@ -10,14 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from services.auth.admin_api import is_admin
-from services.common.http.current_user import CurrentUser
-from services.common.identity.tokens import TokenClaims
 from services.common.messaging.events import Subject, UserBanned
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
 from tests.auth.support import (
-    ADMIN_EMAIL,
     bearer_header,
     current_user,
     session_cookie,
@@ -57,8 +53,9 @@ async def test_only_signed_in_admins_may_ban(auth: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("user_id", ["6f1c2b9e-3c1d-4a7e-9a55-0d8f4b1e2a77", "not-a-uuid"])
-async def test_banning_nobody_is_not_found(auth: httpx.AsyncClient, user_id: str) -> None:
-    _, admin = await token_of(auth, ADMIN_EMAIL)
+async def test_banning_nobody_is_not_found(
+    auth: httpx.AsyncClient, user_id: str, admin: dict[str, str]
+) -> None:
 
     response = await ban(auth, user_id, admin)
 
@@ -76,9 +73,11 @@ async def outbox_rows(runtime: ServiceRuntime, subject: Subject) -> int:
 
 
 async def test_ban_marks_the_user_and_publishes_user_banned_once(
-    auth: httpx.AsyncClient, auth_settings: Settings, auth_runtime: ServiceRuntime
+    auth: httpx.AsyncClient,
+    auth_settings: Settings,
+    auth_runtime: ServiceRuntime,
+    admin: dict[str, str],
 ) -> None:
-    _, admin = await token_of(auth, ADMIN_EMAIL)
     victim, victim_token = await token_of(auth, "banned@test.dev")
     before = datetime.now(UTC)
 
@@ -102,8 +101,7 @@ async def test_ban_marks_the_user_and_publishes_user_banned_once(
     assert await current_user(auth, victim_token) is None
 
 
-async def test_a_banned_user_cannot_sign_in(auth: httpx.AsyncClient) -> None:
-    _, admin = await token_of(auth, ADMIN_EMAIL)
+async def test_a_banned_user_cannot_sign_in(auth: httpx.AsyncClient, admin: dict[str, str]) -> None:
     victim, _ = await token_of(auth, "outlaw@test.dev")
     assert (await ban(auth, victim["id"], admin)).status_code == 200
 
@@ -119,9 +117,8 @@ async def test_a_banned_user_cannot_sign_in(auth: httpx.AsyncClient) -> None:
 
 
 async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_ban(
-    auth: httpx.AsyncClient, tickets_client: httpx.AsyncClient
+    auth: httpx.AsyncClient, tickets_client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    _, admin = await token_of(auth, ADMIN_EMAIL)
     victim, victim_token = await token_of(auth, "seller@test.dev")
     listed = await tickets_client.post(
         "/api/tickets", json={"title": "Concert", "price": 20}, headers=victim_token
@@ -155,24 +152,3 @@ async def test_the_tickets_service_refuses_a_banned_user_once_it_learns_of_the_b
         "/api/tickets", json={"title": "Play", "price": 5}, headers=admin
     )
     assert other.status_code == 201
-
-
-def _caller(email: str) -> CurrentUser:
-    now = datetime.now(UTC)
-    claims = TokenClaims(
-        user_id=uuid4(), email=email, issued_at=now, expires_at=now, session_id=uuid4()
-    )
-    return CurrentUser(id=claims.user_id, email=email, claims=claims)
-
-
-def test_admin_emails_come_from_the_environment_as_a_json_list(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # pydantic-settings reads a list from the environment as JSON: ADMIN_EMAILS='["a@b.c"]'.
-    monkeypatch.setenv("ADMIN_EMAILS", '["Root@Test.dev", "ops@test.dev"]')
-
-    settings = Settings(_env_file=None)
-
-    assert is_admin(_caller("root@test.dev"), settings)
-    assert is_admin(_caller("ops@test.dev"), settings)
-    assert not is_admin(_caller("user@test.dev"), settings)

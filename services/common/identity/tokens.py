@@ -8,6 +8,8 @@ text or as the path of a PEM file.
 
 Every token names its session (``sid``): signing out revokes the session, and a
 refreshed token keeps it, so a session is refused as a whole wherever it is presented.
+It also carries the user's role (``role``), as the auth database held it when the token
+was minted; a token without one is a plain user's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -42,6 +45,12 @@ class InvalidToken(Exception):
     pass
 
 
+class Role(StrEnum):
+    USER = "user"
+    # Granted and revoked only by `ticketing admin grant|revoke <email>`.
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True)
 class TokenClaims:
     user_id: UUID
@@ -49,6 +58,7 @@ class TokenClaims:
     issued_at: datetime
     expires_at: datetime
     session_id: UUID
+    role: Role = Role.USER
 
 
 def _pem(value: str) -> bytes:
@@ -136,6 +146,7 @@ class TokenVerifier:
                 issued_at=datetime.fromtimestamp(claims["iat"], UTC),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
                 session_id=UUID(claims["sid"]),
+                role=Role(claims.get("role", Role.USER)),
             )
         except (jwt.PyJWTError, ValueError, KeyError) as error:
             raise InvalidToken(str(error)) from error
@@ -153,6 +164,7 @@ class TokenSigner:
         *,
         session_id: UUID | None = None,
         session_ends_at: datetime | None = None,
+        role: Role = Role.USER,
     ) -> str:
         """A token of the session ``session_id`` (a new one if None), expiring after the
         signer's lifetime, or at the session's absolute end if that comes first."""
@@ -164,6 +176,7 @@ class TokenSigner:
             "sub": str(user_id),
             "email": email,
             "sid": str(session_id or uuid4()),
+            "role": role.value,
             "iat": now,
             "exp": expires_at,
         }
