@@ -87,6 +87,22 @@ async def test_session_cookie_is_secure_and_host_prefixed_outside_development(
     ]
 
 
+async def test_outside_development_only_the_host_prefixed_cookie_is_read(
+    production_settings: Settings,
+) -> None:
+    async with app_client(definition, production_settings) as (client, _app):
+        token = session_cookie(await signup(client, "ines@test.dev"), "__Host-session")["value"]
+        client.cookies.clear()
+        # A plain `session` cookie could come from a sibling subdomain: ignored.
+        client.cookies.set("session", token)
+        assert await current_user(client) is None
+        client.cookies.clear()
+        client.cookies.set("__Host-session", token)
+        me = await current_user(client)
+
+    assert me is not None and me["email"] == "ines@test.dev"
+
+
 async def test_the_session_token_works_as_a_bearer_token(auth: httpx.AsyncClient) -> None:
     response = await signup(auth, "jane@test.dev")
     token = session_cookie(response)["value"]

@@ -4,21 +4,30 @@ Every service verifies tokens itself with the public key, and refuses users on i
 ban list (fed by ``user.banned``) and sessions on its own list of revoked sessions (fed by
 ``user.sessions_revoked``), so a ban or a sign-out takes effect everywhere within the
 event lag.
+
+A cookie rides along on any request the browser makes, whichever site asked for it, so a
+POST, PUT, PATCH or DELETE signed by the cookie must come from our own origin: the
+request's own host, or one listed in ``ALLOWED_ORIGINS`` (judged by ``Sec-Fetch-Site`` and
+``Origin``, which pages cannot forge). A request with neither header is no browser's (a
+server-side client such as the web shop) and passes; a Bearer token is never sent by
+itself, so Bearer requests are not concerned.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import Depends, Request
 from sqlalchemy import CompoundSelect, Table, bindparam, literal, select, union_all
 
 from services.common.http.dependencies import RuntimeDep
-from services.common.http.errors import NotAuthorized
+from services.common.http.errors import Forbidden, NotAuthorized
 from services.common.identity.tokens import (
     InvalidToken,
     TokenClaims,
@@ -35,12 +44,33 @@ class CurrentUser:
     claims: TokenClaims
 
 
-def token_from_request(request: Request, cookie_name: str) -> str | None:
+CROSS_ORIGIN = "Cross-origin request refused"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def bearer_token(request: Request) -> str | None:
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return request.cookies.get(cookie_name) or None
+    return None
+
+
+def from_our_origin(request: Request, allowed_origins: Sequence[str]) -> bool:
+    """Whether a browser says the request comes from our own origin or an allowed one."""
+    site = request.headers.get("sec-fetch-site")
+    if site in ("same-origin", "none"):  # "none": the user's own doing (typed, bookmarked)
+        return True
+    origin = request.headers.get("origin")
+    if origin is not None:
+        origin = origin.strip().rstrip("/").lower()
+        if origin in allowed_origins:
+            return True
+        # A browser without Sec-Fetch-Site: its Origin against the host it asked.
+        host = request.headers.get("host", "").lower()
+        return origin != "null" and site is None and bool(host) and urlsplit(origin).netloc == host
+    # Cross-site or same-site by Sec-Fetch-Site, without an Origin to allow it by.
+    return site is None
 
 
 @functools.cache
@@ -92,8 +122,16 @@ VerifierDep = Annotated[TokenVerifier, Depends(get_token_verifier)]
 
 
 async def get_optional_user(request: Request, runtime: RuntimeDep) -> CurrentUser | None:
-    cookie_name = session_cookie_name(runtime.settings)
-    return await authenticate(runtime, token_from_request(request, cookie_name))
+    token = bearer_token(request)
+    if token is None:
+        token = request.cookies.get(session_cookie_name(runtime.settings)) or None
+        if (
+            token is not None
+            and request.method in UNSAFE_METHODS
+            and not from_our_origin(request, runtime.settings.allowed_origins)
+        ):
+            raise Forbidden(CROSS_ORIGIN)
+    return await authenticate(runtime, token)
 
 
 OptionalUserDep = Annotated[CurrentUser | None, Depends(get_optional_user)]
