@@ -72,14 +72,11 @@ def remaining(value: object) -> str:
 
 
 def order_state(order: dict[str, Any]) -> str:
-    """What the buyer sees: the API's status, with a cancelled order past its deadline
-    called Expired (the API says ``cancelled`` for both)."""
+    """What the buyer sees: the API's status, with a cancelled order that ran out of time
+    called Expired (the API says why in ``cancelReason``)."""
     status = str(order.get("status", ""))
     if status == CANCELLED:
-        deadline = parse_time(order.get("expiresAt"))
-        if deadline is not None and deadline <= datetime.now(UTC):
-            return "expired"
-        return "cancelled"
+        return "expired" if order.get("cancelReason") == "expired" else "cancelled"
     return {AWAITING_PAYMENT: "awaiting", COMPLETE: "complete"}.get(status, "created")
 
 

@@ -13,6 +13,7 @@ from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
 from services.common.messaging.events import TicketStatus
 from workflows.order_status import OrderStatus
+from workflows.steps import CancelReason
 
 
 class Base(DeclarativeBase):
@@ -61,6 +62,8 @@ class Order(Base):
     # The end of the payment window, set when the ticket is locked.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # Why a cancelled order was cancelled: expired, cancelled (by the buyer), ...
+    cancel_reason: Mapped[CancelReason | None] = mapped_column(String(32), default=None)
     version: Mapped[int] = mapped_column(nullable=False)
 
     ticket: Mapped[Ticket] = relationship(lazy="raise")

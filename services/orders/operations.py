@@ -198,6 +198,7 @@ async def cancel(uow: UnitOfWork, order_id: UUID, reason: CancelReason) -> None:
         return
     announced = order.status == OrderStatus.AWAITING_PAYMENT
     order.status = OrderStatus.CANCELLED
+    order.cancel_reason = reason
     await uow.session.flush()
     if announced:
         expired = reason is CancelReason.EXPIRED

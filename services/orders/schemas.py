@@ -36,6 +36,10 @@ class OrderOut(ApiModel):
     id: UUID
     status: str
     expires_at: datetime | None
+    cancel_reason: str | None = Field(
+        description="Why a cancelled order was: expired (the window ended unpaid), "
+        "cancelled (by the buyer), ticket_unavailable, price_changed; else null."
+    )
     user_id: UUID
     version: int
     ticket: OrderTicketOut
@@ -46,6 +50,7 @@ class OrderOut(ApiModel):
             id=order.id,
             status=order.status,
             expires_at=as_utc(order.expires_at) if order.expires_at else None,
+            cancel_reason=order.cancel_reason,
             user_id=order.user_id,
             version=order.version,
             # What the order costs: the price its lock fixed.

@@ -126,6 +126,8 @@ async def test_an_unpaid_order_expires_and_the_ticket_is_for_sale_again(
         return bool(response.json()["status"] == "cancelled")
 
     await eventually(cancelled, within=WINDOW_SECONDS + 15, what="the order to expire")
+    expired = (await buyer.get(f"/api/orders/{order['id']}")).json()
+    assert expired["cancelReason"] == "expired"
 
     async def for_sale_again() -> bool:
         shown = (await buyer.get(f"/api/tickets/{ticket['id']}")).json()

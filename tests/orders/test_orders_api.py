@@ -98,7 +98,8 @@ async def test_cancel_releases_the_ticket_for_another_buyer(market: Market) -> N
     cancelled = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
     assert cancelled.status_code == 204
     shown = (await market.orders.get(f"/api/orders/{order['id']}", headers=buyer)).json()
-    assert shown["status"] == "cancelled"
+    assert (shown["status"], shown["cancelReason"]) == ("cancelled", "cancelled")
+    assert order["cancelReason"] is None
     assert (await market.ticket(ticket["id"]))["orderId"] is None
     again = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
     assert again.status_code == 204
