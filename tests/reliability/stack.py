@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from devstack.run import Stack
-from services.common.identity.tokens import TokenSigner, private_key_pem
+from services.auth.admins import set_role
+from services.common.identity.tokens import Role, TokenSigner, private_key_pem
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings
 from tests.reliability.databases import ServiceDatabases
 from tests.support.ports import free_port
@@ -57,6 +58,10 @@ class HarnessStack(Stack):
         signer = TokenSigner(private_key_pem(self.settings), timedelta(seconds=-60))
         return signer.sign(UUID(user_id), "expired@example.com")
 
+    async def set_role(self, email: str, role: Role) -> None:
+        """What `ticketing admin grant|revoke <email>` does, on the stack's auth database."""
+        await set_role(self.settings, email, role)
+
     async def row_counts(self) -> dict[str, int]:
         return {
             f"{service}.{table}": await self.databases.count(service, table)
@@ -97,7 +102,6 @@ def running_stack(
     # throttles stay as they are, for the hostile-input scenario to try.
     harness_env = {
         "ORDER_EXPIRATION_SECONDS": str(window_seconds),
-        "ADMIN_EMAILS": ADMIN_EMAIL,
         "SIGNUPS_PER_ADDRESS": "100000/hour",
         "SIGNIN_ATTEMPTS_PER_ADDRESS": "100000/minute",
         # A thousand sign-ups are the market's setup, not what is checked.

@@ -39,6 +39,9 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     assert report["scenarios"]["schema_fuzz"]["schema_failures"] == []
     assert report["scenarios"]["schema_fuzz"]["schema_cases_tried"] > 100
     assert report["inputs_tried"] > 160
+    identity = report["scenarios"]["hostile_input"]["attempts_by_kind"]
+    assert {"revoked token reuse", "forged admin", "cross-origin cookie request"} <= set(identity)
+    assert all(kind["tried"] > 0 and kind["answered_wrongly"] == 0 for kind in identity.values())
     assert_checked_what_the_services_wrote(report)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import jwt
 
+from services.common.identity.tokens import Role
 from tests.reliability.market import Market, User
+from tests.reliability.scenarios.identity import identity_attacks, sign_in
 from tests.reliability.stack import ADMIN_EMAIL, HarnessStack
 from tests.support.polling import eventually
 
@@ -33,7 +35,10 @@ def _forge(claims: dict[str, Any], *, key: str = "", algorithm: str = "none") ->
 async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     """Every route refuses what it must, in the documented shape, changing nothing."""
     owner, other, banned = await market.users(3)
-    admin = await market.sign_up(ADMIN_EMAIL)
+    # An admin by role (`ticketing admin grant`), then signed in again for a token with it.
+    await market.sign_up(ADMIN_EMAIL)
+    await stack.set_role(ADMIN_EMAIL, Role.ADMIN)
+    admin = User(id="", headers={"Authorization": f"Bearer {await sign_in(market, ADMIN_EMAIL)}"})
     ticket = await market.list_ticket(owner)
     order = await market.order(other, ticket)
     assert order.status_code == 201
@@ -41,6 +46,9 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     ban = await market.request("POST", f"/api/users/{banned.id}/ban", headers=admin.headers)
     assert ban.status_code == 200, ban.text
     await _ban_reaches_every_service(market, banned)
+    # Revoked tokens, forged admins, cross-origin cookies: refused (signing up and out
+    # first, so before the rows are counted).
+    identity = await identity_attacks(market, stack, owner, other, ticket)
     before = await stack.row_counts()
 
     valid = owner.headers["Authorization"].removeprefix("Bearer ")
@@ -67,8 +75,8 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
         ("POST", "/api/payments", {"orderId": order_id, "token": "pm_card_visa"}),
         ("POST", f"/api/users/{owner.id}/ban", None),
     ]
-    tried = 0
-    failures = []
+    tried = sum(kind["tried"] for kind in identity["attempts"].values())
+    failures = list(identity["answered_wrongly"])
 
     def expect(response: Any, statuses: set[int], what: str) -> None:
         nonlocal tried
@@ -125,4 +133,8 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     after = await stack.row_counts()
     if before != after:
         failures.append(f"rows changed by refused requests: {before} -> {after}")
-    return {"inputs_tried": tried, "refused_wrongly": failures}
+    return {
+        "inputs_tried": tried,
+        "refused_wrongly": failures,
+        "attempts_by_kind": identity["attempts"],
+    }
