@@ -72,12 +72,16 @@ class Market:
         ticket_id: str = response.json()["id"]
         return ticket_id
 
-    async def order(self, buyer: User, ticket_id: str, *, lag_retries: int = 600) -> httpx.Response:
-        """POST /api/orders; a 404 is the orders replica not having the ticket yet."""
+    async def order(
+        self, buyer: User, ticket_id: str, *, price: float | None = None, lag_retries: int = 600
+    ) -> httpx.Response:
+        """POST /api/orders (with the price the buyer saw, if given); a 404 is the orders
+        replica not having the ticket yet."""
+        body: dict[str, Any] = {"ticketId": ticket_id}
+        if price is not None:
+            body["price"] = price
         for _ in range(lag_retries):
-            response = await self.request(
-                "POST", "/api/orders", json={"ticketId": ticket_id}, headers=buyer.headers
-            )
+            response = await self.request("POST", "/api/orders", json=body, headers=buyer.headers)
             if response.status_code != 404:
                 return response
             await asyncio.sleep(0.05)

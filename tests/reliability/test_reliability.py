@@ -42,6 +42,14 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     identity = report["scenarios"]["hostile_input"]["attempts_by_kind"]
     assert {"revoked token reuse", "forged admin", "cross-origin cookie request"} <= set(identity)
     assert all(kind["tried"] > 0 and kind["answered_wrongly"] == 0 for kind in identity.values())
+    kinds = report["scenarios"]["hostile_input"]["attempts_by_kind"]
+    assert set(kinds) >= {
+        "throttle bypass",
+        "oversized body",
+        "wait flood",
+        "price changed under the buyer",
+    }
+    assert all(kind["tried"] > 0 and kind["answered_wrongly"] == 0 for kind in kinds.values())
     assert_checked_what_the_services_wrote(report)
 
 
