@@ -11,6 +11,7 @@ import jwt
 
 from services.common.identity.tokens import Role
 from tests.reliability.market import Market, User
+from tests.reliability.scenarios.abuse import abuse
 from tests.reliability.scenarios.identity import identity_attacks, sign_in
 from tests.reliability.stack import ADMIN_EMAIL, HarnessStack
 from tests.support.polling import eventually
@@ -133,8 +134,12 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     after = await stack.row_counts()
     if before != after:
         failures.append(f"rows changed by refused requests: {before} -> {after}")
+    # Abuse by kind (it changes rows: a locked account's sign-up, an order refused).
+    abused = await abuse(market)
+    failures.extend(abused["answered_wrongly"])
+    tried += sum(kind["tried"] for kind in abused["attempts"].values())
     return {
         "inputs_tried": tried,
         "refused_wrongly": failures,
-        "attempts_by_kind": identity["attempts"],
+        "attempts_by_kind": {**abused["attempts"], **identity["attempts"]},
     }
