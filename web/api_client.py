@@ -17,7 +17,6 @@ import httpx
 from fastapi import Request
 from starlette.responses import Response
 
-SESSION_COOKIE = "session"
 
 R = TypeVar("R", bound=Response)
 
@@ -87,9 +86,10 @@ def api_error(response: httpx.Response) -> ApiError:
 class Api:
     """The API as seen by one visitor: their cookie out, the API's cookies back."""
 
-    def __init__(self, client: httpx.AsyncClient, request: Request) -> None:
+    def __init__(self, client: httpx.AsyncClient, request: Request, session_cookie: str) -> None:
         self.client = client
-        self.session = request.cookies.get(SESSION_COOKIE)
+        self.session_cookie = session_cookie
+        self.session = request.cookies.get(session_cookie)
         self.set_cookies: list[str] = []
         self.headers = {"accept": "application/json"}
         if request.client is not None:
@@ -113,7 +113,7 @@ class Api:
     ) -> httpx.Response:
         sent = dict(self.headers)
         if self.session is not None:
-            sent["cookie"] = f"{SESSION_COOKIE}={self.session}"
+            sent["cookie"] = f"{self.session_cookie}={self.session}"
         if headers:
             sent.update(headers)
         try:
@@ -132,7 +132,7 @@ class Api:
     def _follow_session(self, set_cookie: str) -> None:
         """A later call in the same visit carries the session the API just set or cleared."""
         name, _, rest = set_cookie.partition("=")
-        if name.strip() != SESSION_COOKIE:
+        if name.strip() != self.session_cookie:
             return
         value = rest.split(";", 1)[0].strip().strip('"')
         attributes = rest.lower()

@@ -10,7 +10,7 @@ from web.api_client import Api
 
 
 def api_for(request: Request) -> Api:
-    return Api(request.app.state.http, request)
+    return Api(request.app.state.http, request, request.app.state.settings.session_cookie)
 
 
 ApiDep = Annotated[Api, Depends(api_for)]

@@ -34,6 +34,16 @@ class WebSettings(BaseSettings):
     stripe_js_url: str | None = None
 
     @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def session_cookie(self) -> str:
+        """The API's session cookie, as it names it: only development's is plain
+        ``session``; everywhere else the browser holds it as ``__Host-session``."""
+        return "session" if self.is_development else "__Host-session"
+
+    @property
     def api_url(self) -> str:
         if self.web_api_url:
             return self.web_api_url.rstrip("/")
@@ -63,8 +73,8 @@ class WebSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _real_stripe_in_production(self) -> WebSettings:
-        if self.environment == "production" and not self.stripe_publishable_key:
-            raise ValueError("STRIPE_PUBLISHABLE_KEY must be set in production")
+        if not self.is_development and not self.stripe_publishable_key:
+            raise ValueError("STRIPE_PUBLISHABLE_KEY must be set outside development")
         return self
 
 

@@ -28,7 +28,7 @@ from tests.support.stack import RunningStack
 
 # Long enough to type a card twice; short enough that the expiry test waits only this.
 WINDOW_SECONDS = 12
-PASSWORD = "secret1"
+PASSWORD = "secret-password-1"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

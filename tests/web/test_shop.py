@@ -275,7 +275,7 @@ def test_sign_up_errors_appear_beside_their_fields(
     page.get_by_label("Email").fill(f"{uuid4().hex[:10]}@example.com")
     page.get_by_label("Password").fill("ab")
     page.get_by_role("button", name="Create account").click()
-    expect(page.locator("[data-field-error='password']")).to_contain_text("between 4 and 20")
+    expect(page.locator("[data-field-error='password']")).to_contain_text("between 8 and 128")
     expect(page.locator("[data-field-error='email']")).to_have_count(0)
     expect(page.get_by_label("Password")).to_have_attribute("aria-describedby", "password-error")
     screenshot(page, "sign-up-errors")

@@ -1,8 +1,10 @@
 """Refuses request bodies over a size limit with 413, before a route parses them.
 
-A plain ASGI middleware: a declared ``Content-Length`` over the limit is refused at
-once; a body sent without one (chunked) is read as it arrives and refused the moment it
-passes the limit, so no route ever holds more than the limit in memory.
+A plain ASGI middleware. A declared ``Content-Length`` over the limit is refused before
+any of it reaches a route (what the client still sends is read and dropped, up to a
+bound, so that it reads the answer rather than a reset connection); a body sent without
+one (chunked) is read as it arrives and refused the moment it passes the limit, so no
+route ever holds more than the limit in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.http.errors import PayloadTooLarge, error_body
+
+# A declared body up to this many times the limit is read and dropped before the 413.
+DRAIN_FACTOR = 64
 
 
 class BodyLimit:
@@ -26,8 +31,16 @@ class BodyLimit:
         declared = dict(scope.get("headers", ())).get(b"content-length")
         if declared is not None:
             # The server holds the client to its Content-Length: checking it is enough.
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await _refuse(send)
+            if not declared.isdigit():
+                await _refuse(send, close=True)
+                return
+            if int(declared) > self.max_bytes:
+                # Read (and drop) what the client is still sending, up to a bound, so it
+                # reads our answer instead of a reset connection; past the bound, close.
+                drain = int(declared) <= self.max_bytes * DRAIN_FACTOR
+                if drain:
+                    await _discard_body(receive)
+                await _refuse(send, close=not drain)
                 return
             await self.app(scope, receive, send)
             return
@@ -41,7 +54,7 @@ class BodyLimit:
                 break
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                await _refuse(send)
+                await _refuse(send, close=True)
                 return
             if not message.get("more_body", False):
                 break
@@ -52,17 +65,20 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _refuse(send: Send) -> None:
+async def _discard_body(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+async def _refuse(send: Send, *, close: bool) -> None:
     body = json.dumps(error_body(PayloadTooLarge.default_message)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
