@@ -17,7 +17,6 @@ import httpx
 from fastapi import Request
 from starlette.responses import Response
 
-
 R = TypeVar("R", bound=Response)
 
 
