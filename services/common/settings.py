@@ -172,16 +172,13 @@ class Settings(BaseSettings):
     def _refuse_generated_secrets_in_production(self) -> Settings:
         if self.is_production and not self.jwt_public_key:
             raise ValueError("JWT_PUBLIC_KEY must be set in production")
-        # No fallback to localstripe: a production stack charges real cards or nothing.
-        if self.is_production and not self.stripe_secret_key:
-            raise ValueError("STRIPE_SECRET_KEY must be set in production")
         if self.is_production and self.password_hash_cost < 17:
             raise ValueError("PASSWORD_HASH_COST below 17 (N=2^17) is refused in production")
         return self
 
     @model_validator(mode="after")
     def _throttles_stay_on_in_production(self) -> Settings:
-        if self.environment is Environment.PRODUCTION and not self.throttling:
+        if self.is_production and not self.throttling:
             raise ValueError("THROTTLING=false is refused in production")
         return self
 

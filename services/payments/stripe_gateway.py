@@ -33,6 +33,10 @@ class CardDeclined(Exception):
         self.message = message
 
 
+class MissingStripeKey(RuntimeError):
+    pass
+
+
 @dataclass(frozen=True)
 class StripeConfig:
     api_key: str
@@ -45,8 +49,13 @@ class StripeConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StripeConfig:
+        """Real Stripe with a key; localstripe in development only. A production payments
+        worker without a key refuses to start: it charges real cards or nothing. (Only
+        payments needs the key, so only payments holds it.)"""
         if settings.stripe_secret_key:
             return cls(api_key=settings.stripe_secret_key)
+        if settings.is_production:
+            raise MissingStripeKey("STRIPE_SECRET_KEY must be set in production")
         return cls(api_key=LOCALSTRIPE_KEY, api_base=settings.stripe_api_base)
 
 

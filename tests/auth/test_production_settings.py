@@ -1,5 +1,5 @@
-"""Production fails closed: no configured keys or Stripe key, no start; and every
-environment but ``development`` is production."""
+"""Production fails closed: no configured keys, no start; no Stripe key, no payments
+worker; and every environment but ``development`` is production."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from services.auth.service import definition
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Environment, Settings
+from services.payments.stripe_gateway import MissingStripeKey, StripeGateway
 
 
 def key_pair() -> tuple[str, str]:
@@ -45,9 +46,12 @@ def test_a_configured_production_starts(tmp_path: Path) -> None:
     assert settings.is_production and not settings.is_development
 
 
-def test_production_refuses_to_start_without_a_stripe_key(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="STRIPE_SECRET_KEY must be set in production"):
-        production(tmp_path, stripe_secret_key=None)
+def test_production_payments_refuse_to_start_without_a_stripe_key(tmp_path: Path) -> None:
+    # Only payments holds the key: the other services start without it ...
+    keyless = production(tmp_path, stripe_secret_key=None)
+    # ... and the payments worker, which charges, refuses to (no fallback to localstripe).
+    with pytest.raises(MissingStripeKey, match="STRIPE_SECRET_KEY must be set in production"):
+        StripeGateway.from_settings(keyless)
 
 
 def test_production_refuses_to_start_without_the_public_key(tmp_path: Path) -> None:

@@ -158,8 +158,8 @@ WORKER_HEALTH_HOST: "0.0.0.0"
 WORKER_HEALTH_PORT: {{ $v.workers.healthPort | toString | quote }}
 ORDER_EXPIRATION_SECONDS: {{ $v.settings.orderExpirationSeconds | toString | quote }}
 JWT_EXPIRES_SECONDS: {{ $v.settings.jwtExpiresSeconds | toString | quote }}
-{{- with $v.settings.adminEmails }}
-ADMIN_EMAILS: {{ . | quote }}
+{{- with $v.settings.allowedOrigins }}
+ALLOWED_ORIGINS: {{ . | quote }}
 {{- end }}
 {{- range $name, $value := $v.settings.extra }}
 {{ $name }}: {{ $value | toString | quote }}
