@@ -22,7 +22,7 @@ from services.common.identity.tokens import (
     private_key_pem,
     public_key_pem,
 )
-from services.common.messaging.bus import Bus
+from services.common.messaging.bus import Bus, nats_tls
 from services.common.messaging.change_hints import ChangeHints
 from services.common.messaging.consumers import ConsumerRunner
 from services.common.messaging.outbox import OutboxRelay
@@ -62,6 +62,8 @@ class ServiceRuntime:
             stream=settings.events_stream,
             duplicate_window=settings.events_duplicate_window_seconds,
             name=definition.name,
+            credentials=settings.nats_credentials,
+            tls=nats_tls(settings),
         )
         runtime = cls(
             definition=definition,

@@ -27,7 +27,8 @@ class Environment(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # An empty variable counts as unset (compose passes optional ones through empty).
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
@@ -64,6 +65,14 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = None
+
+    # NATS beyond one machine: a credentials file (NKey/JWT, `.creds`), and TLS with a
+    # private CA and a client certificate (a `tls://` URL alone uses the system's CAs).
+    # User and password may also ride in NATS_URL (nats://user:password@host:4222).
+    nats_credentials: Path | None = None
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
 
     # A worker process's health endpoints (/healthz, /readyz) for its probes; 0: none.
     # Loopback by default; a container sets 0.0.0.0 so that the kubelet reaches it.

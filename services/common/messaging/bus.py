@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
+from pathlib import Path
 
 import nats
 from nats.aio.client import Client
@@ -18,6 +20,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from services.common.messaging.events import STREAM_SUBJECTS
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +37,35 @@ def stop_if_cancelled() -> None:
         raise asyncio.CancelledError
 
 
+def nats_tls(settings: Settings) -> ssl.SSLContext | None:
+    """TLS to NATS with a private CA and/or a client certificate, as the settings ask."""
+    cert, key = settings.nats_tls_cert, settings.nats_tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("NATS_TLS_CERT and NATS_TLS_KEY go together")
+    if cert is None and settings.nats_tls_ca is None:
+        return None
+    context = ssl.create_default_context(
+        cafile=str(settings.nats_tls_ca) if settings.nats_tls_ca else None
+    )
+    if cert is not None and key is not None:
+        context.load_cert_chain(str(cert), str(key))
+    return context
+
+
 class Bus:
-    def __init__(self, url: str, *, stream: str, duplicate_window: float, name: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        stream: str,
+        duplicate_window: float,
+        name: str,
+        credentials: Path | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.url = url
+        self._credentials = str(credentials) if credentials else None
+        self._tls = tls
         self.stream = stream
         self._duplicate_window = duplicate_window
         self._name = name
@@ -74,6 +103,8 @@ class Bus:
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     error_cb=self._on_error,
+                    user_credentials=self._credentials,
+                    tls=self._tls,
                 )
                 self._js = self._client.jetstream(timeout=5)
                 await ensure_stream(self._js, self.stream, self._duplicate_window)
