@@ -36,6 +36,12 @@ SECRETS: dict[str, dict[str, str]] = {
     "temporal-cloud": {"api-key": "FAKE-TEMPORAL-API-KEY"},
     "temporal-client-cert": {"tls.crt": "FAKE-TEMPORAL-CERT", "tls.key": "FAKE-TEMPORAL-KEY"},
     "temporal-ca": {"ca.crt": "FAKE-TEMPORAL-CA"},
+    "nats-client": {
+        "nats.creds": "FAKE-NATS-CREDS",
+        "ca.crt": "FAKE-NATS-CA",
+        "tls.crt": "FAKE-NATS-CERT",
+        "tls.key": "FAKE-NATS-KEY",
+    },
     "ticketing-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "shop-example-com-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "registry-credentials": {".dockerconfigjson": "FAKE-REGISTRY-AUTH"},
@@ -62,7 +68,18 @@ def _production_values() -> dict[str, Any]:
 
 def _mtls_values() -> dict[str, Any]:
     return {
-        "temporal": {"tls": {"clientCertSecret": "temporal-client-cert", "caSecret": "temporal-ca"}}
+        "temporal": {
+            "tls": {"clientCertSecret": "temporal-client-cert", "caSecret": "temporal-ca"}
+        },
+        "nats": {
+            "filesSecret": {
+                "name": "nats-client",
+                "credentialsKey": "nats.creds",
+                "caKey": "ca.crt",
+                "certKey": "tls.crt",
+                "keyKey": "tls.key",
+            }
+        },
     }
 
 
@@ -280,6 +297,23 @@ def test_temporal_credentials_reach_every_worker(rendered: Rendered) -> None:
             assert {"temporal-client-cert", "temporal-ca"} <= secrets
             assert env["TEMPORAL_TLS_CERT"]["value"].startswith("/etc/ticketing/temporal-tls/")
             assert env["TEMPORAL_TLS_CA"]["value"].startswith("/etc/ticketing/temporal-ca/")
+
+
+def test_nats_credentials_and_tls_reach_every_process_that_uses_nats(rendered: Rendered) -> None:
+    for component in ("auth", "tickets", "orders", "payments", *WORKERS):
+        pod = rendered.deployment(component)["spec"]["template"]["spec"]
+        env = _env(_container(pod))
+        if "nats-client" not in _secret_names(pod):
+            assert "NATS_CREDENTIALS" not in env
+            continue
+        assert env["NATS_CREDENTIALS"]["value"] == "/etc/ticketing/nats/nats.creds"
+        assert env["NATS_TLS_CA"]["value"] == "/etc/ticketing/nats/ca.crt"
+        assert (env["NATS_TLS_CERT"]["value"], env["NATS_TLS_KEY"]["value"]) == (
+            "/etc/ticketing/nats/tls.crt",
+            "/etc/ticketing/nats/tls.key",
+        )
+        mounts = {mount["name"]: mount for mount in _container(pod)["volumeMounts"]}
+        assert mounts["nats-files"]["mountPath"] == "/etc/ticketing/nats"
 
 
 def test_migrations_run_first_as_install_and_upgrade_hooks(rendered: Rendered) -> None:

@@ -103,6 +103,22 @@ affinity:
       name: {{ $v.nats.urlSecret.name }}
       key: {{ $v.nats.urlSecret.key }}
 {{- end }}
+{{- with $v.nats.filesSecret }}{{ if and $.nats .name }}
+{{- if .credentialsKey }}
+- name: NATS_CREDENTIALS
+  value: /etc/ticketing/nats/{{ .credentialsKey }}
+{{- end }}
+{{- if .caKey }}
+- name: NATS_TLS_CA
+  value: /etc/ticketing/nats/{{ .caKey }}
+{{- end }}
+{{- if .certKey }}
+- name: NATS_TLS_CERT
+  value: /etc/ticketing/nats/{{ .certKey }}
+- name: NATS_TLS_KEY
+  value: /etc/ticketing/nats/{{ .keyKey }}
+{{- end }}
+{{- end }}{{ end }}
 {{- if .temporal }}
 {{- with $v.temporal.apiKeySecret }}{{ if .name }}
 - name: TEMPORAL_API_KEY
@@ -197,6 +213,19 @@ ALLOWED_ORIGINS: {{ . | quote }}
       - key: {{ $v.temporal.tls.keyKey }}
         path: {{ $v.temporal.tls.keyKey }}
 {{- end }}
+{{- with $v.nats.filesSecret }}{{ if .name }}
+- name: nats-files
+  secret:
+    secretName: {{ .name }}
+    defaultMode: 0400
+    items:
+      {{- range $key := list .credentialsKey .caKey .certKey .keyKey }}
+      {{- if $key }}
+      - key: {{ $key }}
+        path: {{ $key }}
+      {{- end }}
+      {{- end }}
+{{- end }}{{ end }}
 {{- if and .temporal $v.temporal.tls.caSecret }}
 - name: temporal-ca
   secret:
@@ -227,6 +256,11 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- if and .temporal $v.temporal.tls.caSecret }}
 - name: temporal-ca
   mountPath: /etc/ticketing/temporal-ca
+  readOnly: true
+{{- end }}
+{{- if $v.nats.filesSecret.name }}
+- name: nats-files
+  mountPath: /etc/ticketing/nats
   readOnly: true
 {{- end }}
 {{- end -}}
