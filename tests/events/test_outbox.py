@@ -192,3 +192,54 @@ async def test_republishing_after_a_crash_before_marking_does_not_duplicate(
         Subject.TICKET_CREATED.value,
         Subject.TICKET_UPDATED.value,
     ]
+
+
+async def test_several_relays_on_one_database_publish_each_event_once_and_in_order(
+    settings: Settings, js: JetStreamContext
+) -> None:
+    """What several replicas of a service do: each process runs a relay on the same
+    outbox. Each relay publishes from the oldest row not yet marked, in order, and marks
+    only what it published; a row another relay published meanwhile is sent again under
+    the same Nats-Msg-Id, which the stream drops. So the stream holds each event once,
+    and each ticket's events in version order."""
+    async with contextlib.AsyncExitStack() as stack:
+        relays = [
+            await stack.enter_async_context(relay_without_background(settings)) for _ in range(3)
+        ]
+        database = relays[0][0]
+
+        def wake_every_relay() -> None:
+            for _, relay in relays:
+                relay.notify()
+
+        def new_uow() -> UnitOfWork:
+            # Every relay is woken by each commit, as each process's own would be by its.
+            return UnitOfWork(database.write_sessions, tables.outbox, wake_every_relay)
+
+        running = [asyncio.create_task(relay.run()) for _, relay in relays]
+        try:
+
+            async def one_ticket(index: int) -> None:
+                ticket = await create_ticket(new_uow, title=f"T{index}")
+                for edit in range(4):
+                    await edit_ticket(new_uow, ticket.id, title=f"T{index} edit {edit}")
+
+            await asyncio.gather(*(one_ticket(index) for index in range(15)))
+            await eventually(lambda: all_published(database), within=30, what="all published")
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        rows = await outbox_rows(database)
+
+    messages = await stream_messages(js, settings.events_stream)
+    assert sorted(msg_id(message) or "" for message in messages) == sorted(
+        str(row.event_id) for row in rows
+    )
+    assert len(rows) == 15 * 5
+    versions: dict[object, list[int]] = {}
+    for message in messages:
+        event = decoded(message)
+        assert isinstance(event, TicketCreated | TicketUpdated)
+        versions.setdefault(event.ticket_id, []).append(event.version)
+    assert all(seen == sorted(seen) and len(set(seen)) == 5 for seen in versions.values())

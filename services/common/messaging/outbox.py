@@ -5,6 +5,14 @@ An event row is written in the same transaction as the change it describes (see
 the order they were written, with ``Nats-Msg-Id`` set to the event id: if it crashes
 between publishing and marking, the republished copy falls inside the stream's duplicate
 window and is dropped, so each event is in the stream once.
+
+Several relays on one outbox (a service's API and worker processes, or its replicas) are
+safe the same way: each publishes from the oldest row not yet marked, in order, waiting
+for each acknowledgement, and marks only what it published, so an event is in the
+stream before any later one of the same entity, and a copy sent by a second relay is
+dropped (tests/events/test_outbox.py). What it does not cover: a relay stalled longer
+than the duplicate window between publishing and marking sends a second copy, which
+consumers, applying by version, take as already applied.
 """
 
 from __future__ import annotations
