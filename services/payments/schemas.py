@@ -29,7 +29,10 @@ Token = Annotated[
 
 class PaymentIn(ApiModel):
     order_id: UUID = Field(description="The order to pay, awaiting payment.")
-    token: Token = Field(description="A Stripe PaymentMethod id, e.g. pm_card_visa.")
+    token: Token = Field(
+        description="A Stripe PaymentMethod id (pm_..., e.g. pm_card_visa) or a card token "
+        "(tok_..., as Stripe Checkout makes one)."
+    )
 
 
 class PaymentOut(ApiModel):

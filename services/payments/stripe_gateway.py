@@ -97,7 +97,6 @@ class StripeGateway:
         params: PaymentIntentCreateParams = {
             "amount": amount_cents,
             "currency": CURRENCY,
-            "payment_method": token,
             "confirm": True,
             "metadata": metadata,
         }
@@ -107,6 +106,7 @@ class StripeGateway:
             # and localstripe knows neither (it takes cards only anyway).
             params["allowed_payment_method_types"] = ["card"]
         try:
+            await self._pay_with(params, token)
             intent = await self.client.v1.payment_intents.create_async(
                 params, {"idempotency_key": idempotency_key}
             )
@@ -121,6 +121,23 @@ class StripeGateway:
         if intent.status != "succeeded":
             raise CardDeclined(f"Payment did not succeed (status {intent.status})")
         return intent.id
+
+    async def _pay_with(self, params: PaymentIntentCreateParams, token: str) -> None:
+        """A PaymentMethod (``pm_...``, or a card id) is the intent's payment method; a
+        card token (``tok_...``, what Stripe Checkout's older client posts) is made into
+        one first. localstripe makes no PaymentMethod from a token, so there the token's
+        own card is charged, as Stripe would charge it."""
+        if not token.startswith("tok_"):
+            params["payment_method"] = token
+        elif self.config.is_localstripe:
+            card_token = await self.client.v1.tokens.retrieve_async(token)
+            assert card_token.card is not None
+            params["payment_method"] = card_token.card.id
+        else:
+            method = await self.client.v1.payment_methods.create_async(
+                {"type": "card", "card": {"token": token}}
+            )
+            params["payment_method"] = method.id
 
     async def refund(self, *, payment_intent_id: str, idempotency_key: str) -> str:
         """Refund a succeeded PaymentIntent in full, once: a refund Stripe already holds

@@ -12,7 +12,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.support.cards import payment_method
+from tests.support.cards import card_token, payment_method
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 
@@ -75,8 +75,12 @@ async def order_ticket(
     return order
 
 
+# Stripe.js's PaymentMethod, and the card token the course's client (Stripe Checkout) posts.
+@pytest.mark.parametrize("make_card", [payment_method, card_token], ids=["pm", "tok"])
 async def test_buy_pay_and_the_order_completes(
-    running: RunningStack, user_factory: Callable[[], Awaitable[httpx.AsyncClient]]
+    running: RunningStack,
+    user_factory: Callable[[], Awaitable[httpx.AsyncClient]],
+    make_card: Callable[[str], Awaitable[str]],
 ) -> None:
     seller, buyer = await user_factory(), await user_factory()
     ticket = await list_ticket(seller)
@@ -94,7 +98,7 @@ async def test_buy_pay_and_the_order_completes(
             "/api/payments",
             json={
                 "orderId": order["id"],
-                "token": await payment_method(running.url("LOCALSTRIPE_PORT")),
+                "token": await make_card(running.url("LOCALSTRIPE_PORT")),
             },
         )
         return None if response.status_code == 404 else response  # the payments replica's lag

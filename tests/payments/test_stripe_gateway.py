@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from services.payments.stripe_gateway import CardDeclined, StripeConfig, StripeGateway
-from tests.support.cards import DECLINED, NEEDS_3DS, TEST_KEY, VISA, payment_method
+from tests.support.cards import DECLINED, NEEDS_3DS, TEST_KEY, VISA, card_token, payment_method
 
 
 @pytest.fixture
@@ -61,3 +61,11 @@ async def test_a_refund_is_made_once(gateway: StripeGateway) -> None:
     assert first == again
     refunds = await gateway.client.v1.refunds.list_async({"payment_intent": intent_id})
     assert [(refund.id, refund.amount) for refund in refunds.data] == [(first, 2050)]
+
+
+async def test_a_card_token_is_charged_and_a_declined_one_refused(gateway: StripeGateway) -> None:
+    intent_id = await charge(gateway, await card_token(gateway, VISA))
+    intent = await gateway.client.v1.payment_intents.retrieve_async(intent_id)
+    assert (intent.status, intent.amount) == ("succeeded", 2050)
+    with pytest.raises(CardDeclined):
+        await charge(gateway, await card_token(gateway, DECLINED))

@@ -1,4 +1,5 @@
-"""PaymentMethods made on localstripe from Stripe's test cards, as Stripe.js would.
+"""PaymentMethods (and card tokens) made on localstripe from Stripe's test cards, as
+Stripe.js would.
 
 The one place the tests, the reliability harness and the bench make a card.
 """
@@ -46,3 +47,18 @@ async def payment_method(
     assert created.status_code == 200, created.text
     method_id: str = created.json()["id"]
     return method_id
+
+
+async def card_token(stripe: httpx.AsyncClient | StripeGateway | str, number: str = VISA) -> str:
+    """A card token (``tok_...``), as Stripe Checkout's older client makes one."""
+    if isinstance(stripe, StripeGateway):
+        assert stripe.config.api_base is not None, "test cards are made on localstripe"
+        stripe = stripe.config.api_base
+    if isinstance(stripe, str):
+        async with localstripe(stripe) as client:
+            return await card_token(client, number)
+    form = {key: value for key, value in card_form(number).items() if key != "type"}
+    created = await stripe.post("/v1/tokens", data=form, auth=(TEST_KEY, ""))
+    assert created.status_code == 200, created.text
+    token_id: str = created.json()["id"]
+    return token_id
