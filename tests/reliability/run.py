@@ -15,12 +15,15 @@ from tests.reliability import schema_fuzz
 from tests.reliability.invariants import Invariants
 from tests.reliability.market import Market
 from tests.reliability.scenarios.contention import contention
+from tests.reliability.scenarios.copies import copies_killed_mid_rush
 from tests.reliability.scenarios.expiry import expiry_at_scale
 from tests.reliability.scenarios.faults import faults
 from tests.reliability.scenarios.hostile_input import hostile_input
 from tests.reliability.stack import running_stack
 
 SCENARIOS = ("contention", "expiry", "faults", "hostile_input", "schema_fuzz")
+# Run only by the profile of copies.
+COPIES_SCENARIOS = ("copies_killed",)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Profile:
     schema_seed: int | None
     # In this order, each checked before the next starts.
     scenarios: tuple[str, ...] = SCENARIOS
+    # API processes (behind a balancer) and worker processes: several, as deployed.
+    copies: int = 1
 
 
 SHORT = Profile(
@@ -60,6 +65,22 @@ SHORT = Profile(
 # timers more than the database.
 SHORT_POSTGRESQL = replace(
     SHORT, name="short-postgresql", scenarios=("contention", "faults", "hostile_input")
+)
+# Two copies of every API and worker, on PostgreSQL: the rush, the expiry wave and the
+# faults, then one copy of each killed in the middle of a rush.
+COPIES = Profile(
+    "copies",
+    contention_window_seconds=900,
+    buyers=300,
+    tickets=30,
+    reservations=100,
+    window_seconds=20,
+    fault_purchases=8,
+    outage_seconds=5,
+    schema_examples=0,
+    schema_seed=None,
+    scenarios=("contention", "expiry", "faults", "copies_killed"),
+    copies=2,
 )
 FULL = Profile(
     "full",
@@ -93,7 +114,10 @@ async def run(
         "scenario_seconds": {},
     }
     with running_stack(
-        data_dir, window_seconds=profile.contention_window_seconds, database_urls=database_urls
+        data_dir,
+        window_seconds=profile.contention_window_seconds,
+        database_urls=database_urls,
+        copies=profile.copies,
     ) as stack:
         report["database"] = stack.databases.backend
         assert stack.localstripe is not None
@@ -137,6 +161,12 @@ async def run(
                     ),
                 ),
                 ("hostile_input", lambda: hostile_input(market, stack)),
+                (
+                    "copies_killed",
+                    lambda: copies_killed_mid_rush(
+                        market, stack, buyers=profile.buyers, tickets=profile.tickets
+                    ),
+                ),
                 (
                     "schema_fuzz",
                     lambda: schema_fuzz_as_someone(

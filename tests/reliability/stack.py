@@ -4,12 +4,14 @@ stop and restart its parts one by one (the `ticketing up` supervisor would stop 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from devstack.run import Stack
+from devstack.process import ManagedProcess
+from devstack.run import WORKER_COMMANDS, Stack
 from services.auth.admins import set_role
 from services.common.identity.tokens import Role, TokenSigner, private_key_pem
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings
@@ -25,12 +27,80 @@ COUNTED: dict[ServiceName, list[str]] = {
 }
 
 
+class Copies:
+    """Several copies of one process, as a deployment's replicas: started and stopped
+    together, or one by one through ``processes``."""
+
+    def __init__(self, name: str, processes: list[ManagedProcess]) -> None:
+        self.name = name
+        self.processes = processes
+
+    def start(self) -> None:
+        for process in self.processes:
+            process.start()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def running(self) -> bool:
+        return all(process.running() for process in self.processes)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(process.log_tail(lines) for process in self.processes)
+
+
 class HarnessStack(Stack):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, *, copies: int = 1) -> None:
+        # Every worker process runs every service's worker, as `ticketing up`'s does.
+        super().__init__(settings, worker_commands=WORKER_COMMANDS * copies)
         self.databases = ServiceDatabases(
             {service: settings.database_url_for(service) for service in SERVICE_NAMES}
         )
+        self.balancer: ManagedProcess | None = None
+        if copies > 1:
+            self._several_api_copies(copies)
+
+    def _several_api_copies(self, copies: int) -> None:
+        """``copies`` API processes (each every service's API, as the gateway serves
+        them) on ports of their own, behind a balancer on the API's port."""
+        ports = [free_port() for _ in range(copies)]
+        template = list(self.api.command)
+        at = template.index("--port") + 1
+        self.api = Copies(  # type: ignore[assignment]
+            "api copies",
+            [
+                ManagedProcess(
+                    name=f"api {index}",
+                    command=[*template[:at], str(port), *template[at + 1 :]],
+                    ready_port=port,
+                    host=self.settings.api_host,
+                    env=self.child_env(),
+                    log_path=self.data_dir / "log" / f"api-{index}.log",
+                )
+                for index, port in enumerate(ports, start=1)
+            ],
+        )
+        self.balancer = ManagedProcess(
+            name="balancer",
+            command=[
+                sys.executable,
+                "-m",
+                "tests.reliability.balancer",
+                "--port",
+                str(self.settings.api_port),
+                "--to",
+                ",".join(f"{self.settings.api_host}:{port}" for port in ports),
+            ],
+            ready_port=self.settings.api_port,
+            host=self.settings.api_host,
+        )
+
+    def start(self) -> None:
+        super().start()
+        if self.balancer is not None:
+            self.started.append(self.balancer)
+            self.balancer.start()
 
     def child_env(self) -> dict[str, str]:
         # Named outright, so that the services write exactly the databases the checks
@@ -76,6 +146,7 @@ def running_stack(
     *,
     window_seconds: int,
     database_urls: Mapping[ServiceName, str] | None = None,
+    copies: int = 1,
 ) -> Iterator[HarnessStack]:
     """A whole stack on free ports, its services on ``database_urls`` (default: a SQLite
     file each under ``data_dir``); the children read the window and admins from the
@@ -110,7 +181,7 @@ def running_stack(
     }
     saved = {key: os.environ.get(key) for key in harness_env}
     os.environ.update(harness_env)
-    stack = HarnessStack(settings)
+    stack = HarnessStack(settings, copies=copies)
     try:
         stack.start()
         yield stack
