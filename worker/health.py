@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator, Generator, Sequence
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.worker import Worker
 
 from services.common.http.health import readiness_problems
+from services.common.observability.metrics import metrics_response
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName
 
@@ -58,7 +59,13 @@ def health_app(health: WorkerHealth) -> Starlette:
             return JSONResponse({"errors": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    async def metrics(request: Request) -> Response:
+        # The process's figures: the purchases its activities settled, among them.
+        return metrics_response()
+
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+    )
 
 
 class _Server(uvicorn.Server):

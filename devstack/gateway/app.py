@@ -14,13 +14,14 @@ from typing import Any, cast
 
 import httpx
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.common.http.app import create_app
 from services.common.http.errors import install_error_handlers
 from services.common.http.health import readiness_problems
+from services.common.observability.metrics import metrics_response
 from services.common.settings import SERVICE_NAMES, ServiceName, Settings, get_settings
 from services.definitions import load_definition
 from web.app import create_app as create_web_app
@@ -82,6 +83,11 @@ def create_gateway(
     @fallback.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @fallback.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        # One process, one registry: every service's figures at once.
+        return metrics_response()
 
     @fallback.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

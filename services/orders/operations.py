@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.observability.metrics import PURCHASES
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
@@ -54,6 +55,7 @@ async def place_order(
     try:
         await uow.session.flush()
     except IntegrityError:
+        PURCHASES.labels("refused_at_gate").inc()
         raise Conflict(purchase_client.TICKET_RESERVED) from None
     return order
 
@@ -81,10 +83,10 @@ async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: U
         raise NotFound("Ticket not found")
     if row.user_id == buyer_id:
         raise Forbidden("You cannot buy your own ticket")
-    if row.live_order_status == OrderStatus.COMPLETE:
-        raise Conflict(TICKET_SOLD)
     if row.live_order_status is not None:
-        raise Conflict(purchase_client.TICKET_RESERVED)
+        PURCHASES.labels("refused_at_gate").inc()
+        sold = row.live_order_status == OrderStatus.COMPLETE
+        raise Conflict(TICKET_SOLD if sold else purchase_client.TICKET_RESERVED)
     price_cents: int = row.price_cents
     return price_cents
 
@@ -125,6 +127,7 @@ async def order_ticket(
     except Exception:
         await _abandon(units_of_work, temporal, order)
         raise
+    PURCHASES.labels("started").inc()
     return order
 
 
@@ -188,6 +191,7 @@ async def complete(uow: UnitOfWork, order_id: UUID) -> None:
     order.status = OrderStatus.COMPLETE
     await uow.session.flush()
     uow.publish(order_completed(order))
+    uow.on_commit(PURCHASES.labels("completed").inc)
 
 
 async def cancel(uow: UnitOfWork, order_id: UUID, reason: CancelReason) -> None:
@@ -200,6 +204,7 @@ async def cancel(uow: UnitOfWork, order_id: UUID, reason: CancelReason) -> None:
     order.status = OrderStatus.CANCELLED
     order.cancel_reason = reason
     await uow.session.flush()
+    uow.on_commit(PURCHASES.labels(reason.value).inc)
     if announced:
         expired = reason is CancelReason.EXPIRED
         uow.publish(order_expired(order) if expired else order_cancelled(order))

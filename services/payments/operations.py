@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.observability.metrics import PAYMENT_ATTEMPTS
 from services.payments.events import charge_created
 from services.payments.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
 from workflows.models import ChargeInput
@@ -164,6 +165,7 @@ async def settle_succeeded(
     payment.stripe_id = stripe_id
     await uow.session.flush()
     uow.publish(charge_created(payment))
+    uow.on_commit(PAYMENT_ATTEMPTS.labels("succeeded").inc)
     return Paid(payment.id, stripe_id)
 
 
@@ -174,6 +176,7 @@ async def settle_declined(uow: UnitOfWork, attempt: Attempt, message: str, now: 
     row.status = AttemptStatus.DECLINED
     row.failure_message = message[:1000]
     row.settled_at = now
+    uow.on_commit(PAYMENT_ATTEMPTS.labels("declined").inc)
     if payment.status == PaymentStatus.PENDING and payment.current_attempt == attempt.attempt:
         payment.status = PaymentStatus.DECLINED
 

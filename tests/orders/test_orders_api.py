@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 from temporalio.client import Client, WorkflowHandle
 
@@ -398,3 +399,54 @@ async def test_an_order_costs_what_the_lock_found_not_a_stale_replica(market: Ma
         await uow.commit()
     order = await market.order(market.user(), ticket["id"])
     assert order["ticket"]["price"] == 30
+
+
+def figure(text: str, name: str, **labels: str) -> float:
+    """One sample of the Prometheus text at /metrics (0 when it is not there yet)."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+async def test_metrics_count_a_purchase_and_a_buyer_refused_at_the_gate(market: Market) -> None:
+    before = (await market.orders.get("/metrics")).text
+    ticket = await market.list_ticket(market.user())
+    buyer = market.user()
+    order = await market.order(buyer, ticket["id"])
+    refused = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=market.user()
+    )
+    assert refused.status_code == 409
+    paid = await market.temporal.get_workflow_handle(workflow_id(UUID(order["id"]))).execute_update(
+        PurchaseWorkflow.pay,
+        PaymentRequest(
+            order_id=UUID(order["id"]), buyer_id=UUID(order["userId"]), token="pm_card_visa"
+        ),
+    )
+    assert paid is not None
+
+    async def completed() -> bool:
+        shown = (await market.orders.get(f"/api/orders/{order['id']}", headers=buyer)).json()
+        return bool(shown["status"] == "complete")
+
+    await eventually(completed)
+    after = (await market.orders.get("/metrics")).text
+    assert after.startswith("# HELP")
+
+    def moved(name: str, **labels: str) -> float:
+        return figure(after, name, **labels) - figure(before, name, **labels)
+
+    purchases = "ticketing_purchases_total"
+    assert moved(purchases, outcome="started") == 1
+    assert moved(purchases, outcome="refused_at_gate") == 1
+    assert moved(purchases, outcome="completed") == 1
+    assert moved("ticketing_payment_attempts_total", outcome="succeeded") == 1
+    requests = "ticketing_http_requests_total"
+    assert moved(requests, service="orders", route="/api/orders", method="POST", status="201") == 1
+    assert moved(requests, service="orders", route="/api/orders", method="POST", status="409") == 1
+    shown = moved(
+        requests, service="orders", route="/api/orders/{order_id}", method="GET", status="200"
+    )
+    assert shown >= 1

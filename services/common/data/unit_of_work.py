@@ -29,6 +29,7 @@ class UnitOfWork:
         self._outbox = outbox
         self._on_events_committed = on_events_committed
         self._events: list[Event] = []
+        self._after_commit: list[Callable[[], None]] = []
         self._session: AsyncSession | None = None
 
     @property
@@ -39,6 +40,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._sessions()
         self._events = []
+        self._after_commit = []
         return self
 
     async def __aexit__(
@@ -52,6 +54,11 @@ class UnitOfWork:
         finally:
             await self.session.close()
             self._session = None
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the change has committed (a figure counted only for what
+        was kept); nothing if it rolls back."""
+        self._after_commit.append(callback)
 
     def publish(self, *events: Event) -> None:
         """Raise events; they are written with the change when it commits."""
@@ -76,3 +83,6 @@ class UnitOfWork:
         await self.session.commit()
         if events:
             self._on_events_committed()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()

@@ -14,6 +14,7 @@ from services.common.http.errors import DOCUMENTED_ERRORS, install_error_handler
 from services.common.http.health import router as health_router
 from services.common.http.throttle import Throttle
 from services.common.http.waiting import WaitingRequests
+from services.common.observability.metrics import HttpMetrics
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings, get_settings
@@ -43,6 +44,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=service_settings.max_body_bytes)
+    app.add_middleware(HttpMetrics, service=definition.name)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

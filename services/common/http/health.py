@@ -1,12 +1,15 @@
-"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz``."""
+"""Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz``; and the
+process's metrics, ``/metrics``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from starlette.responses import Response
 
 from services.common.http.dependencies import RuntimeDep
+from services.common.observability.metrics import metrics_response
 from services.common.runtime import ServiceRuntime
 
 router = APIRouter()
@@ -22,6 +25,11 @@ async def readiness_problems(runtime: ServiceRuntime) -> list[dict[str, str]]:
     if not runtime.bus.is_connected:
         problems.append({"message": f"{runtime.definition.name} not connected to NATS"})
     return problems
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return metrics_response()
 
 
 @router.get("/healthz", include_in_schema=False)
