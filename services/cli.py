@@ -90,7 +90,11 @@ def search_attributes() -> None:
     embedded stack's dev server starts with them, a production server needs this once."""
     import asyncio
 
-    from services.common.temporal import connect_temporal, register_search_attributes
+    from services.common.temporal import (
+        connect_temporal,
+        exit_without_finalizing,
+        register_search_attributes,
+    )
 
     async def _register() -> None:
         settings = get_settings()
@@ -98,6 +102,7 @@ def search_attributes() -> None:
         await register_search_attributes(client, settings.temporal_namespace)
 
     asyncio.run(_register())
+    exit_without_finalizing()
 
 
 admin = typer.Typer(

@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
-from services.common.temporal import connect_temporal
+from services.common.temporal import connect_temporal, exit_without_finalizing
 from services.definitions import load_definition, service_name, worker_services
 from worker.health import WorkerHealth, serving_health
 
@@ -96,3 +96,4 @@ def run(service: str) -> None:
     # cross-thread wake-ups cost a fraction of asyncio's.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(services, get_settings()))
+    exit_without_finalizing()

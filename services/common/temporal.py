@@ -4,6 +4,9 @@ saga's business failures behind a failed Update, and the search attributes' regi
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from typing import NoReturn
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -102,3 +105,13 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     except RPCError as error:
         if error.status is not RPCStatusCode.ALREADY_EXISTS:
             raise
+
+
+def exit_without_finalizing(code: int = 0) -> NoReturn:
+    """Ends a process that used a Temporal client, once its work is done. The client's
+    core threads may still be winding down while the interpreter finalizes, which then
+    aborts the process (PyGILState_Release, exit -6): flushed, it leaves without
+    finalizing."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
