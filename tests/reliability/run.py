@@ -22,8 +22,6 @@ from tests.reliability.scenarios.hostile_input import hostile_input
 from tests.reliability.stack import running_stack
 
 SCENARIOS = ("contention", "expiry", "faults", "hostile_input", "schema_fuzz")
-# Run only by the profile of copies.
-COPIES_SCENARIOS = ("copies_killed",)
 
 
 @dataclass(frozen=True)
@@ -66,22 +64,6 @@ SHORT = Profile(
 SHORT_POSTGRESQL = replace(
     SHORT, name="short-postgresql", scenarios=("contention", "faults", "hostile_input")
 )
-# Two copies of every API and worker, on PostgreSQL: the rush, the expiry wave and the
-# faults, then one copy of each killed in the middle of a rush.
-COPIES = Profile(
-    "copies",
-    contention_window_seconds=900,
-    buyers=300,
-    tickets=30,
-    reservations=100,
-    window_seconds=20,
-    fault_purchases=8,
-    outage_seconds=5,
-    schema_examples=0,
-    schema_seed=None,
-    scenarios=("contention", "expiry", "faults", "copies_killed"),
-    copies=2,
-)
 FULL = Profile(
     "full",
     contention_window_seconds=900,
@@ -93,6 +75,20 @@ FULL = Profile(
     outage_seconds=10,
     schema_examples=100,
     schema_seed=None,
+)
+# Two copies of every API and worker, on PostgreSQL: the rush, the expiry wave and the
+# faults, then one copy of each killed in the middle of a rush.
+COPIES = replace(
+    FULL,
+    name="copies",
+    buyers=300,
+    tickets=30,
+    reservations=100,
+    fault_purchases=8,
+    outage_seconds=5,
+    schema_examples=0,
+    scenarios=("contention", "expiry", "faults", "copies_killed"),
+    copies=2,
 )
 
 

@@ -32,33 +32,30 @@ def card_form(number: str = VISA) -> dict[str, str]:
     }
 
 
-async def payment_method(
-    stripe: httpx.AsyncClient | StripeGateway | str, number: str = VISA
-) -> str:
-    """A PaymentMethod id; ``stripe`` is a client, the gateway under test (its localstripe)
-    or localstripe's base URL."""
+Stripe = httpx.AsyncClient | StripeGateway | str
+
+
+async def _made_on_localstripe(stripe: Stripe, path: str, form: dict[str, str]) -> str:
+    """The id of what ``form`` makes at ``path``; ``stripe`` is a client, the gateway
+    under test (its localstripe) or localstripe's base URL."""
     if isinstance(stripe, StripeGateway):
         assert stripe.config.api_base is not None, "test cards are made on localstripe"
         stripe = stripe.config.api_base
     if isinstance(stripe, str):
         async with localstripe(stripe) as client:
-            return await payment_method(client, number)
-    created = await stripe.post("/v1/payment_methods", data=card_form(number), auth=(TEST_KEY, ""))
+            return await _made_on_localstripe(client, path, form)
+    created = await stripe.post(path, data=form, auth=(TEST_KEY, ""))
     assert created.status_code == 200, created.text
-    method_id: str = created.json()["id"]
-    return method_id
+    made: str = created.json()["id"]
+    return made
 
 
-async def card_token(stripe: httpx.AsyncClient | StripeGateway | str, number: str = VISA) -> str:
+async def payment_method(stripe: Stripe, number: str = VISA) -> str:
+    """A PaymentMethod id, as Stripe.js makes one."""
+    return await _made_on_localstripe(stripe, "/v1/payment_methods", card_form(number))
+
+
+async def card_token(stripe: Stripe, number: str = VISA) -> str:
     """A card token (``tok_...``), as Stripe Checkout's older client makes one."""
-    if isinstance(stripe, StripeGateway):
-        assert stripe.config.api_base is not None, "test cards are made on localstripe"
-        stripe = stripe.config.api_base
-    if isinstance(stripe, str):
-        async with localstripe(stripe) as client:
-            return await card_token(client, number)
     form = {key: value for key, value in card_form(number).items() if key != "type"}
-    created = await stripe.post("/v1/tokens", data=form, auth=(TEST_KEY, ""))
-    assert created.status_code == 200, created.text
-    token_id: str = created.json()["id"]
-    return token_id
+    return await _made_on_localstripe(stripe, "/v1/tokens", form)

@@ -5,47 +5,13 @@ changed under the buyer. Each must be answered as the limits say, in the error s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
-import httpx
-
 from tests.reliability.market import Market
+from tests.reliability.scenarios.tally import Tally
 
 PASSWORD = "secret-password"
-
-
-class Tally:
-    """Attempts by kind, and the ones answered wrongly."""
-
-    def __init__(self) -> None:
-        self.kinds: dict[str, dict[str, int]] = {}
-        self.wrong: list[str] = []
-
-    def expect(
-        self,
-        kind: str,
-        response: httpx.Response,
-        statuses: set[int],
-        what: str,
-        *,
-        retry_after: bool = False,
-        check: Callable[[Any], bool] = lambda _body: True,
-    ) -> None:
-        counts = self.kinds.setdefault(kind, {"tried": 0, "answered_wrongly": 0})
-        counts["tried"] += 1
-        body = response.json() if response.content else None
-        shaped = isinstance(body, dict) and isinstance(body.get("errors"), list)
-        ok = (
-            response.status_code in statuses
-            and shaped
-            and check(body)
-            and (not retry_after or int(response.headers.get("retry-after", "0")) > 0)
-        )
-        if not ok:
-            counts["answered_wrongly"] += 1
-            self.wrong.append(f"{kind}: {what}: {response.status_code} {response.text[:120]}")
 
 
 async def _throttle_bypass(market: Market, tally: Tally) -> None:
@@ -90,18 +56,15 @@ async def _wait_flood(
     held = [answer for answer in answers if answer.status_code == 304]
     refused = [answer for answer in answers if answer.status_code != 304]
     # A few are held (the per-user bound); every other one is told to come back.
-    if not 0 < len(held) <= 5:
-        tally.wrong.append(f"wait flood: {len(held)} of 20 waits were held")
+    tally.judge("wait flood", 0 < len(held) <= 5, f"{len(held)} of 20 waits were held")
     for answer in refused:
         tally.expect("wait flood", answer, {503}, "a wait past the bound", retry_after=True)
     star = await market.request(
         "GET", url, headers={**buyer_headers, "If-None-Match": "*", "Prefer": "wait=4"}
     )
-    counts = tally.kinds.setdefault("wait flood", {"tried": 0, "answered_wrongly": 0})
-    counts["tried"] += 1
-    if star.status_code != 304:
-        counts["answered_wrongly"] += 1
-        tally.wrong.append(f"wait flood: If-None-Match * answered {star.status_code}")
+    tally.judge(
+        "wait flood", star.status_code == 304, f"If-None-Match * answered {star.status_code}"
+    )
 
 
 async def _price_changed(market: Market, tally: Tally) -> None:
@@ -116,8 +79,8 @@ async def _price_changed(market: Market, tally: Tally) -> None:
         "an order at a price the ticket no longer has",
         check=lambda body: body["errors"][0]["message"] == "Ticket price changed",
     )
-    if (await market.ticket(ticket))["orderId"] is not None:
-        tally.wrong.append("price changed under the buyer: the ticket stayed held")
+    released = (await market.ticket(ticket))["orderId"] is None
+    tally.judge("price changed under the buyer", released, "the ticket stayed held")
 
 
 async def abuse(market: Market) -> dict[str, Any]:
@@ -130,4 +93,4 @@ async def abuse(market: Market) -> dict[str, Any]:
     await _oversized_bodies(market, tally, buyer.headers)
     await _wait_flood(market, tally, buyer.headers, order.json()["id"])
     await _price_changed(market, tally)
-    return {"attempts": tally.kinds, "answered_wrongly": tally.wrong}
+    return tally.report()

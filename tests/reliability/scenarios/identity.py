@@ -9,12 +9,12 @@ import time
 from functools import partial
 from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
 from services.common.identity.tokens import SESSION_COOKIE, Role, private_key_pem
 from tests.reliability.market import Market, User
+from tests.reliability.scenarios.tally import Tally
 from tests.reliability.stack import HarnessStack
 from tests.support.polling import eventually
 
@@ -27,23 +27,6 @@ PROBES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/api/payments", {"orderId": "6f1c2b9e-3c1d-4a7e-9a55-0d8f4b1e2a77", "token": "x"}),
     ("GET", "/api/orders", None),
 ]
-
-
-class Kinds:
-    """Attempts by kind, and the ones answered wrongly (as the abuse scenario counts)."""
-
-    def __init__(self) -> None:
-        self.attempts: dict[str, dict[str, int]] = {}
-        self.wrong: list[str] = []
-
-    def expect(self, kind: str, response: httpx.Response, statuses: set[int], what: str) -> None:
-        counts = self.attempts.setdefault(kind, {"tried": 0, "answered_wrongly": 0})
-        counts["tried"] += 1
-        body = response.json() if response.content else None
-        shaped = isinstance(body, dict) and isinstance(body.get("errors"), list)
-        if response.status_code not in statuses or not shaped:
-            counts["answered_wrongly"] += 1
-            self.wrong.append(f"{kind}: {what}: {response.status_code} {response.text[:120]}")
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -115,7 +98,7 @@ def _signed(stack: HarnessStack, claims: dict[str, Any]) -> str:
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
-async def _forged_admins(market: Market, stack: HarnessStack, victim: User, kinds: Kinds) -> None:
+async def _forged_admins(market: Market, stack: HarnessStack, victim: User, kinds: Tally) -> None:
     user, former = await market.users(2)
     claims = jwt.decode(token_of(user), options={"verify_signature": False})
     now = int(time.time())
@@ -147,11 +130,10 @@ async def _forged_admins(market: Market, stack: HarnessStack, victim: User, kind
         kinds.expect("forged admin", response, statuses, what)
     # Nobody was banned: the victim still gets in.
     still = await market.request("GET", "/api/orders", headers=victim.headers)
-    if still.status_code != 200:
-        kinds.wrong.append(f"forged admin: the victim was banned ({still.status_code})")
+    kinds.judge("forged admin", still.status_code == 200, f"victim banned ({still.status_code})")
 
 
-async def _cross_origin(market: Market, owner: User, ticket: str, kinds: Kinds) -> None:
+async def _cross_origin(market: Market, owner: User, ticket: str, kinds: Tally) -> None:
     cookie = {"Cookie": f"{SESSION_COOKIE}={token_of(owner)}"}
     origins = [
         {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
@@ -180,26 +162,26 @@ async def _cross_origin(market: Market, owner: User, ticket: str, kinds: Kinds) 
             )
     # The owner's session survived every attempt on it.
     still = await market.request("GET", "/api/orders", headers=owner.headers)
-    if still.status_code != 200:
-        kinds.wrong.append(f"cross-origin cookie request: owner signed out ({still.status_code})")
+    kinds.judge(
+        "cross-origin cookie request",
+        still.status_code == 200,
+        f"the owner signed out ({still.status_code})",
+    )
 
 
 async def identity_attacks(
     market: Market, stack: HarnessStack, owner: User, victim: User, ticket: str
 ) -> dict[str, Any]:
     """{"attempts": {kind: {"tried", "answered_wrongly"}}, "answered_wrongly": [...]}."""
-    kinds = Kinds()
+    kinds = Tally()
     for what, token in (await _revoked_tokens(market)).items():
         for method, path, body in PROBES:
             response = await market.request(method, path, json=body, headers=bearer(token))
             kinds.expect("revoked token reuse", response, {401}, f"{what}: {method} {path}")
         # Nor does auth refresh a revoked session into a new token.
         me = await market.request("GET", "/api/users/currentuser", headers=bearer(token))
-        counts = kinds.attempts["revoked token reuse"]
-        counts["tried"] += 1
-        if me.status_code != 200 or me.json() != {"currentUser": None} or me.cookies:
-            counts["answered_wrongly"] += 1
-            kinds.wrong.append(f"revoked token reuse: {what}: currentuser {me.text[:120]}")
+        refused = me.status_code == 200 and me.json() == {"currentUser": None} and not me.cookies
+        kinds.judge("revoked token reuse", refused, f"{what}: currentuser {me.text[:120]}")
     await _forged_admins(market, stack, victim, kinds)
     await _cross_origin(market, owner, ticket, kinds)
-    return {"attempts": kinds.attempts, "answered_wrongly": kinds.wrong}
+    return kinds.report()
