@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field, StringConstraints
 from sqlalchemy import Row
 
+from services.common.clock import as_utc
 from services.common.http.schemas import ApiModel
 from services.common.messaging.events import TicketStatus
 from services.common.money import PriceInput, PriceOutput, from_cents
@@ -67,7 +68,8 @@ class MyTicketOut(TicketOut):
     def of(cls, ticket: Ticket) -> MyTicketOut:  # type: ignore[override]
         return cls.model_construct(
             **TicketOut.of(ticket).model_dump(),
-            reserved_until=ticket.reserved_until
-            if ticket.status == TicketStatus.RESERVED
+            # SQLite hands a stored instant back without its zone: it was stored in UTC.
+            reserved_until=as_utc(ticket.reserved_until)
+            if ticket.status == TicketStatus.RESERVED and ticket.reserved_until is not None
             else None,
         )

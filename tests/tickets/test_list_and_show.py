@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
+from services.common.messaging.events import OrderCreated
+from services.tickets.event_handlers import on_order_created
 from tests.events.ticket_writes import reserve_ticket, sell_ticket
 from tests.tickets.support import TicketsApi, error
+from workflows.order_status import OrderStatus
 
 
 async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:
@@ -77,3 +81,45 @@ async def test_show_missing_or_malformed_is_404(api: TicketsApi, ticket_id: str)
     response = await api.client.get(f"/api/tickets/{ticket_id}")
     assert response.status_code == 404
     assert response.json() == error("Ticket not found")
+
+
+async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservations_end(
+    api: TicketsApi,
+) -> None:
+    seller = uuid4()
+    for_sale = await api.create(seller, title="For sale")
+    held = await api.create(seller, title="Held")
+    sold = await api.create(seller, title="Sold")
+    await api.create(uuid4(), title="Someone else's")
+    order_id = await reserve_ticket(api.runtime.unit_of_work, UUID(held["id"]))
+    await sell_ticket(api.runtime.unit_of_work, UUID(sold["id"]))
+    # The holding order's window, as the orders service announces it.
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=15)
+    async with api.runtime.unit_of_work() as uow:
+        await on_order_created(
+            OrderCreated(
+                version=1,
+                order_id=order_id,
+                user_id=uuid4(),
+                ticket_id=UUID(held["id"]),
+                price_cents=1000,
+                status=OrderStatus.AWAITING_PAYMENT,
+                expires_at=until,
+            ),
+            uow,
+        )
+        await uow.commit()
+
+    response = await api.client.get("/api/tickets/mine", headers=api.auth(seller))
+    assert response.status_code == 200
+    mine = {ticket["title"]: ticket for ticket in response.json()}
+    assert set(mine) == {"For sale", "Held", "Sold"}
+    assert [mine[title]["status"] for title in ("For sale", "Held", "Sold")] == [
+        "available",
+        "reserved",
+        "sold",
+    ]
+    assert datetime.fromisoformat(mine["Held"]["reservedUntil"]) == until
+    assert mine["For sale"]["reservedUntil"] is None and mine["Sold"]["reservedUntil"] is None
+    assert mine["For sale"]["id"] == for_sale["id"]
+    assert (await api.client.get("/api/tickets/mine")).status_code == 401
