@@ -61,7 +61,7 @@ def health_app(health: WorkerHealth) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         # The process's figures: the purchases its activities settled, among them.
-        return metrics_response()
+        return await metrics_response()
 
     return Starlette(
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]

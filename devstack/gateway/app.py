@@ -87,7 +87,7 @@ def create_gateway(
     @fallback.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         # One process, one registry: every service's figures at once.
-        return metrics_response()
+        return await metrics_response()
 
     @fallback.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

@@ -24,8 +24,9 @@ from services.common.identity.tokens import (
 )
 from services.common.messaging.bus import Bus, nats_tls
 from services.common.messaging.change_hints import ChangeHints
-from services.common.messaging.consumers import ConsumerRunner
+from services.common.messaging.consumers import ConsumerRunner, measure_consumers
 from services.common.messaging.outbox import OutboxRelay
+from services.common.observability.metrics import refreshed_at_scrape
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings
 
@@ -70,7 +71,7 @@ class ServiceRuntime:
             settings=settings,
             database=database,
             bus=bus,
-            relay=OutboxRelay(database, definition.tables.outbox, bus),
+            relay=OutboxRelay(database, definition.tables.outbox, bus, service=definition.name),
             verifier=TokenVerifier(public_key_pem(settings)),
             signer=TokenSigner(
                 private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)
@@ -96,7 +97,15 @@ class ServiceRuntime:
                         max_deliver=settings.consumer_max_deliver,
                     )
                     runtime._spawn(runner.run(), f"consumer-{consumer.durable}")
-            yield runtime
+
+            async def measure() -> None:
+                await runtime.relay.measure_backlog()
+                # Every process of the service reports them (a worker too), so the lag
+                # shows while its API is down.
+                await measure_consumers(definition.name, bus, definition.consumers)
+
+            with refreshed_at_scrape(measure):
+                yield runtime
         finally:
             for task in runtime.tasks:
                 task.cancel()

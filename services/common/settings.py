@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     worker_health_host: str = "127.0.0.1"
     worker_health_port: int = Field(default=9000, ge=0, le=65535)
 
+    # Traces (services.common.observability.tracing): exported over OTLP/HTTP to this
+    # collector (e.g. http://otel-collector:4318) when set; off, and free, when unset.
+    # The service name defaults to the process's role (orders, worker-orders, gateway).
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str | None = None
+    # Log lines (services.common.observability.logging): JSON objects outside
+    # development, readable text in it, unless LOG_FORMAT says which.
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
+
     # Tokens: Ed25519-signed JWTs. Only auth holds the private key; the other services
     # need only the public one. In development a key pair is generated under data_dir.
     jwt_private_key: str | None = None

@@ -15,6 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from services.common.observability.temporal_metrics import temporal_runtime
+from services.common.observability.tracing import temporal_interceptors
 from services.common.settings import Settings
 from workflows.errors import PurchaseError
 from workflows.search_attributes import SEARCH_ATTRIBUTES
@@ -28,6 +30,9 @@ async def connect_temporal(settings: Settings) -> Client:
         data_converter=pydantic_data_converter,
         tls=temporal_tls(settings),
         api_key=settings.temporal_api_key,
+        # The SDK's metrics in this process's /metrics; traced where tracing is on.
+        runtime=temporal_runtime(),
+        interceptors=temporal_interceptors(),
     )
 
 

@@ -156,7 +156,7 @@ async def relay_without_background(
         await upgrade(database, definition.migrations)
         bus.start()
         await asyncio.wait_for(bus.jetstream(), 10)
-        yield database, OutboxRelay(database, tables.outbox, bus)
+        yield database, OutboxRelay(database, tables.outbox, bus, service="tickets")
     finally:
         await bus.close()
         await database.dispose()

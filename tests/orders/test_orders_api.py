@@ -8,13 +8,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 from temporalio.client import Client, WorkflowHandle
 
 from services.orders import purchase_client
 from services.orders.models import Order, Ticket
 from tests.orders.support import Market
+from tests.support.metrics import figure
 from tests.support.polling import eventually
 from workflows.models import PaymentRequest, PurchaseInput, PurchaseState, TaskQueue, workflow_id
 from workflows.purchase import PurchaseWorkflow
@@ -399,15 +399,6 @@ async def test_an_order_costs_what_the_lock_found_not_a_stale_replica(market: Ma
         await uow.commit()
     order = await market.order(market.user(), ticket["id"])
     assert order["ticket"]["price"] == 30
-
-
-def figure(text: str, name: str, **labels: str) -> float:
-    """One sample of the Prometheus text at /metrics (0 when it is not there yet)."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 async def test_metrics_count_a_purchase_and_a_buyer_refused_at_the_gate(market: Market) -> None:

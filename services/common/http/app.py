@@ -15,6 +15,7 @@ from services.common.http.health import router as health_router
 from services.common.http.throttle import Throttle
 from services.common.http.waiting import WaitingRequests
 from services.common.observability.metrics import HttpMetrics
+from services.common.observability.tracing import instrument_app
 from services.common.runtime import ServiceRuntime
 from services.common.service import ServiceDefinition
 from services.common.settings import Settings, get_settings
@@ -45,6 +46,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=service_settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=definition.name)
+    instrument_app(app)
     app.include_router(health_router)
     for router in definition.routers:
         app.include_router(router)

@@ -29,7 +29,7 @@ async def readiness_problems(runtime: ServiceRuntime) -> list[dict[str, str]]:
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:
-    return metrics_response()
+    return await metrics_response()
 
 
 @router.get("/healthz", include_in_schema=False)

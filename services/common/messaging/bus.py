@@ -86,6 +86,10 @@ class Bus:
         assert self._js is not None
         return self._js
 
+    def jetstream_if_connected(self) -> JetStreamContext | None:
+        """JetStream now, or None while the bus is not connected (never waits)."""
+        return self._js if self._ready.is_set() and self.is_connected else None
+
     async def client(self) -> Client:
         """The plain NATS connection, once made."""
         await self._ready.wait()

@@ -20,18 +20,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.messaging.bus import Bus, stop_if_cancelled
 from services.common.messaging.events import Event, decode
+from services.common.observability.metrics import (
+    CONSUMER_ACK_PENDING,
+    CONSUMER_PENDING,
+    CONSUMER_REDELIVERED,
+)
+from services.common.observability.tracing import span_from
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +152,17 @@ class ConsumerRunner:
         handler = self.consumer.handlers[type(event)]
         deliveries = message.metadata.num_delivered or 1
         try:
-            async with self._new_unit_of_work() as uow:
-                await handler(event, uow)
-                await uow.commit()
+            # Continues the trace of the change that raised the event (its publish's
+            # traceparent); events this handler raises carry it on.
+            with span_from(
+                f"apply {event.subject}",
+                message.headers,
+                SpanKind.CONSUMER,
+                {"messaging.consumer.name": self.consumer.durable},
+            ):
+                async with self._new_unit_of_work() as uow:
+                    await handler(event, uow)
+                    await uow.commit()
         except NotYetApplicable as waiting:
             if deliveries % LONG_WAIT_DELIVERIES == 0:
                 log.warning("%s: %d deliveries, still %s", event.subject, deliveries, waiting)
@@ -157,3 +173,19 @@ class ConsumerRunner:
             await message.nak(delay=retry_delay(FAILURE_DELAY_SECONDS, deliveries))
             return
         await message.ack()
+
+
+async def measure_consumers(service: str, bus: Bus, consumers: Sequence[Consumer]) -> None:
+    """Sets each durable consumer's gauges from JetStream's consumer info: one request
+    each, at scrape time; nothing while NATS is not connected."""
+    js = bus.jetstream_if_connected()
+    if js is None:
+        return
+    for consumer in consumers:
+        try:
+            info = await js.consumer_info(bus.stream, consumer.durable)
+        except NotFoundError:
+            continue  # its runner has not created it yet
+        CONSUMER_PENDING.labels(service, consumer.durable).set(info.num_pending or 0)
+        CONSUMER_ACK_PENDING.labels(service, consumer.durable).set(info.num_ack_pending or 0)
+        CONSUMER_REDELIVERED.labels(service, consumer.durable).set(info.num_redelivered or 0)

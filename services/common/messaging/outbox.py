@@ -22,10 +22,16 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
 from services.common.data.db import Database
 from services.common.messaging.bus import Bus, stop_if_cancelled
+from services.common.observability.metrics import (
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PUBLISH_FAILURES,
+    OUTBOX_PUBLISHED,
+    OUTBOX_WAITING,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +41,12 @@ RETRY_SECONDS = 0.5
 
 
 class OutboxRelay:
-    def __init__(self, database: Database, outbox: Table, bus: Bus) -> None:
+    def __init__(self, database: Database, outbox: Table, bus: Bus, *, service: str) -> None:
         self._database = database
         self._bus = bus
+        self.service = service
+        self._published = OUTBOX_PUBLISHED.labels(service)
+        self._failures = OUTBOX_PUBLISH_FAILURES.labels(service)
         self._wake = asyncio.Event()
         # Built once: the relay runs after every commit that raised events, and building
         # a statement costs more than running it.
@@ -52,6 +61,10 @@ class OutboxRelay:
             .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
             .values(published_at=bindparam("now"))
         )
+        # Served by the index on (published_at, seq): it reads only the waiting rows.
+        self._backlog = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None)
+        )
 
     def notify(self) -> None:
         """Called after a commit that wrote events, so they leave without waiting a poll."""
@@ -65,6 +78,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                self._failures.inc()
                 log.warning("outbox relay could not publish; retrying", exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
@@ -98,4 +112,18 @@ class OutboxRelay:
                 self._mark_published,
                 {"seqs": [row.seq for row in rows], "now": datetime.now(UTC)},
             )
+        self._published.inc(len(rows))
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        """Sets the outbox gauges: events waiting, and how long the oldest has."""
+        async with self._database.read_engine.connect() as connection:
+            waiting, oldest = (await connection.execute(self._backlog)).one()
+        OUTBOX_WAITING.labels(self.service).set(waiting)
+        if oldest is None:
+            age = 0.0
+        else:
+            # SQLite hands the instant back without its zone; it was stored in UTC.
+            created = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+            age = max((datetime.now(UTC) - created).total_seconds(), 0.0)
+        OUTBOX_OLDEST_AGE.labels(self.service).set(age)

@@ -1,5 +1,6 @@
 """What every process counts, in Prometheus's text format at ``/metrics``: the HTTP
-requests each route answers, and the business figures of the purchase.
+requests each route answers, the business figures of the purchase, the outbox and the
+event consumers' backlogs, and (``temporal_metrics``) the Temporal SDK's own.
 
 One registry per process (prometheus_client's default): a process that serves several
 services (the embedded gateway, ``ticketing worker all``) shows them together, each
@@ -8,9 +9,13 @@ labelled with its service.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import Awaitable, Callable, Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,9 +43,77 @@ PAYMENT_ATTEMPTS = Counter(
     ["outcome"],
 )
 
+OUTBOX_WAITING = Gauge(
+    "ticketing_outbox_waiting_events",
+    "Events committed to a service's outbox and not yet published to NATS.",
+    ["service"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "ticketing_outbox_oldest_age_seconds",
+    "Age of the oldest event waiting in a service's outbox (0 when none waits).",
+    ["service"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "ticketing_outbox_published_total",
+    "Events the outbox relay published to NATS (and JetStream acknowledged).",
+    ["service"],
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "ticketing_outbox_publish_failures_total",
+    "Times the outbox relay failed to publish a batch (NATS unreachable, no "
+    "acknowledgement in time); it retries.",
+    ["service"],
+)
+CONSUMER_PENDING = Gauge(
+    "ticketing_consumer_pending_messages",
+    "Messages in the stream that a durable consumer has not delivered yet (its lag).",
+    ["service", "consumer"],
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "ticketing_consumer_ack_pending_messages",
+    "Messages a durable consumer delivered and that are not acknowledged yet.",
+    ["service", "consumer"],
+)
+CONSUMER_REDELIVERED = Gauge(
+    "ticketing_consumer_redelivered_messages",
+    "Unacknowledged messages a durable consumer has delivered more than once (events "
+    "waiting for a predecessor, or failing to apply).",
+    ["service", "consumer"],
+)
 
-def metrics_response() -> Response:
+# A figure read from a database or NATS at each scrape must not hold the scrape up.
+SCRAPE_REFRESH_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
+
+_refreshers: list[Callable[[], Awaitable[None]]] = []
+
+
+@contextlib.contextmanager
+def refreshed_at_scrape(refresh: Callable[[], Awaitable[None]]) -> Iterator[None]:
+    """Run ``refresh`` (which sets gauges) before each scrape of this process while the
+    block runs: the gauges cost nothing between scrapes."""
+    _refreshers.append(refresh)
+    try:
+        yield
+    finally:
+        _refreshers.remove(refresh)
+
+
+async def metrics_response() -> Response:
+    if _refreshers:
+        results = await asyncio.gather(
+            *(_bounded(refresh) for refresh in list(_refreshers)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                log.debug("a figure could not be read for /metrics: %r", result)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _bounded(refresh: Callable[[], Awaitable[None]]) -> None:
+    async with asyncio.timeout(SCRAPE_REFRESH_SECONDS):
+        await refresh()
 
 
 class HttpMetrics:
