@@ -62,7 +62,7 @@ class OrdersActivities:
     async def cancel_order(self, step: CancelOrderInput) -> None:
         async with self.runtime.unit_of_work() as uow:
             try:
-                await operations.cancel(uow, step.order_id, step.reason)
+                await operations.cancel(uow, step.order_id, step.reason, refunded=step.refunded)
             except operations.OrderMissing:
                 return  # nothing to cancel
             await uow.commit()

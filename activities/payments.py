@@ -1,6 +1,7 @@
-"""The payments service's activities (task queue ``payments``): charge an order, and
-refund it as the saga's compensation. Both are idempotent per order: see
-services/payments/operations.py for how a retry never charges or refunds twice."""
+"""The payments service's activities (task queue ``payments``): charge an order, settle
+a card authentication (3-D Secure) from what Stripe says, and refund as the saga's
+compensation. Each is idempotent per order: see services/payments/operations.py for how
+a retry never charges or refunds twice."""
 
 from __future__ import annotations
 
@@ -16,18 +17,31 @@ from services.common.runtime import ServiceRuntime
 from services.payments import operations
 from services.payments.stripe_gateway import (
     CardDeclined,
+    Intent,
     StripeGateway,
     charge_idempotency_key,
     refund_idempotency_key,
 )
 from workflows.errors import PurchaseError
-from workflows.models import ChargeInput, ChargeResult, RefundInput
+from workflows.models import (
+    AuthenticationInput,
+    ChargeInput,
+    ChargeOutcome,
+    ChargeResult,
+    RefundInput,
+    RefundOutcome,
+)
 from workflows.steps import Activity
 
 log = logging.getLogger(__name__)
 
 # Retryable: Temporal tries again after its backoff, by when the other attempt settled.
 PAYMENT_IN_PROGRESS = "PaymentInProgress"
+REQUIRES_AUTHENTICATION = "Card requires authentication"
+NOT_AUTHENTICATED_IN_TIME = "The card was not authenticated in time."
+AUTHENTICATION_FAILED = "The card's authentication did not succeed."
+
+Outcome = operations.Paid | operations.Declined | operations.Authenticating
 
 
 def _declined(message: str) -> ApplicationError:
@@ -40,15 +54,16 @@ class PaymentsActivities:
         self.gateway = gateway or StripeGateway.from_settings(runtime.settings)
 
     def functions(self) -> Sequence[Callable[..., Any]]:
-        return [self.charge, self.refund]
+        return [self.charge, self.settle_authentication, self.refund]
 
     async def aclose(self) -> None:
         await self.gateway.aclose()
 
     @activity.defn(name=Activity.CHARGE)
     async def charge(self, charge: ChargeInput) -> ChargeResult:
-        """Charge the order once; a declined card raises non-retryable CardDeclined."""
-        # Two rounds at most: resolve an abandoned attempt of this order, then run ours.
+        """Charge the order once: paid, or waiting for the buyer to authenticate the card;
+        a declined card raises non-retryable CardDeclined."""
+        # Two rounds at most: settle an earlier attempt of this order, then run ours.
         for _ in range(2):
             try:
                 async with self.runtime.unit_of_work() as uow:
@@ -65,28 +80,71 @@ class PaymentsActivities:
                     str(refunded), type=PurchaseError.NOT_AWAITING_PAYMENT, non_retryable=True
                 ) from None
             if isinstance(step, operations.Paid):
-                return ChargeResult(payment_id=step.payment_id, stripe_id=step.stripe_id)
-            outcome = await self._send(step)
+                return _paid(step)
+            if isinstance(step, operations.Authenticating):
+                own = step.attempt.attempt == charge.attempt
+                # Ours (this charge retried): it still waits for the buyer. An earlier
+                # one: settled for good before another card is tried.
+                outcome: Outcome = await self._settle(step, give_up=not own)
+            else:
+                # Only this attempt may wait for the buyer: an earlier one replayed here
+                # is settled now, one way or the other.
+                outcome = await self._send(
+                    step,
+                    accepts_authentication=charge.accepts_authentication
+                    and step.attempt == charge.attempt,
+                )
             if isinstance(outcome, operations.Paid):
-                return ChargeResult(payment_id=outcome.payment_id, stripe_id=outcome.stripe_id)
-            if step.attempt == charge.attempt:
+                return _paid(outcome)
+            if isinstance(outcome, operations.Authenticating):
+                return await self._requires_action(outcome)
+            if step_attempt(step) == charge.attempt:
                 raise _declined(outcome.message)
         raise ApplicationError("could not claim the payment", type=PAYMENT_IN_PROGRESS)
 
+    @activity.defn(name=Activity.SETTLE_AUTHENTICATION)
+    async def settle_authentication(self, step: AuthenticationInput) -> ChargeResult:
+        """Where the card authentication of an attempt stands, from Stripe: paid,
+        declined, or (unless giving up, which cancels it) still with the buyer."""
+        async with self.runtime.unit_of_work() as uow:
+            known = await operations.authentication_outcome(uow, step.order_id, step.attempt)
+        outcome = (
+            await self._settle(known, give_up=step.give_up)
+            if isinstance(known, operations.Authenticating)
+            else known
+        )
+        if isinstance(outcome, operations.Paid):
+            return _paid(outcome)
+        if isinstance(outcome, operations.Authenticating):
+            return await self._requires_action(outcome)
+        async with self.runtime.unit_of_work() as uow:
+            payment = await operations.payment_for(uow, step.order_id)
+            assert payment is not None, "only an order with a payment has an authentication"
+            return ChargeResult(
+                payment_id=payment.id,
+                stripe_id=payment.stripe_id or "",
+                outcome=ChargeOutcome.DECLINED,
+                message=outcome.message,
+            )
+
     @activity.defn(name=Activity.REFUND)
-    async def refund(self, refund: RefundInput) -> None:
-        """Refund what was charged for the order, once; nothing when nothing was."""
-        for _ in range(2):
+    async def refund(self, refund: RefundInput) -> RefundOutcome:
+        """Refund what was charged for the order, once; nothing when nothing was. A card
+        authentication still under way is settled first (cancelled, or found paid)."""
+        for _ in range(3):
             try:
                 async with self.runtime.unit_of_work() as uow:
                     step = await operations.refundable(uow, refund.order_id, datetime.now(UTC))
             except operations.AttemptInFlight as busy:
                 raise ApplicationError(str(busy), type=PAYMENT_IN_PROGRESS) from None
             if step is None:
-                return
+                return RefundOutcome(refunded=False)
+            if isinstance(step, operations.Authenticating):
+                await self._settle(step, give_up=True)
+                continue
             if isinstance(step, operations.Attempt):
                 # Learn whether the unresolved charge took money before deciding.
-                await self._send(step)
+                await self._send(step, accepts_authentication=False)
                 continue
             refund_id = await self.gateway.refund(
                 payment_intent_id=step.stripe_id,
@@ -96,24 +154,78 @@ class PaymentsActivities:
                 await operations.settle_refunded(uow, step.payment_id, refund_id)
                 await uow.commit()
             log.info("refunded order %s (%s)", refund.order_id, refund_id)
-            return
+            return RefundOutcome(refunded=True)
         raise ApplicationError("the order's payment is still unresolved", type=PAYMENT_IN_PROGRESS)
 
-    async def _send(self, attempt: operations.Attempt) -> operations.Paid | operations.Declined:
-        """Send (or replay) an attempt to Stripe and record its outcome."""
+    async def _send(self, attempt: operations.Attempt, *, accepts_authentication: bool) -> Outcome:
+        """Send (or replay) an attempt to Stripe and record its outcome. A card that
+        needs authentication waits for the buyer, if the saga waits for one; else it is
+        cancelled and declined."""
         try:
-            stripe_id = await self.gateway.charge(
+            intent = await self.gateway.charge(
                 amount_cents=attempt.amount_cents,
                 token=attempt.token,
                 idempotency_key=charge_idempotency_key(attempt.order_id, attempt.attempt),
                 metadata={"order_id": str(attempt.order_id), "attempt": str(attempt.attempt)},
             )
         except CardDeclined as declined:
+            return await self._record_declined(attempt, declined.message)
+        if intent.requires_action and accepts_authentication:
             async with self.runtime.unit_of_work() as uow:
-                await operations.settle_declined(uow, attempt, declined.message, datetime.now(UTC))
+                await operations.settle_requires_action(uow, attempt, intent.id)
                 await uow.commit()
-            return operations.Declined(declined.message)
+            return operations.Authenticating(attempt, intent.id)
+        if intent.requires_action:
+            intent = await self.gateway.cancel(intent.id)
+            if not intent.succeeded:
+                return await self._record_declined(attempt, REQUIRES_AUTHENTICATION)
+        return await self._record_paid(attempt, intent.id)
+
+    async def _settle(self, waiting: operations.Authenticating, *, give_up: bool) -> Outcome:
+        """Settle an authentication from what Stripe says of its PaymentIntent."""
+        intent = await self.gateway.intent(waiting.intent_id)
+        if intent.status in ("requires_action", "requires_confirmation") and give_up:
+            intent = await self.gateway.cancel(intent.id)
+            if not intent.succeeded:
+                return await self._record_declined(waiting.attempt, NOT_AUTHENTICATED_IN_TIME)
+        if intent.succeeded:
+            return await self._record_paid(waiting.attempt, intent.id)
+        if intent.status in ("requires_action", "requires_confirmation"):
+            return waiting
+        if intent.status == "processing":
+            raise ApplicationError("the payment is processing", type=PAYMENT_IN_PROGRESS)
+        # requires_payment_method (the authentication or the card failed) or canceled.
+        return await self._record_declined(
+            waiting.attempt, intent.failure_message or AUTHENTICATION_FAILED
+        )
+
+    async def _requires_action(self, waiting: operations.Authenticating) -> ChargeResult:
+        intent: Intent = await self.gateway.intent(waiting.intent_id)
+        return ChargeResult(
+            payment_id=waiting.attempt.payment_id,
+            stripe_id=waiting.intent_id,
+            outcome=ChargeOutcome.REQUIRES_ACTION,
+            client_secret=intent.client_secret,
+        )
+
+    async def _record_paid(self, attempt: operations.Attempt, intent_id: str) -> operations.Paid:
         async with self.runtime.unit_of_work() as uow:
-            paid = await operations.settle_succeeded(uow, attempt, stripe_id, datetime.now(UTC))
+            paid = await operations.settle_succeeded(uow, attempt, intent_id, datetime.now(UTC))
             await uow.commit()
         return paid
+
+    async def _record_declined(
+        self, attempt: operations.Attempt, message: str
+    ) -> operations.Declined:
+        async with self.runtime.unit_of_work() as uow:
+            await operations.settle_declined(uow, attempt, message, datetime.now(UTC))
+            await uow.commit()
+        return operations.Declined(message)
+
+
+def step_attempt(step: operations.Attempt | operations.Authenticating) -> int:
+    return step.attempt.attempt if isinstance(step, operations.Authenticating) else step.attempt
+
+
+def _paid(paid: operations.Paid) -> ChargeResult:
+    return ChargeResult(payment_id=paid.payment_id, stripe_id=paid.stripe_id)

@@ -33,6 +33,17 @@ class PurchaseInput(BaseModel):
     payment_window_seconds: int
     # The price the buyer saw, if they said: a ticket locked at another price is let go.
     expected_price_cents: int | None = None
+    # How long past the window a card authentication (3-D Secure) begun inside it may
+    # still finish.
+    authentication_grace_seconds: int = 0
+
+
+class ChargeOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    # The card needs the buyer's authentication (3-D Secure) before Stripe charges it.
+    REQUIRES_ACTION = "requires_action"
+    # Only where a decline is an answer rather than a failure (settling an authentication).
+    DECLINED = "declined"
 
 
 # --- messages to and from the running saga ------------------------------------------
@@ -48,10 +59,25 @@ class PaymentRequest(BaseModel):
 
 
 class PaymentReceipt(BaseModel):
-    """What the ``pay`` Update answers once the charge has succeeded."""
+    """What the ``pay`` Update answers: the charge has succeeded, or waits for the buyer
+    to authenticate the card with ``client_secret`` (in the browser, through Stripe.js)."""
 
     payment_id: UUID
+    # The PaymentIntent.
     stripe_id: str
+    status: ChargeOutcome = ChargeOutcome.SUCCEEDED
+    client_secret: str | None = None
+
+
+class PaymentEvent(BaseModel):
+    """Sent by the payments service (Signal ``payment_event``) when Stripe says that a
+    PaymentIntent of this order has moved (its webhook): the saga settles the
+    authentication from what Stripe itself answers then, so that a replayed or forged
+    event can change nothing."""
+
+    payment_intent_id: str
+    # What the webhook said: payment_intent.succeeded or payment_intent.payment_failed.
+    event_type: str
 
 
 class PurchaseState(BaseModel):
@@ -63,6 +89,8 @@ class PurchaseState(BaseModel):
     ticket_reserved: bool
     charged: bool
     refunded: bool
+    # A card authentication (3-D Secure) is under way.
+    authenticating: bool = False
 
 
 # --- activity inputs ----------------------------------------------------------------
@@ -76,12 +104,33 @@ class ChargeInput(BaseModel):
     # Which try this is: a declined card may be retried with a new token until the window
     # ends, each try with its own Stripe idempotency key.
     attempt: int
+    # Whether the saga waits for a card authentication: a saga begun before it did
+    # hears of one as a decline.
+    accepts_authentication: bool = False
 
 
 class ChargeResult(BaseModel):
     payment_id: UUID
     stripe_id: str
+    outcome: ChargeOutcome = ChargeOutcome.SUCCEEDED
+    client_secret: str | None = None
+    # Why, when declined.
+    message: str | None = None
+
+
+class AuthenticationInput(BaseModel):
+    """Settle the card authentication of an order's attempt from what Stripe says of its
+    PaymentIntent; with ``give_up``, one still unfinished is cancelled (declined)."""
+
+    order_id: UUID
+    attempt: int
+    give_up: bool = False
 
 
 class RefundInput(BaseModel):
     order_id: UUID
+
+
+class RefundOutcome(BaseModel):
+    # Whether money was returned (nothing is, when nothing was taken).
+    refunded: bool

@@ -22,13 +22,17 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from workflows.errors import PurchaseError
     from workflows.models import (
+        AuthenticationInput,
         ChargeInput,
+        ChargeOutcome,
         ChargeResult,
+        PaymentEvent,
         PaymentReceipt,
         PaymentRequest,
         PurchaseInput,
         PurchaseState,
         RefundInput,
+        RefundOutcome,
         TaskQueue,
     )
     from workflows.order_status import OrderStatus
@@ -71,6 +75,10 @@ LOCAL_ORDER_STEPS = "local-order-steps"
 # The lock fixes the price: reserving answers the ticket's price at that moment, which is
 # what the order costs and the charge takes (the replica's may lag a seller's edit).
 LOCKED_PRICE = "locked-price"
+# A card may need the buyer's authentication (3-D Secure): the charge answers that it
+# waits for it, Stripe's webhook (the payment_event signal) or the saga's own look at the
+# end of the window settles it. Purchases begun before hear of such a card as declined.
+THREE_D_SECURE = "three-d-secure"
 
 
 class Reservation(StrEnum):
@@ -110,6 +118,10 @@ class PurchaseWorkflow:
         self._cancel_reason = CancelReason.CANCELLED
         # What the order costs: the replica's price, until the lock fixes it.
         self._price_cents = purchase.price_cents
+        # The attempt whose card authentication is under way, and whether Stripe has said
+        # something of it since the saga last looked.
+        self._authenticating: int | None = None
+        self._stripe_moved = False
         # Registered before the step each undoes; run last-first.
         self._compensations: list[Compensation] = []
 
@@ -193,14 +205,78 @@ class PurchaseWorkflow:
 
     async def _wait_for_payment_or_cancel(self) -> None:
         assert self._deadline is not None
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(
-                lambda: self._receipt is not None or self._cancel_requested,
-                timeout=self._deadline - workflow.now(),
-            )
+        await self._wait_for_payment_until(self._deadline)
         self._window_open = False
         # A charge begun inside the window decides the outcome, even if it ends after it.
         await workflow.wait_condition(lambda: not self._charging)
+        if self._awaiting_authentication():
+            # So may an authentication begun inside it, within the grace; then the saga
+            # asks Stripe itself (its webhook may never come) and gives up on what is
+            # still unfinished.
+            grace = timedelta(seconds=self._purchase.authentication_grace_seconds)
+            await self._wait_for_payment_until(workflow.now() + grace)
+            if self._awaiting_authentication():
+                await self._settle_authentication(give_up=True)
+
+    async def _wait_for_payment_until(self, until: datetime) -> None:
+        """Until paid, cancelled or ``until``; settling the card authentication each time
+        Stripe says it moved."""
+        while (remaining := until - workflow.now()) > timedelta(0):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: (
+                        self._receipt is not None
+                        or self._cancel_requested
+                        or (self._authenticating is not None and self._stripe_moved)
+                    ),
+                    timeout=remaining,
+                )
+            if not self._stripe_moved or self._authenticating is None:
+                return
+            if self._receipt is not None or self._cancel_requested:
+                return
+            self._stripe_moved = False
+            await self._settle_authentication(give_up=False)
+
+    def _awaiting_authentication(self) -> bool:
+        return (
+            self._authenticating is not None
+            and self._receipt is None
+            and not self._cancel_requested
+        )
+
+    async def _settle_authentication(self, *, give_up: bool) -> None:
+        """What Stripe says of the authentication decides: paid, declined (the buyer may
+        try another card), or still with the buyer. Giving up, an unfinished one is
+        cancelled on Stripe's side so that it can no longer take money."""
+        attempt = self._authenticating
+        assert attempt is not None
+        self._charging = True
+        try:
+            settled: ChargeResult = await workflow.execute_activity(
+                Activity.SETTLE_AUTHENTICATION,
+                AuthenticationInput(
+                    order_id=self._purchase.order_id, attempt=attempt, give_up=give_up
+                ),
+                task_queue=TaskQueue.PAYMENTS,
+                result_type=ChargeResult,
+                start_to_close_timeout=CHARGE_TIMEOUT,
+                # Giving up must come to an answer; a look on a webhook may fail, the
+                # look at the window's end follows.
+                retry_policy=COMPENSATION_RETRY if give_up else CHARGE_RETRY,
+            )
+        except ActivityError:
+            workflow.logger.warning("settling a card authentication failed", exc_info=True)
+            return
+        finally:
+            self._charging = False
+        if settled.outcome is ChargeOutcome.SUCCEEDED:
+            self._receipt = PaymentReceipt(
+                payment_id=settled.payment_id, stripe_id=settled.stripe_id
+            )
+            self._authenticating = None
+        elif settled.outcome is ChargeOutcome.DECLINED:
+            self._authenticating = None
 
     async def _complete(self) -> None:
         try:
@@ -242,7 +318,11 @@ class PurchaseWorkflow:
     async def _cancel_order(self) -> None:
         await self._compensate(
             Activity.CANCEL_ORDER,
-            CancelOrderInput(order_id=self._purchase.order_id, reason=self._cancel_reason),
+            CancelOrderInput(
+                order_id=self._purchase.order_id,
+                reason=self._cancel_reason,
+                refunded=self._refunded,
+            ),
             TaskQueue.ORDERS,
         )
 
@@ -251,6 +331,20 @@ class PurchaseWorkflow:
         self._ticket_reserved = False
 
     async def _refund(self) -> None:
+        if self._authenticating is not None:
+            # An authentication may have succeeded after all: the refund settles it
+            # first, and says whether there was money to return.
+            refund: RefundOutcome = await workflow.execute_activity(
+                Activity.REFUND,
+                RefundInput(order_id=self._purchase.order_id),
+                task_queue=TaskQueue.PAYMENTS,
+                result_type=RefundOutcome,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=COMPENSATION_RETRY,
+            )
+            self._authenticating = None
+            self._refunded = refund.refunded
+            return
         await self._compensate(
             Activity.REFUND, RefundInput(order_id=self._purchase.order_id), TaskQueue.PAYMENTS
         )
@@ -285,17 +379,29 @@ class PurchaseWorkflow:
                     amount_cents=self._price_cents,
                     token=request.token,
                     attempt=self._attempts,
+                    accepts_authentication=workflow.patched(THREE_D_SECURE),
                 ),
                 task_queue=TaskQueue.PAYMENTS,
                 result_type=ChargeResult,
                 start_to_close_timeout=CHARGE_TIMEOUT,
                 retry_policy=CHARGE_RETRY,
             )
+            # The charge settled any authentication an earlier attempt left unfinished.
+            self._authenticating = None
+            if charged.outcome is ChargeOutcome.REQUIRES_ACTION:
+                self._authenticating = self._attempts
+                return PaymentReceipt(
+                    payment_id=charged.payment_id,
+                    stripe_id=charged.stripe_id,
+                    status=ChargeOutcome.REQUIRES_ACTION,
+                    client_secret=charged.client_secret,
+                )
             self._receipt = PaymentReceipt(
                 payment_id=charged.payment_id, stripe_id=charged.stripe_id
             )
         except ActivityError as error:
             if failure_type(error) == PurchaseError.CARD_DECLINED:
+                self._authenticating = None
                 cause = error.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(error)
                 # The buyer may try again, with another card, until the window ends.
@@ -322,6 +428,13 @@ class PurchaseWorkflow:
         ):
             raise refused("Order is not awaiting payment", PurchaseError.NOT_AWAITING_PAYMENT)
 
+    @workflow.signal
+    def payment_event(self, event: PaymentEvent) -> None:
+        """Stripe says a PaymentIntent moved: only a reason to look (the saga asks
+        Stripe), so a duplicate or a stale one costs a look and changes nothing."""
+        workflow.logger.info("Stripe: %s for %s", event.event_type, event.payment_intent_id)
+        self._stripe_moved = True
+
     @workflow.update
     async def cancel(self) -> PurchaseState:
         """The buyer cancels; answers once the order is cancelled and the ticket released."""
@@ -346,6 +459,7 @@ class PurchaseWorkflow:
             ticket_reserved=self._ticket_reserved,
             charged=self._receipt is not None,
             refunded=self._refunded,
+            authenticating=self._authenticating is not None,
         )
 
     # --- helpers ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class Activity(StrEnum):
     COMPLETE_ORDER = "complete_order"
     CANCEL_ORDER = "cancel_order"
     CHARGE = "charge"
+    SETTLE_AUTHENTICATION = "settle_authentication"
     REFUND = "refund"
 
 
@@ -63,3 +64,6 @@ class CancelReason(StrEnum):
 class CancelOrderInput(BaseModel):
     order_id: UUID
     reason: CancelReason
+    # The order was charged and the charge refunded (e.g. a card authentication that
+    # succeeded after the order stopped awaiting payment): the order says so.
+    refunded: bool = False

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
 
     stripe_secret_key: str | None = None
     stripe_api_base: str = "http://127.0.0.1:8420"
+    # The webhook endpoint's signing secret (whsec_...): Stripe's events reach
+    # POST /api/payments/webhook only with it. `ticketing up` makes one for localstripe.
+    stripe_webhook_secret: str | None = None
+    # How long past the payment window a card authentication (3-D Secure) begun inside
+    # it may still finish; then the saga asks Stripe and cancels what is unfinished.
+    payment_authentication_grace_seconds: int = Field(default=120, ge=0)
 
     order_expiration_seconds: int = 15 * 60
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the

@@ -106,6 +106,7 @@ async def create(
         window_seconds=settings.order_expiration_seconds,
         max_open_orders=settings.max_open_orders_per_buyer,
         expected_price_cents=None if body.price is None else to_cents(body.price),
+        authentication_grace_seconds=settings.payment_authentication_grace_seconds,
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.clock import utc_now
@@ -64,6 +64,9 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # Why a cancelled order was cancelled: expired, cancelled (by the buyer), ...
     cancel_reason: Mapped[CancelReason | None] = mapped_column(String(32), default=None)
+    # A cancelled order whose charge was returned (say, a card authentication that
+    # succeeded once the order no longer awaited payment).
+    refunded: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(nullable=False)
 
     ticket: Mapped[Ticket] = relationship(lazy="raise")

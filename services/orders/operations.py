@@ -109,6 +109,7 @@ async def order_ticket(
     window_seconds: int,
     max_open_orders: int,
     expected_price_cents: int | None = None,
+    authentication_grace_seconds: int = 0,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
     Conflict if another order holds the ticket."""
@@ -120,7 +121,11 @@ async def order_ticket(
         await uow.commit()
     try:
         await purchase_client.start_purchase(
-            await temporal.get(), order, window_seconds, expected_price_cents
+            await temporal.get(),
+            order,
+            window_seconds,
+            expected_price_cents,
+            authentication_grace_seconds=authentication_grace_seconds,
         )
     except Conflict:
         raise
@@ -194,12 +199,17 @@ async def complete(uow: UnitOfWork, order_id: UUID) -> None:
     uow.on_commit(PURCHASES.labels("completed").inc)
 
 
-async def cancel(uow: UnitOfWork, order_id: UUID, reason: CancelReason) -> None:
+async def cancel(
+    uow: UnitOfWork, order_id: UUID, reason: CancelReason, *, refunded: bool = False
+) -> None:
     """Cancel unless already cancelled or complete. An order never announced (its ticket
     was taken first) is cancelled quietly: nobody else knows of it."""
     order = await _order(uow, order_id)
+    if order.status == OrderStatus.CANCELLED and refunded:
+        order.refunded = True
     if order.status in (OrderStatus.CANCELLED, OrderStatus.COMPLETE):
         return
+    order.refunded = refunded
     announced = order.status == OrderStatus.AWAITING_PAYMENT
     order.status = OrderStatus.CANCELLED
     order.cancel_reason = reason

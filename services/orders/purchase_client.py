@@ -25,7 +25,12 @@ PRICE_CHANGED = "Ticket price changed"
 
 
 async def start_purchase(
-    client: Client, order: Order, window_seconds: int, expected_price_cents: int | None = None
+    client: Client,
+    order: Order,
+    window_seconds: int,
+    expected_price_cents: int | None = None,
+    *,
+    authentication_grace_seconds: int = 0,
 ) -> PurchaseState:
     """Starts the saga and answers once the ticket is locked for the order, in one call
     (Update-with-Start); Conflict if another order holds the ticket, or if the lock finds
@@ -37,6 +42,7 @@ async def start_purchase(
         price_cents=order.price_cents,
         payment_window_seconds=window_seconds,
         expected_price_cents=expected_price_cents,
+        authentication_grace_seconds=authentication_grace_seconds,
     )
     start = WithStartWorkflowOperation(
         PurchaseWorkflow.run,

@@ -40,6 +40,10 @@ class OrderOut(ApiModel):
         description="Why a cancelled order was: expired (the window ended unpaid), "
         "cancelled (by the buyer), ticket_unavailable, price_changed; else null."
     )
+    refunded: bool = Field(
+        description="A cancelled order whose charge was returned to the card (a payment "
+        "that succeeded once the order no longer awaited it)."
+    )
     user_id: UUID
     version: int
     ticket: OrderTicketOut
@@ -51,6 +55,7 @@ class OrderOut(ApiModel):
             status=order.status,
             expires_at=as_utc(order.expires_at) if order.expires_at else None,
             cancel_reason=order.cancel_reason,
+            refunded=order.refunded,
             user_id=order.user_id,
             version=order.version,
             # What the order costs: the price its lock fixed.

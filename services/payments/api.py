@@ -1,4 +1,5 @@
-"""Routes of /api/payments: pay for an order awaiting payment."""
+"""Routes of /api/payments: pay for an order awaiting payment (the webhook Stripe calls
+is in webhook.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
@@ -17,8 +19,8 @@ from services.common.look_again import look_until
 from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
 from services.payments.models import Order
-from services.payments.schemas import PaymentIn, PaymentOut
-from workflows.models import PaymentRequest
+from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
+from workflows.models import ChargeOutcome, PaymentRequest
 from workflows.order_status import OrderStatus
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
@@ -61,7 +63,14 @@ def refuse_unless_payable(order: Order) -> None:
     "",
     status_code=201,
     response_model=PaymentOut,
-    responses={402: {"model": ErrorResponse, "description": "Card declined"}},
+    responses={
+        202: {
+            "model": PaymentActionOut,
+            "description": "The card needs the buyer's authentication (3-D Secure): "
+            "complete it with Stripe.js and the client secret, then follow the order.",
+        },
+        402: {"model": ErrorResponse, "description": "Card declined"},
+    },
     dependencies=[
         per_user(
             lambda settings: settings.payment_attempts_per_buyer,
@@ -77,8 +86,9 @@ async def pay(
     temporal: TemporalDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
-) -> PaymentOut:
-    """Charge the card for an order awaiting payment, through its purchase saga."""
+) -> PaymentOut | JSONResponse:
+    """Charge the card for an order awaiting payment, through its purchase saga: 201
+    once charged, or 202 when the card needs authentication first."""
     order = await find_order(read_sessions, body.order_id)
     if order is None:
         raise NotFound("Order not found")
@@ -92,4 +102,10 @@ async def pay(
         await temporal.get(),
         PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
     )
+    if receipt.status is ChargeOutcome.REQUIRES_ACTION:
+        assert receipt.client_secret is not None
+        action = PaymentActionOut(
+            client_secret=receipt.client_secret, payment_intent_id=receipt.stripe_id
+        )
+        return JSONResponse(action.model_dump(mode="json", by_alias=True), status_code=202)
     return PaymentOut(id=receipt.payment_id)

@@ -26,6 +26,8 @@ tables = common_tables(Base.metadata)
 class PaymentStatus(StrEnum):
     # An attempt is with Stripe, or was when its outcome went unrecorded.
     PENDING = "pending"
+    # Stripe waits for the buyer to authenticate the card (3-D Secure).
+    AUTHENTICATING = "authenticating"
     DECLINED = "declined"
     SUCCEEDED = "succeeded"
     REFUNDED = "refunded"
@@ -33,6 +35,8 @@ class PaymentStatus(StrEnum):
 
 class AttemptStatus(StrEnum):
     PENDING = "pending"
+    # Its PaymentIntent (stripe_id) waits for the buyer's authentication.
+    REQUIRES_ACTION = "requires_action"
     DECLINED = "declined"
     SUCCEEDED = "succeeded"
 
@@ -78,6 +82,17 @@ class PaymentAttempt(Base):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     __table_args__ = (UniqueConstraint("payment_id", "attempt"),)
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event handled: Stripe delivers one again until it hears 2xx,
+    and a second delivery must change nothing."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
 
 
 class Order(Base):

@@ -2,11 +2,16 @@
 what came of it. Each works in the caller's unit of work, which the caller commits.
 
 Every Stripe call is claimed here first (an attempt row, committed before the call) and
-settled after,
-so that whatever crashes in between, the next try knows an attempt is unresolved and
-replays it with the same idempotency key instead of charging afresh. Only one attempt
-per order is with Stripe at a time: another waits, unless the first has been silent
-longer than the lease (its worker died), in which case it is taken over and replayed.
+settled after, so that whatever crashes in between, the next try knows an attempt is
+unresolved and replays it with the same idempotency key instead of charging afresh.
+Only one attempt per order is with Stripe at a time: another waits, unless the first has
+been silent longer than the lease (its worker died), in which case it is taken over and
+replayed.
+
+A card that needs the buyer's authentication (3-D Secure) leaves its attempt waiting
+(``requires_action``, with its PaymentIntent) until it is settled from what Stripe says:
+by the saga when Stripe's webhook arrives or the window ends, or first thing by the next
+attempt or a refund, so that an order never has two PaymentIntents able to take money.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.observability.metrics import PAYMENT_ATTEMPTS
 from services.payments.events import charge_created
-from services.payments.models import AttemptStatus, Payment, PaymentAttempt, PaymentStatus
+from services.payments.models import (
+    AttemptStatus,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+    StripeEvent,
+)
 from workflows.models import ChargeInput
 
 # Longer than a Stripe call can take with the gateway's timeout and network retries.
@@ -43,6 +54,14 @@ class Attempt:
     attempt: int
     token: str
     amount_cents: int
+
+
+@dataclass(frozen=True)
+class Authenticating:
+    """An attempt whose PaymentIntent waits for the buyer to authenticate the card."""
+
+    attempt: Attempt
+    intent_id: str
 
 
 @dataclass(frozen=True)
@@ -107,8 +126,40 @@ async def unresolved_attempt(
     raise AttemptInFlight(f"attempt {row.attempt} for order {payment.order_id} is in flight")
 
 
-async def claim(uow: UnitOfWork, charge: ChargeInput, now: datetime) -> Paid | Attempt:
-    """What to do for this charge: nothing (already paid), or send an attempt to Stripe."""
+async def authentication(uow: UnitOfWork, payment: Payment) -> Authenticating | None:
+    """The attempt of the payment that waits for a card authentication, if one does."""
+    if payment.status != PaymentStatus.AUTHENTICATING or payment.current_attempt is None:
+        return None
+    row = await _attempt_row(uow, payment.id, payment.current_attempt)
+    if row is None or row.status != AttemptStatus.REQUIRES_ACTION or row.stripe_id is None:
+        return None
+    return Authenticating(_replay(payment, row), row.stripe_id)
+
+
+async def authentication_outcome(
+    uow: UnitOfWork, order_id: UUID, attempt: int
+) -> Paid | Authenticating | Declined:
+    """Where the authentication of an order's attempt stands in our records: still
+    waiting (to settle from Stripe), or settled already (paid, or declined)."""
+    payment = await payment_for(uow, order_id)
+    if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
+        assert payment.stripe_id is not None
+        return Paid(payment.id, payment.stripe_id)
+    if payment is not None and payment.current_attempt == attempt:
+        waiting = await authentication(uow, payment)
+        if waiting is not None:
+            return waiting
+    row = await _attempt_row(uow, payment.id, attempt) if payment is not None else None
+    message = row.failure_message if row is not None else None
+    return Declined(message or "The card's authentication did not succeed.")
+
+
+async def claim(
+    uow: UnitOfWork, charge: ChargeInput, now: datetime
+) -> Paid | Attempt | Authenticating:
+    """What to do for this charge: nothing (already paid), settle an authentication under
+    way first (this attempt's own, retried, or an earlier one's), or send an attempt to
+    Stripe."""
     payment = await payment_for(uow, charge.order_id)
     if payment is None:
         payment = Payment(
@@ -125,6 +176,8 @@ async def claim(uow: UnitOfWork, charge: ChargeInput, now: datetime) -> Paid | A
     elif payment.status == PaymentStatus.REFUNDED:
         # The saga compensated this order: it is over, and must not look paid.
         raise AlreadyRefunded(f"order {charge.order_id} was refunded")
+    elif (waiting := await authentication(uow, payment)) is not None:
+        return waiting
     else:
         unresolved = await unresolved_attempt(uow, payment, now, own_attempt=charge.attempt)
         if unresolved is not None:
@@ -169,6 +222,20 @@ async def settle_succeeded(
     return Paid(payment.id, stripe_id)
 
 
+async def settle_requires_action(uow: UnitOfWork, attempt: Attempt, intent_id: str) -> None:
+    """The attempt's PaymentIntent waits for the buyer to authenticate the card."""
+    payment = await uow.session.get_one(Payment, attempt.payment_id)
+    row = await _attempt_row(uow, attempt.payment_id, attempt.attempt)
+    assert row is not None
+    if row.status != AttemptStatus.PENDING:
+        return
+    row.status = AttemptStatus.REQUIRES_ACTION
+    row.stripe_id = intent_id
+    uow.on_commit(PAYMENT_ATTEMPTS.labels("requires_action").inc)
+    if payment.status == PaymentStatus.PENDING and payment.current_attempt == attempt.attempt:
+        payment.status = PaymentStatus.AUTHENTICATING
+
+
 async def settle_declined(uow: UnitOfWork, attempt: Attempt, message: str, now: datetime) -> None:
     payment = await uow.session.get_one(Payment, attempt.payment_id)
     row = await _attempt_row(uow, attempt.payment_id, attempt.attempt)
@@ -177,20 +244,23 @@ async def settle_declined(uow: UnitOfWork, attempt: Attempt, message: str, now: 
     row.failure_message = message[:1000]
     row.settled_at = now
     uow.on_commit(PAYMENT_ATTEMPTS.labels("declined").inc)
-    if payment.status == PaymentStatus.PENDING and payment.current_attempt == attempt.attempt:
+    unsettled = (PaymentStatus.PENDING, PaymentStatus.AUTHENTICATING)
+    if payment.status in unsettled and payment.current_attempt == attempt.attempt:
         payment.status = PaymentStatus.DECLINED
 
 
-async def refundable(uow: UnitOfWork, order_id: UUID, now: datetime) -> Refundable | Attempt | None:
-    """What a refund has to undo: a charge, an unresolved attempt to resolve first, or
-    nothing (never charged, or refunded already)."""
+async def refundable(
+    uow: UnitOfWork, order_id: UUID, now: datetime
+) -> Refundable | Attempt | Authenticating | None:
+    """What a refund has to undo: a charge, an unresolved attempt or an authentication
+    under way to settle first, or nothing (never charged, or refunded already)."""
     payment = await payment_for(uow, order_id)
     if payment is None:
         return None
     if payment.status == PaymentStatus.SUCCEEDED:
         assert payment.stripe_id is not None
         return Refundable(payment.id, payment.stripe_id)
-    return await unresolved_attempt(uow, payment, now)
+    return await authentication(uow, payment) or await unresolved_attempt(uow, payment, now)
 
 
 async def settle_refunded(uow: UnitOfWork, payment_id: UUID, refund_id: str) -> None:
@@ -198,3 +268,12 @@ async def settle_refunded(uow: UnitOfWork, payment_id: UUID, refund_id: str) -> 
     if payment.status == PaymentStatus.SUCCEEDED:
         payment.status = PaymentStatus.REFUNDED
         payment.refund_id = refund_id
+
+
+async def first_delivery(uow: UnitOfWork, event_id: str, event_type: str) -> bool:
+    """Records a Stripe event as handled; False if it was before (Stripe delivered it
+    again). Two deliveries at once both see none: the primary key lets one commit."""
+    if await uow.session.get(StripeEvent, event_id) is not None:
+        return False
+    uow.session.add(StripeEvent(id=event_id, type=event_type[:64]))
+    return True

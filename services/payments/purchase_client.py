@@ -1,7 +1,10 @@
 """Paying through the running purchase saga: its ``pay`` Update, failures mapped to the
-documented statuses (402 declined; 409 when the order no longer awaits payment)."""
+documented statuses (402 declined; 409 when the order no longer awaits payment), and
+Stripe's word that a PaymentIntent moved, passed on as its ``payment_event`` Signal."""
 
 from __future__ import annotations
+
+from uuid import UUID
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError
@@ -10,9 +13,10 @@ from temporalio.service import RPCError
 from services.common.http.errors import AppError, Conflict, PaymentRequired
 from services.common.temporal import business_failure, saga_has_finished
 from workflows.errors import PurchaseError
-from workflows.models import PaymentReceipt, PaymentRequest, workflow_id
+from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest, workflow_id
 
 PAY_UPDATE = "pay"
+PAYMENT_EVENT_SIGNAL = "payment_event"
 NOT_AWAITING_PAYMENT = "Order is not awaiting payment"
 
 
@@ -49,3 +53,17 @@ async def pay(client: Client, request: PaymentRequest) -> PaymentReceipt:
             raise Conflict(NOT_AWAITING_PAYMENT) from None
         raise
     return receipt
+
+
+async def tell_payment_event(client: Client, order_id: UUID, event: PaymentEvent) -> bool:
+    """False when the order's saga has ended: nothing waits for the payment any more
+    (the saga cancels an unfinished PaymentIntent before it ends, and refunds one found
+    paid by then)."""
+    handle = client.get_workflow_handle(workflow_id(order_id))
+    try:
+        await handle.signal(PAYMENT_EVENT_SIGNAL, event)
+    except RPCError as error:
+        if saga_has_finished(error):
+            return False
+        raise
+    return True

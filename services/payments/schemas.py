@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -36,4 +36,23 @@ class PaymentIn(ApiModel):
 
 
 class PaymentOut(ApiModel):
+    """201: the card was charged."""
+
     id: UUID
+    status: Literal["succeeded"] = "succeeded"
+
+
+class PaymentActionOut(ApiModel):
+    """202: the card needs the buyer's authentication (3-D Secure). Complete it in the
+    browser with Stripe.js (``stripe.handleNextAction({clientSecret})``), then follow
+    the order: it completes once Stripe confirms the payment."""
+
+    status: Literal["requires_action"] = "requires_action"
+    client_secret: str = Field(description="The PaymentIntent's client secret, for Stripe.js.")
+    payment_intent_id: str
+
+
+class WebhookOut(ApiModel):
+    received: bool = True
+    # False when Stripe had delivered this event before: it changed nothing this time.
+    first_delivery: bool

@@ -9,6 +9,7 @@ from services.common.service import Activities, ServiceDefinition, WorkerSide
 from services.payments.api import router
 from services.payments.event_handlers import consumers
 from services.payments.models import Base, tables
+from services.payments.webhook import router as webhook_router
 from workflows.models import TaskQueue
 
 
@@ -24,7 +25,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, webhook_router],
     consumers=consumers,
     worker=WorkerSide(task_queue=TaskQueue.PAYMENTS, activities=_activities),
 )

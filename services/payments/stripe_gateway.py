@@ -38,6 +38,27 @@ class MissingStripeKey(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Intent:
+    """A PaymentIntent as far as we act on it."""
+
+    id: str
+    # Stripe's: succeeded, requires_action (the buyer authenticates), processing, ...
+    status: str
+    # What the browser authenticates the card with (Stripe.js).
+    client_secret: str | None = None
+    # Why the last try failed (a declined card, a failed authentication).
+    failure_message: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def requires_action(self) -> bool:
+        return self.status == "requires_action"
+
+
+@dataclass(frozen=True)
 class StripeConfig:
     api_key: str
     # None means Stripe's own API.
@@ -87,12 +108,12 @@ class StripeGateway:
 
     async def charge(
         self, *, amount_cents: int, token: str, idempotency_key: str, metadata: dict[str, str]
-    ) -> str:
-        """Create and confirm a PaymentIntent; its id when it succeeded.
+    ) -> Intent:
+        """Create and confirm a PaymentIntent: succeeded, or waiting for the buyer to
+        authenticate the card (3-D Secure, ``requires_action``).
 
-        Raises CardDeclined when Stripe declines the card, refuses the payment method,
-        or the card needs authentication (3-D Secure) that a server-side charge cannot
-        give. Other Stripe errors (network, rate limit, outage) propagate: retryable.
+        Raises CardDeclined when Stripe declines the card or refuses the payment method.
+        Other Stripe errors (network, rate limit, outage) propagate: retryable.
         """
         params: PaymentIntentCreateParams = {
             "amount": amount_cents,
@@ -105,6 +126,9 @@ class StripeGateway:
             # The SDK's API version refuses the older `payment_method_types` parameter,
             # and localstripe knows neither (it takes cards only anyway).
             params["allowed_payment_method_types"] = ["card"]
+            # A card that needs authentication answers a next action for Stripe.js
+            # (handleNextAction) rather than a redirect.
+            params["use_stripe_sdk"] = True
         try:
             await self._pay_with(params, token)
             intent = await self.client.v1.payment_intents.create_async(
@@ -116,11 +140,24 @@ class StripeGateway:
             # An unknown or unusable payment method: the buyer's to fix, not ours to retry.
             log.warning("Stripe refused a charge request: %s", error)
             raise CardDeclined(_message(error, "The payment method was refused.")) from error
-        if intent.status == "requires_action":
-            raise CardDeclined("Card requires authentication")
-        if intent.status != "succeeded":
+        if intent.status not in ("succeeded", "requires_action"):
             raise CardDeclined(f"Payment did not succeed (status {intent.status})")
-        return intent.id
+        return _intent(intent)
+
+    async def intent(self, intent_id: str) -> Intent:
+        return _intent(await self.client.v1.payment_intents.retrieve_async(intent_id))
+
+    async def cancel(self, intent_id: str) -> Intent:
+        """Cancel an unfinished PaymentIntent so that it can never take money; what it
+        is once cancelled, or what it became instead (succeeded meanwhile)."""
+        try:
+            return _intent(await self.client.v1.payment_intents.cancel_async(intent_id))
+        except stripe.InvalidRequestError:
+            # Stripe refuses to cancel one that has succeeded (or is cancelled already).
+            current = await self.intent(intent_id)
+            if current.status in ("succeeded", "canceled"):
+                return current
+            raise
 
     async def _pay_with(self, params: PaymentIntentCreateParams, token: str) -> None:
         """A PaymentMethod (``pm_...``, or a card id) is the intent's payment method; a
@@ -156,3 +193,13 @@ class StripeGateway:
 
 def _message(error: stripe.StripeError, fallback: str) -> str:
     return error.user_message or fallback
+
+
+def _intent(intent: stripe.PaymentIntent) -> Intent:
+    failure = intent.last_payment_error
+    return Intent(
+        id=intent.id,
+        status=intent.status,
+        client_secret=intent.client_secret,
+        failure_message=failure.message if failure is not None else None,
+    )

@@ -1,4 +1,5 @@
-"""The charge and refund activities: one charge per order, whatever is retried."""
+"""The charge, authentication and refund activities: one charge per order, whatever is
+retried, and no PaymentIntent left able to take money once the order moved on."""
 
 from __future__ import annotations
 
@@ -22,10 +23,16 @@ from tests.payments.support import (
     outbox_drained,
     payments_runtime,
 )
-from tests.support.cards import DECLINED, NEEDS_3DS, VISA, payment_method
+from tests.support.cards import DECLINED, NEEDS_3DS, VISA, authenticate, payment_method
 from tests.support.jetstream import stream_events
 from workflows.errors import PurchaseError
-from workflows.models import ChargeInput, RefundInput
+from workflows.models import (
+    AuthenticationInput,
+    ChargeInput,
+    ChargeOutcome,
+    ChargeResult,
+    RefundInput,
+)
 
 
 @pytest.fixture
@@ -46,9 +53,16 @@ def gateway(activities: PaymentsActivities) -> StripeGateway:
     return activities.gateway
 
 
-def charge_input(order_id: UUID, token: str, attempt: int = 1) -> ChargeInput:
+def charge_input(
+    order_id: UUID, token: str, attempt: int = 1, *, accepts_authentication: bool = True
+) -> ChargeInput:
     return ChargeInput(
-        order_id=order_id, buyer_id=uuid4(), amount_cents=2050, token=token, attempt=attempt
+        order_id=order_id,
+        buyer_id=uuid4(),
+        amount_cents=2050,
+        token=token,
+        attempt=attempt,
+        accepts_authentication=accepts_authentication,
     )
 
 
@@ -113,13 +127,140 @@ async def test_a_declined_card_fails_for_good_and_a_new_attempt_can_pay(
     ]
 
 
-async def test_a_card_needing_authentication_is_declined(
+async def test_a_saga_that_waits_for_no_authentication_hears_a_decline(
     activities: PaymentsActivities, gateway: StripeGateway
 ) -> None:
+    order_id = uuid4()
+    card = await payment_method(gateway, NEEDS_3DS)
     with pytest.raises(ApplicationError) as error:
-        await activities.charge(charge_input(uuid4(), await payment_method(gateway, NEEDS_3DS)))
+        await activities.charge(charge_input(order_id, card, accepts_authentication=False))
     assert error.value.type == PurchaseError.CARD_DECLINED
     assert error.value.message == "Card requires authentication"
+    [intent_id] = await intents_of_order(gateway, order_id)
+    assert (await gateway.intent(intent_id)).status == "canceled"
+
+
+async def waiting_for_the_buyer(
+    activities: PaymentsActivities, gateway: StripeGateway, order_id: UUID
+) -> ChargeResult:
+    waiting = await activities.charge(
+        charge_input(order_id, await payment_method(gateway, NEEDS_3DS))
+    )
+    assert waiting.outcome is ChargeOutcome.REQUIRES_ACTION
+    assert waiting.client_secret is not None
+    return waiting
+
+
+async def test_a_card_needing_authentication_waits_for_the_buyer_then_pays_once(
+    activities: PaymentsActivities,
+    gateway: StripeGateway,
+    runtime: ServiceRuntime,
+    settings: Settings,
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+    # The charge retried: the same PaymentIntent, still waiting.
+    again = await activities.charge(charge_input(order_id, "pm_card_visa"))
+    assert (again.outcome, again.stripe_id) == (ChargeOutcome.REQUIRES_ACTION, waiting.stripe_id)
+    step = AuthenticationInput(order_id=order_id, attempt=1)
+    still = await activities.settle_authentication(step)
+    assert still.outcome is ChargeOutcome.REQUIRES_ACTION
+
+    assert waiting.client_secret is not None
+    await authenticate(gateway, waiting.stripe_id, waiting.client_secret)
+    paid = await activities.settle_authentication(step)
+    twice = await activities.settle_authentication(step)
+
+    assert (paid.outcome, paid.stripe_id) == (ChargeOutcome.SUCCEEDED, waiting.stripe_id)
+    assert twice == paid
+    assert await intents_of_order(gateway, order_id) == [waiting.stripe_id]
+    events = await charges_in_stream(runtime, settings, order_id)
+    assert [event.stripe_id for event in events] == [waiting.stripe_id]
+
+
+async def test_a_failed_authentication_is_declined_and_another_card_pays(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+    assert waiting.client_secret is not None
+    await authenticate(gateway, waiting.stripe_id, waiting.client_secret, success=False)
+
+    declined = await activities.settle_authentication(
+        AuthenticationInput(order_id=order_id, attempt=1)
+    )
+    assert declined.outcome is ChargeOutcome.DECLINED
+    assert declined.message == "The provided PaymentMethod has failed authentication."
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+    assert paid.outcome is ChargeOutcome.SUCCEEDED
+
+
+async def test_giving_up_cancels_an_unfinished_authentication(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+
+    gave_up = await activities.settle_authentication(
+        AuthenticationInput(order_id=order_id, attempt=1, give_up=True)
+    )
+
+    assert gave_up.outcome is ChargeOutcome.DECLINED
+    assert (await gateway.intent(waiting.stripe_id)).status == "canceled"
+
+
+async def test_another_card_cancels_the_authentication_under_way_first(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+
+    assert paid.outcome is ChargeOutcome.SUCCEEDED
+    assert paid.stripe_id != waiting.stripe_id
+    assert (await gateway.intent(waiting.stripe_id)).status == "canceled"
+
+
+async def test_another_card_after_the_first_authenticated_is_not_charged(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+    assert waiting.client_secret is not None
+    await authenticate(gateway, waiting.stripe_id, waiting.client_secret)
+
+    paid = await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
+
+    assert paid.stripe_id == waiting.stripe_id
+    assert await intents_of_order(gateway, order_id) == [waiting.stripe_id]
+
+
+async def test_a_refund_settles_an_authentication_that_succeeded_and_returns_it(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+    assert waiting.client_secret is not None
+    await authenticate(gateway, waiting.stripe_id, waiting.client_secret)
+
+    refunded = await activities.refund(RefundInput(order_id=order_id))
+
+    assert refunded.refunded
+    refunds = await gateway.client.v1.refunds.list_async({"payment_intent": waiting.stripe_id})
+    assert [refund.amount for refund in refunds.data] == [2050]
+
+
+async def test_a_refund_cancels_an_unfinished_authentication(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    order_id = uuid4()
+    waiting = await waiting_for_the_buyer(activities, gateway, order_id)
+
+    refunded = await activities.refund(RefundInput(order_id=order_id))
+
+    assert not refunded.refunded
+    assert (await gateway.intent(waiting.stripe_id)).status == "canceled"
 
 
 async def claim_and_crash(runtime: ServiceRuntime, charge: ChargeInput, at: datetime) -> None:

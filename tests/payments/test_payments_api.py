@@ -199,7 +199,7 @@ async def test_pays_declines_and_never_charges_twice(
     assert paid.status_code == 201
     async with payments_api.runtime.database.read_sessions() as session:
         payment = (await session.scalars(select(Payment).where(Payment.order_id == order_id))).one()
-    assert paid.json() == {"id": str(payment.id)}
+    assert paid.json() == {"id": str(payment.id), "status": "succeeded"}
     assert payment.status == PaymentStatus.SUCCEEDED
 
     # The replica still says awaiting payment; the saga's validator refuses.

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import uuid4
 
 import pytest
 
-from services.payments.stripe_gateway import CardDeclined, StripeConfig, StripeGateway
-from tests.support.cards import DECLINED, NEEDS_3DS, TEST_KEY, VISA, card_token, payment_method
+from services.payments.stripe_gateway import CardDeclined, Intent, StripeConfig, StripeGateway
+from tests.support.cards import (
+    DECLINED,
+    NEEDS_3DS,
+    TEST_KEY,
+    VISA,
+    authenticate,
+    card_token,
+    payment_method,
+)
 
 
 @pytest.fixture
@@ -18,10 +26,16 @@ async def gateway(localstripe_url: str) -> AsyncIterator[StripeGateway]:
     await gateway.aclose()
 
 
-async def charge(gateway: StripeGateway, token: str) -> str:
+async def charge_intent(gateway: StripeGateway, token: str) -> Intent:
     return await gateway.charge(
         amount_cents=2050, token=token, idempotency_key=str(uuid4()), metadata={}
     )
+
+
+async def charge(gateway: StripeGateway, token: str) -> str:
+    intent = await charge_intent(gateway, token)
+    assert intent.succeeded, intent
+    return intent.id
 
 
 async def test_a_good_card_is_charged(gateway: StripeGateway) -> None:
@@ -41,10 +55,41 @@ async def test_a_declined_card_raises_with_stripes_message(gateway: StripeGatewa
     assert declined.value.message == "Your card was declined."
 
 
-async def test_a_card_needing_3d_secure_counts_as_declined(gateway: StripeGateway) -> None:
-    with pytest.raises(CardDeclined) as declined:
-        await charge(gateway, await payment_method(gateway, NEEDS_3DS))
-    assert declined.value.message == "Card requires authentication"
+@pytest.mark.parametrize("make_card", [payment_method, card_token], ids=["pm", "tok"])
+async def test_a_card_needing_3d_secure_waits_for_the_buyer_then_succeeds(
+    gateway: StripeGateway, make_card: Callable[[StripeGateway, str], Awaitable[str]]
+) -> None:
+    waiting = await charge_intent(gateway, await make_card(gateway, NEEDS_3DS))
+    assert waiting.requires_action
+    assert waiting.client_secret is not None
+
+    await authenticate(gateway, waiting.id, waiting.client_secret)
+
+    paid = await gateway.intent(waiting.id)
+    assert paid.succeeded
+
+
+async def test_a_failed_authentication_says_why(gateway: StripeGateway) -> None:
+    waiting = await charge_intent(gateway, await payment_method(gateway, NEEDS_3DS))
+    assert waiting.client_secret is not None
+    await authenticate(gateway, waiting.id, waiting.client_secret, success=False)
+
+    failed = await gateway.intent(waiting.id)
+    assert failed.status == "requires_payment_method"
+    assert failed.failure_message == "The provided PaymentMethod has failed authentication."
+
+
+async def test_cancelling_stops_an_unfinished_authentication_and_spares_a_paid_one(
+    gateway: StripeGateway,
+) -> None:
+    waiting = await charge_intent(gateway, await payment_method(gateway, NEEDS_3DS))
+    assert (await gateway.cancel(waiting.id)).status == "canceled"
+
+    paid = await charge_intent(gateway, await payment_method(gateway, NEEDS_3DS))
+    assert paid.client_secret is not None
+    await authenticate(gateway, paid.id, paid.client_secret)
+    # Too late to cancel: what it became is answered instead.
+    assert (await gateway.cancel(paid.id)).succeeded
 
 
 async def test_an_unknown_payment_method_is_refused(gateway: StripeGateway) -> None:

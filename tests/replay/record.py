@@ -16,14 +16,20 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from temporalio.client import WorkflowHandle
 
 from services.common.temporal import register_search_attributes
 from tests.support.temporal import start_time_skipping_env
-from tests.workflows.support import DECLINED_TOKEN, Purchases, Shop, running_purchases
-from workflows.models import PaymentRequest
+from tests.workflows.support import (
+    DECLINED_TOKEN,
+    THREE_DS_TOKEN,
+    Purchases,
+    Shop,
+    running_purchases,
+)
+from workflows.models import PaymentEvent, PaymentRequest
 from workflows.purchase import PurchaseWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -104,6 +110,55 @@ async def workflow_cancelled(purchases: Purchases) -> Handle:
     return handle
 
 
+def _order_of(handle: Handle) -> Any:
+    return UUID(handle.id.removeprefix("order-"))
+
+
+async def _stripe_says(handle: Handle, event_type: str = "payment_intent.succeeded") -> None:
+    event = PaymentEvent(payment_intent_id="pi_1", event_type=event_type)
+    await handle.signal(PurchaseWorkflow.payment_event, event)
+
+
+async def three_d_secure_paid(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
+    await _pay(handle, THREE_DS_TOKEN)
+    purchases.shop.authenticated(_order_of(handle))
+    await _stripe_says(handle)
+    return handle
+
+
+async def three_d_secure_failed_then_paid(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
+    await _pay(handle, THREE_DS_TOKEN)
+    purchases.shop.authenticated(_order_of(handle), "requires_payment_method")
+    await _stripe_says(handle, "payment_intent.payment_failed")
+    while (await handle.query(PurchaseWorkflow.state)).authenticating:
+        await asyncio.sleep(0.05)
+    await _pay(handle)
+    return handle
+
+
+async def three_d_secure_settled_at_window_end(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases, window_seconds=60, authentication_grace_seconds=30)
+    await _pay(handle, THREE_DS_TOKEN)
+    purchases.shop.authenticated(_order_of(handle))
+    return handle
+
+
+async def three_d_secure_abandoned(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases, window_seconds=60, authentication_grace_seconds=30)
+    await _pay(handle, THREE_DS_TOKEN)
+    return handle
+
+
+async def three_d_secure_cancelled_refunded(purchases: Purchases) -> Handle:
+    handle = await _reserved(purchases)
+    await _pay(handle, THREE_DS_TOKEN)
+    purchases.shop.authenticated(_order_of(handle))
+    await handle.execute_update(PurchaseWorkflow.cancel)
+    return handle
+
+
 PATHS: dict[str, Callable[[Purchases], Awaitable[Handle]]] = {
     path.__name__: path
     for path in (
@@ -116,6 +171,11 @@ PATHS: dict[str, Callable[[Purchases], Awaitable[Handle]]] = {
         price_changed,
         refunded,
         workflow_cancelled,
+        three_d_secure_paid,
+        three_d_secure_failed_then_paid,
+        three_d_secure_settled_at_window_end,
+        three_d_secure_abandoned,
+        three_d_secure_cancelled_refunded,
     )
 }
 

@@ -59,3 +59,22 @@ async def card_token(stripe: Stripe, number: str = VISA) -> str:
     """A card token (``tok_...``), as Stripe Checkout's older client makes one."""
     form = {key: value for key, value in card_form(number).items() if key != "type"}
     return await _made_on_localstripe(stripe, "/v1/tokens", form)
+
+
+async def authenticate(
+    stripe: Stripe, intent_id: str, client_secret: str, *, success: bool = True
+) -> None:
+    """The buyer completes (or fails) a card's 3-D Secure authentication, as Stripe.js
+    does in the browser with the client secret (localstripe's own route for it)."""
+    if isinstance(stripe, StripeGateway):
+        assert stripe.config.api_base is not None, "authenticated on localstripe"
+        stripe = stripe.config.api_base
+    if isinstance(stripe, str):
+        async with localstripe(stripe) as client:
+            await authenticate(client, intent_id, client_secret, success=success)
+        return
+    answered = await stripe.post(
+        f"/v1/payment_intents/{intent_id}/_authenticate",
+        data={"client_secret": client_secret, "success": str(success).lower()},
+    )
+    assert answered.status_code == 200, answered.text

@@ -19,18 +19,21 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from workflows.errors import PurchaseError
 from workflows.models import (
+    AuthenticationInput,
     ChargeInput,
+    ChargeOutcome,
     ChargeResult,
     PurchaseInput,
     PurchaseState,
     RefundInput,
+    RefundOutcome,
     TaskQueue,
     workflow_id,
 )
@@ -48,6 +51,10 @@ from workflows.steps import (
 
 DECLINED_TOKEN = "pm_card_chargeDeclined"
 DECLINE_MESSAGE = "Your card was declined."
+# A card that needs the buyer's authentication (3-D Secure): its PaymentIntent waits in
+# ``Shop.intents`` until the test says what the buyer did.
+THREE_DS_TOKEN = "pm_card_authenticationRequired"
+AUTHENTICATION_FAILED = "The provided PaymentMethod has failed authentication."
 
 
 @dataclass
@@ -66,6 +73,12 @@ class Shop:
     refunds: list[UUID] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     fail_mark_sold: bool = False
+    # Each order's PaymentIntent waiting for authentication, as Stripe would say it:
+    # (attempt, status), status one of requires_action, succeeded, requires_payment_method
+    # (the authentication failed) or canceled.
+    intents: dict[UUID, tuple[int, str]] = field(default_factory=dict)
+    # Whether each cancelled order was told it had been refunded.
+    cancelled_refunded: dict[UUID, bool] = field(default_factory=dict)
     # When set, releasing the ticket waits for it: the saga stays mid-compensation.
     release_gate: asyncio.Event | None = None
 
@@ -78,6 +91,7 @@ class Shop:
             self.complete_order,
             self.cancel_order,
             self.charge,
+            self.settle_authentication,
             self.refund,
         ]
 
@@ -134,6 +148,7 @@ class Shop:
     @activity.defn(name=Activity.CANCEL_ORDER)
     async def cancel_order(self, step: CancelOrderInput) -> None:
         self.calls.append(Activity.CANCEL_ORDER)
+        self.cancelled_refunded[step.order_id] = step.refunded
         status = self.orders.get(step.order_id, "created")
         if status in ("cancelled", "complete"):
             return
@@ -142,10 +157,61 @@ class Shop:
             expired = step.reason is CancelReason.EXPIRED
             self.events.append(("order.expired" if expired else "order.cancelled", step.order_id))
 
+    def authenticated(self, order_id: UUID, status: str = "succeeded") -> None:
+        """The buyer authenticates (or fails to): Stripe's PaymentIntent moves."""
+        attempt, _ = self.intents[order_id]
+        self.intents[order_id] = (attempt, status)
+
+    def _settle(self, order_id: UUID, *, give_up: bool) -> ChargeOutcome:
+        attempt, status = self.intents[order_id]
+        if status == "requires_action" and give_up:
+            status = "canceled"
+            self.intents[order_id] = (attempt, status)
+        if status == "succeeded":
+            del self.intents[order_id]
+            if order_id not in self.charges:
+                self.charges[order_id] = THREE_DS_TOKEN
+                self.events.append(("charge.created", order_id))
+            return ChargeOutcome.SUCCEEDED
+        if status == "requires_action":
+            return ChargeOutcome.REQUIRES_ACTION
+        del self.intents[order_id]
+        return ChargeOutcome.DECLINED
+
+    @activity.defn(name=Activity.SETTLE_AUTHENTICATION)
+    async def settle_authentication(self, step: AuthenticationInput) -> ChargeResult:
+        self.calls.append(Activity.SETTLE_AUTHENTICATION)
+        waiting = self.intents.get(step.order_id)
+        if step.order_id in self.charges:
+            outcome = ChargeOutcome.SUCCEEDED
+        elif waiting is None or waiting[0] != step.attempt:
+            outcome = ChargeOutcome.DECLINED
+        else:
+            outcome = self._settle(step.order_id, give_up=step.give_up)
+        return ChargeResult(
+            payment_id=uuid4(),
+            stripe_id=f"pi_{step.attempt}",
+            outcome=outcome,
+            client_secret=f"pi_{step.attempt}_secret" if outcome == "requires_action" else None,
+            message=AUTHENTICATION_FAILED if outcome == "declined" else None,
+        )
+
     @activity.defn(name=Activity.CHARGE)
     async def charge(self, charge: ChargeInput) -> ChargeResult:
         self.calls.append(Activity.CHARGE)
-        if charge.token == DECLINED_TOKEN:
+        # An earlier attempt's authentication is settled for good first.
+        earlier = charge.order_id in self.intents
+        if earlier and self._settle(charge.order_id, give_up=True) is ChargeOutcome.SUCCEEDED:
+            return ChargeResult(payment_id=uuid4(), stripe_id="pi_earlier")
+        if charge.token == THREE_DS_TOKEN and charge.accepts_authentication:
+            self.intents[charge.order_id] = (charge.attempt, "requires_action")
+            return ChargeResult(
+                payment_id=uuid4(),
+                stripe_id=f"pi_{charge.attempt}",
+                outcome=ChargeOutcome.REQUIRES_ACTION,
+                client_secret=f"pi_{charge.attempt}_secret",
+            )
+        if charge.token in (DECLINED_TOKEN, THREE_DS_TOKEN):
             raise ApplicationError(
                 DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
             )
@@ -156,13 +222,23 @@ class Shop:
         return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_{charge.attempt}")
 
     @activity.defn(name=Activity.REFUND)
-    async def refund(self, refund: RefundInput) -> None:
+    async def refund(self, refund: RefundInput) -> RefundOutcome:
         self.calls.append(Activity.REFUND)
+        if refund.order_id in self.intents:
+            self._settle(refund.order_id, give_up=True)
         if refund.order_id in self.charges and refund.order_id not in self.refunds:
             self.refunds.append(refund.order_id)
+        return RefundOutcome(refunded=refund.order_id in self.refunds)
 
 
 DEFAULT_WINDOW_SECONDS = 15 * 60
+
+
+def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, str]:
+    """The business failure's type and message behind a refused Update."""
+    cause = failed.cause
+    assert isinstance(cause, ApplicationError), cause
+    return cause.type, cause.message
 
 
 def pydantic_client(client: Client) -> Client:
@@ -186,6 +262,7 @@ class Purchases:
         with_search_attributes: bool = True,
         price_cents: int = 2550,
         expected_price_cents: int | None = None,
+        authentication_grace_seconds: int = 0,
     ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
         purchase = PurchaseInput(
             order_id=order_id or uuid4(),
@@ -194,6 +271,7 @@ class Purchases:
             price_cents=price_cents,
             payment_window_seconds=window_seconds,
             expected_price_cents=expected_price_cents,
+            authentication_grace_seconds=authentication_grace_seconds,
         )
         return await self.client.start_workflow(
             PurchaseWorkflow.run,

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, CancelledError
+from temporalio.exceptions import CancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,6 +18,7 @@ from tests.workflows.support import (
     DECLINED_TOKEN,
     DEFAULT_WINDOW_SECONDS,
     Purchases,
+    update_error_type,
 )
 from workflows.errors import PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
@@ -31,12 +32,6 @@ def request(order_id: object, token: str = GOOD_TOKEN) -> PaymentRequest:
     return PaymentRequest.model_validate(
         {"order_id": order_id, "buyer_id": uuid4(), "token": token}
     )
-
-
-def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, str]:
-    cause = failed.cause
-    assert isinstance(cause, ApplicationError), cause
-    return cause.type, cause.message
 
 
 async def test_paid_order_completes_and_sells_the_ticket(purchases: Purchases) -> None:
