@@ -40,6 +40,9 @@ def common_tables(metadata: MetaData) -> CommonTables:
         Column("payload", Text, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("published_at", DateTime(timezone=True), nullable=True),
+        # The W3C traceparent of the change that raised the event (tracing on), so that
+        # its publish and its consumers join the same trace.
+        Column("traceparent", String(55), nullable=True),
     )
     Index("ix_outbox_unpublished", outbox.c.published_at, outbox.c.seq)
     banned_users = Table(

@@ -16,6 +16,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.messaging.events import Event
+from services.common.observability.tracing import current_traceparent
 
 
 class UnitOfWork:
@@ -68,6 +69,7 @@ class UnitOfWork:
         events, self._events = self._events, []
         if events:
             now = datetime.now(UTC)
+            traceparent = current_traceparent()
             await self.session.execute(
                 insert(self._outbox),
                 [
@@ -76,6 +78,7 @@ class UnitOfWork:
                         "subject": event.subject.value,
                         "payload": event.model_dump_json(),
                         "created_at": now,
+                        "traceparent": traceparent,
                     }
                     for event in events
                 ],

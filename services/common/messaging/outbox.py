@@ -22,6 +22,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, bindparam, func, select, update
 
 from services.common.data.db import Database
@@ -31,6 +32,11 @@ from services.common.observability.metrics import (
     OUTBOX_PUBLISH_FAILURES,
     OUTBOX_PUBLISHED,
     OUTBOX_WAITING,
+)
+from services.common.observability.tracing import (
+    TRACEPARENT,
+    current_traceparent,
+    span_from,
 )
 
 log = logging.getLogger(__name__)
@@ -51,7 +57,13 @@ class OutboxRelay:
         # Built once: the relay runs after every commit that raised events, and building
         # a statement costs more than running it.
         self._pending = (
-            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            select(
+                outbox.c.seq,
+                outbox.c.event_id,
+                outbox.c.subject,
+                outbox.c.payload,
+                outbox.c.traceparent,
+            )
             .where(outbox.c.published_at.is_(None))
             .order_by(outbox.c.seq)
             .limit(BATCH_SIZE)
@@ -101,12 +113,16 @@ class OutboxRelay:
         if not rows:
             return 0
         for row in rows:
-            await js.publish(
-                row.subject,
-                row.payload.encode(),
-                stream=self._bus.stream,
-                headers={"Nats-Msg-Id": str(row.event_id)},
-            )
+            headers = {"Nats-Msg-Id": str(row.event_id)}
+            if row.traceparent:
+                headers[TRACEPARENT] = row.traceparent
+            with span_from(f"publish {row.subject}", headers, SpanKind.PRODUCER) as span:
+                if span is not None and (traceparent := current_traceparent()):
+                    # The consumers' spans follow from this publish.
+                    headers[TRACEPARENT] = traceparent
+                await js.publish(
+                    row.subject, row.payload.encode(), stream=self._bus.stream, headers=headers
+                )
         async with self._database.write_engine.begin() as connection:
             await connection.execute(
                 self._mark_published,
