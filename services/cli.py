@@ -29,20 +29,28 @@ def serve(
     """Serve one service's HTTP API, or the web shop (`web`, default port 8005), on its own."""
     import uvicorn
 
+    from services.common.observability.logging import configure_logging
+    from services.common.observability.tracing import configure_tracing
+
+    settings = get_settings()
+    # uvicorn's own lines go through the process's handler (log_config=None).
+    configure_logging(settings)
     if service == "web":
         uvicorn.run(
             "web.main:app",
-            host=host or get_settings().api_host,
+            host=host or settings.api_host,
             port=port if port is not None else 8001 + len(SERVICE_NAMES),
+            log_config=None,
         )
         return
 
     name = _service_name(service)
-    settings = get_settings()
+    configure_tracing(settings, name)
     uvicorn.run(
         f"services.{name}.main:app",
         host=host or settings.api_host,
         port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
+        log_config=None,
     )
 
 

@@ -19,6 +19,8 @@ import uvloop
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from services.common.observability.logging import configure_logging
+from services.common.observability.tracing import configure_tracing
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
 from services.common.temporal import connect_temporal, exit_without_finalizing
@@ -83,17 +85,16 @@ async def serve(services: Sequence[ServiceName], settings: Settings) -> None:
 
 def run(service: str) -> None:
     """The CLI's entry: one service's worker, or ``all`` of them in one process."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Three lines per charge from the HTTP and Stripe clients: noise on the payment path.
-    for chatty in ("httpx", "stripe"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    settings = get_settings()
+    configure_logging(settings)
     with_worker = worker_services()
     try:
         services = with_worker if service == "all" else [service_name(service, with_worker)]
     except ValueError as unknown:
         raise SystemExit(f"{unknown}, all") from None
+    configure_tracing(settings, f"worker-{service}")
     # uvloop: every task reaches the worker from the SDK core's threads, and uvloop's
     # cross-thread wake-ups cost a fraction of asyncio's.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(services, get_settings()))
+        runner.run(serve(services, settings))
     exit_without_finalizing()

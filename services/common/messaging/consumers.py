@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.messaging.bus import Bus, stop_if_cancelled
 from services.common.messaging.events import Event, decode
+from services.common.observability.logging import about_order
 from services.common.observability.metrics import (
     CONSUMER_ACK_PENDING,
     CONSUMER_PENDING,
@@ -154,11 +155,14 @@ class ConsumerRunner:
         try:
             # Continues the trace of the change that raised the event (its publish's
             # traceparent); events this handler raises carry it on.
-            with span_from(
-                f"apply {event.subject}",
-                message.headers,
-                SpanKind.CONSUMER,
-                {"messaging.consumer.name": self.consumer.durable},
+            with (
+                about_order(getattr(event, "order_id", None)),
+                span_from(
+                    f"apply {event.subject}",
+                    message.headers,
+                    SpanKind.CONSUMER,
+                    {"messaging.consumer.name": self.consumer.durable},
+                ),
             ):
                 async with self._new_unit_of_work() as uow:
                     await handler(event, uow)

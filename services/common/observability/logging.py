@@ -1,0 +1,131 @@
+"""Log lines: one JSON object a line outside development (``time``, ``level``,
+``logger``, ``message``, and ``order_id`` and ``trace_id`` on every line about a
+purchase), readable text in development; ``configure_logging`` sets a process up.
+
+A line is about a purchase when it is logged inside one of its activities or by its
+workflow (Temporal's loggers name the workflow, ``order-<order id>``), or inside
+``about_order`` (a consumer applying an order's event); its trace id is the current
+span's, when tracing is on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import IO, Any
+from uuid import UUID
+
+from pythonjsonlogger.json import JsonFormatter
+from temporalio import activity
+
+from services.common.observability.tracing import current_trace_id
+from services.common.settings import Settings
+
+# workflows.models.workflow_id: the saga's workflow id is the order's.
+_PURCHASE_WORKFLOW_PREFIX = "order-"
+# Loud on the payment path (three lines per charge) and of no use to an operator.
+_CHATTY = ("httpx", "stripe")
+
+_order_id: ContextVar[str | None] = ContextVar("order_id", default=None)
+
+
+@contextlib.contextmanager
+def about_order(order_id: UUID | str | None) -> Iterator[None]:
+    """Every line logged in the block is about this order (None: no order)."""
+    token = _order_id.set(str(order_id) if order_id is not None else None)
+    try:
+        yield
+    finally:
+        _order_id.reset(token)
+
+
+class PurchaseContext(logging.Filter):
+    """Puts ``order_id`` and ``trace_id`` on a record about a purchase (neither when
+    unknown, so other lines carry no empty keys)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = record.__dict__
+        if fields.get("order_id") is None:
+            order_id = _order_id.get() or _order_of(fields)
+            if order_id is not None:
+                record.order_id = order_id
+        if fields.get("trace_id") is None:
+            trace_id = current_trace_id()
+            if trace_id is not None:
+                record.trace_id = trace_id
+        return True
+
+
+def _order_of(fields: Mapping[str, Any]) -> str | None:
+    # Temporal's workflow and activity loggers say which workflow in ``extra``; a plain
+    # logger inside an activity is still in its context.
+    details = fields.get("temporal_workflow") or fields.get("temporal_activity")
+    if isinstance(details, Mapping):
+        workflow_id = details.get("workflow_id")
+    elif activity.in_activity():
+        workflow_id = activity.info().workflow_id
+    else:
+        return None
+    if isinstance(workflow_id, str) and workflow_id.startswith(_PURCHASE_WORKFLOW_PREFIX):
+        return workflow_id.removeprefix(_PURCHASE_WORKFLOW_PREFIX)
+    return None
+
+
+class ReadableFormatter(logging.Formatter):
+    """``time level logger message [order_id=... trace_id=...]``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = [
+            f"{key}={record.__dict__[key]}"
+            for key in ("order_id", "trace_id")
+            if record.__dict__.get(key) is not None
+        ]
+        return f"{line} [{' '.join(context)}]" if context else line
+
+
+def json_formatter() -> JsonFormatter:
+    # Everything passed in ``extra`` (Temporal's workflow and activity details among
+    # them) comes along as a field of its own.
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        rename_fields={"levelname": "level", "name": "logger"},
+        timestamp="time",
+        json_ensure_ascii=False,
+    )
+
+
+def uses_json(settings: Settings) -> bool:
+    if settings.log_format is not None:
+        return settings.log_format == "json"
+    return not settings.is_development
+
+
+def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(PurchaseContext())
+    handler.setFormatter(json_formatter() if uses_json(settings) else ReadableFormatter())
+    return handler
+
+
+def configure_logging(settings: Settings) -> None:
+    """The process's one handler on the root logger; uvicorn's loggers hand their lines
+    to it instead of printing them their own way."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(log_handler(settings))
+    root.setLevel(settings.log_level.upper())
+    for chatty in _CHATTY:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server_logger = logging.getLogger(name)
+        server_logger.handlers.clear()
+        server_logger.propagate = True
