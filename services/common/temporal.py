@@ -4,6 +4,7 @@ saga's business failures behind a failed Update, and the search attributes' regi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import sys
 from typing import NoReturn
@@ -12,27 +13,46 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from services.common.observability.temporal_metrics import temporal_runtime
 from services.common.observability.tracing import temporal_interceptors
+from services.common.payload_codec import payload_codec
 from services.common.settings import Settings
 from workflows.errors import PurchaseError
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """The saga's messages are pydantic models: every client uses the pydantic converter."""
+    """Every client (and the workers built on one) converts and encrypts alike."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(payload_codec(settings)),
         tls=temporal_tls(settings),
         api_key=settings.temporal_api_key,
         # The SDK's metrics in this process's /metrics; traced where tracing is on.
         runtime=temporal_runtime(),
         interceptors=temporal_interceptors(),
+    )
+
+
+def data_converter(codec: PayloadCodec | None) -> DataConverter:
+    """The saga's messages are pydantic models; with a codec, encrypted, and so are
+    failures' messages and stack traces (they may quote an id). Without one (the
+    workflow tests' doubles), histories read as they always did."""
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 

@@ -14,7 +14,6 @@ was minted; a token without one is a plain user's.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from services.common.development_secrets import generated_once
 from services.common.settings import Settings
 
 ALGORITHM = "EdDSA"
@@ -68,25 +68,14 @@ def _pem(value: str) -> bytes:
 
 
 def _development_private_key(data_dir: Path) -> bytes:
-    path = data_dir / "jwt-ed25519-development.pem"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
+    return generated_once(
+        data_dir / "jwt-ed25519-development.pem",
+        lambda: Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
-        # Written next to itself then renamed, so that concurrent starts agree on one key.
-        scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_bytes(pem)
-        scratch.chmod(0o600)
-        try:
-            os.link(scratch, path)
-        except FileExistsError:
-            pass
-        finally:
-            scratch.unlink()
-    return path.read_bytes()
+        ),
+    )
 
 
 def private_key_pem(settings: Settings) -> bytes:
