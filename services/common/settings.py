@@ -7,6 +7,8 @@ development the defaults that would be unsafe (generated signing keys) are refus
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from enum import StrEnum
 from functools import lru_cache
@@ -65,6 +67,16 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = None
+    # Temporal payloads are encrypted (AES-256-GCM, services.common.payload_codec) with the
+    # first of these keys and decrypted with whichever one a payload names, so a key
+    # rotates by going first while the old ones stay for the histories they encrypted.
+    # Each `id:base64 of 32 random bytes`, a JSON list or comma-separated. Generated under
+    # data_dir in development; elsewhere required by every process that uses Temporal.
+    payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # `ticketing codec-server`, the Temporal Web UI's codec endpoint: its port, and the
+    # UI origins whose pages may call it (default: the embedded stack's UI).
+    codec_server_port: int = Field(default=8234, ge=1, le=65535)
+    temporal_ui_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # NATS beyond one machine: a credentials file (NKey/JWT, `.creds`), and TLS with a
     # private CA and a client certificate (a `tls://` URL alone uses the system's CAs).
@@ -155,9 +167,9 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "payload_keys", "temporal_ui_origins", mode="before")
     @classmethod
-    def _split_allowed_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -165,11 +177,26 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in text.split(",") if origin.strip()]
         return value
 
-    @field_validator("allowed_origins", mode="after")
+    @field_validator("allowed_origins", "temporal_ui_origins", mode="after")
     @classmethod
     def _bare_origins(cls, origins: list[str]) -> list[str]:
         # As browsers send them: scheme://host[:port], lower-case, no path or slash.
         return [origin.strip().rstrip("/").lower() for origin in origins]
+
+    @field_validator("payload_keys", mode="after")
+    @classmethod
+    def _payload_keys_parse(cls, entries: list[str]) -> list[str]:
+        # Refused when the process starts, not at its first purchase.
+        ids = [parse_payload_key(entry)[0] for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise ValueError("PAYLOAD_KEYS: each key id once")
+        return [entry.strip() for entry in entries]
+
+    @property
+    def codec_server_origins(self) -> list[str]:
+        return self.temporal_ui_origins or [
+            f"http://{host}:{self.temporal_ui_port}" for host in ("127.0.0.1", "localhost")
+        ]
 
     @property
     def is_development(self) -> bool:
@@ -206,6 +233,20 @@ class Settings(BaseSettings):
         if self.is_production and not self.throttling:
             raise ValueError("THROTTLING=false is refused in production")
         return self
+
+
+def parse_payload_key(entry: str) -> tuple[str, bytes]:
+    """One of PAYLOAD_KEYS, ``id:base64``: its id and its 32 bytes (AES-256)."""
+    key_id, colon, encoded = entry.strip().partition(":")
+    if not colon or not key_id:
+        raise ValueError("PAYLOAD_KEYS: each key is id:base64 (e.g. 2026-12:...)")
+    try:
+        secret = base64.b64decode(encoded, validate=True)
+    except binascii.Error:
+        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} is not base64") from None
+    if len(secret) != 32:
+        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} has {len(secret)} bytes, not 32")
+    return key_id, secret
 
 
 @lru_cache

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from services.common.temporal import data_converter
 from tests.replay.record import HISTORIES, PATHS
+from tests.support.payload_keys import TEST_CODEC
 from workflows.purchase import PurchaseWorkflow
 
 
@@ -32,6 +33,7 @@ def _histories() -> list[object]:
 @pytest.mark.parametrize(("name", "recorded"), _histories())
 async def test_history_replays(name: str, recorded: str) -> None:
     history = WorkflowHistory.from_json(f"purchase-{name}", recorded)
-    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=pydantic_data_converter)
+    # As the workers decode: the codec lets these unencrypted histories through.
+    replayer = Replayer(workflows=[PurchaseWorkflow], data_converter=data_converter(TEST_CODEC))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -20,10 +20,11 @@ from uuid import UUID, uuid4
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import PayloadCodec
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from services.common.temporal import data_converter
 from workflows.errors import PurchaseError
 from workflows.models import (
     AuthenticationInput,
@@ -241,9 +242,9 @@ def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, st
     return cause.type, cause.message
 
 
-def pydantic_client(client: Client) -> Client:
+def pydantic_client(client: Client, codec: PayloadCodec | None = None) -> Client:
     config = client.config()
-    config["data_converter"] = pydantic_data_converter
+    config["data_converter"] = data_converter(codec)
     return Client(**config)
 
 
@@ -287,10 +288,12 @@ class Purchases:
 
 
 @contextlib.asynccontextmanager
-async def running_purchases(client: Client, shop: Shop) -> AsyncIterator[Purchases]:
+async def running_purchases(
+    client: Client, shop: Shop, *, codec: PayloadCodec | None = None
+) -> AsyncIterator[Purchases]:
     """The saga's worker on a queue of its own, and the shop's activities on the
-    services' queues, for the duration of one test."""
-    client = pydantic_client(client)
+    services' queues, for the duration of one test; payloads encrypted by ``codec``."""
+    client = pydantic_client(client, codec)
     task_queue = f"purchase-{uuid4()}"
     # The saga's own worker runs the orders steps too, as local activities.
     workers = [
