@@ -195,7 +195,10 @@ class Phases:
 async def _timeline(
     stack: BenchStack, null_client: Client, level: int, phases: Phases
 ) -> dict[str, Any]:
-    purchase_client = await connect_temporal(Settings(temporal_address=stack.temporal_address))
+    # The stack's payload key: the histories read are its purchases'.
+    purchase_client = await connect_temporal(
+        Settings(temporal_address=stack.temporal_address, data_dir=stack.data_dir)
+    )
     return {
         "concurrency": level,
         # The null saga's namespace holds only null sagas: its window may span the level.
@@ -299,7 +302,9 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
             )
 
         print("the rush ...", flush=True)
-        temporal = await connect_temporal(Settings(temporal_address=stack.temporal_address))
+        temporal = await connect_temporal(
+            Settings(temporal_address=stack.temporal_address, data_dir=stack.data_dir)
+        )
         results["rush"] = await rush.measure(buyers, alone_tickets, rush_tickets, temporal)
     finally:
         await close_all([*sellers, *users])

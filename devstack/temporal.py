@@ -34,6 +34,7 @@ class TemporalDevServer:
         db_path: Path,
         log_path: Path | None = None,
         host: str = "127.0.0.1",
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.port = port
         self.ui_port = ui_port
@@ -58,6 +59,9 @@ class TemporalDevServer:
         ]
         for key in SEARCH_ATTRIBUTES:
             command += ["--search-attribute", f"{key.name}=Keyword"]
+        if ui_codec_endpoint is not None:
+            # The UI asks it, from the browser, to decrypt the payloads it shows.
+            command += ["--ui-codec-endpoint", ui_codec_endpoint]
         self.process = ManagedProcess(
             name="temporal",
             command=command,

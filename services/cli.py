@@ -14,7 +14,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 def up(
     api_app: Annotated[str | None, typer.Option("--app", hidden=True)] = None,
 ) -> None:
-    """Run the whole system: NATS, Temporal (with Web UI), localstripe, API and workers."""
+    """Run the whole system: NATS, Temporal (with Web UI and codec server), localstripe,
+    API and workers."""
     from devstack.run import DEFAULT_API_APP, run
 
     raise typer.Exit(run(get_settings(), api_app=api_app or DEFAULT_API_APP))
@@ -111,6 +112,25 @@ def search_attributes() -> None:
 
     asyncio.run(_register())
     exit_without_finalizing()
+
+
+@app.command("codec-server")
+def codec_server(
+    port: Annotated[int | None, typer.Option(help="default: CODEC_SERVER_PORT")] = None,
+    host: Annotated[str | None, typer.Option(help="default: API_HOST")] = None,
+) -> None:
+    """Serve the Temporal Web UI's codec endpoint (/encode, /decode): the UI shows the
+    saga's payloads decrypted, to the UI's origins only (TEMPORAL_UI_ORIGINS)."""
+    import uvicorn
+
+    from services.codec_server import create_codec_app
+
+    settings = get_settings()
+    uvicorn.run(
+        create_codec_app(settings),
+        host=host or settings.api_host,
+        port=port if port is not None else settings.codec_server_port,
+    )
 
 
 admin = typer.Typer(

@@ -118,7 +118,9 @@ async def run(
         report["database"] = stack.databases.backend
         assert stack.localstripe is not None
         temporal = await connect_temporal(
-            Settings(_env_file=None, temporal_address=stack.temporal.address)
+            Settings(
+                _env_file=None, temporal_address=stack.temporal.address, data_dir=stack.data_dir
+            )
         )
         invariants = Invariants(
             stack.databases,

@@ -152,7 +152,10 @@ def running_stack(
     file each under ``data_dir``); the children read the window and admins from the
     environment they inherit."""
     urls = database_urls or {}
-    ports = {name: free_port() for name in ("api", "nats", "monitor", "temporal", "ui", "stripe")}
+    ports = {
+        name: free_port()
+        for name in ("api", "nats", "monitor", "temporal", "ui", "stripe", "codec")
+    }
     settings = Settings(
         _env_file=None,
         data_dir=data_dir.resolve(),
@@ -167,6 +170,10 @@ def running_stack(
         temporal_port=ports["temporal"],
         temporal_ui_port=ports["ui"],
         localstripe_port=ports["stripe"],
+        codec_server_port=ports["codec"],
+        # Several worker copies would want a port each from this one up: none is free for
+        # sure, and nothing here reads their metrics.
+        worker_health_port=0,
         stripe_secret_key=None,
     )
     # Its market signs up and signs in its thousand buyers from one address; the other

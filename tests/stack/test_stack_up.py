@@ -13,6 +13,7 @@ from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from devstack.run import WORKER_COMMANDS
+from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
@@ -58,12 +59,38 @@ async def _find_data(stack: RunningStack, customer_id: str) -> None:
     assert found.status_code == 200
 
 
+async def _codec_server_serves_the_ui(stack: RunningStack) -> None:
+    """The UI is told where the codec server is, which decodes for the UI's origin, and
+    the worker serves its metrics where `ticketing up` says."""
+    ui = stack.url("TEMPORAL_UI_PORT")
+    async with httpx.AsyncClient() as client:
+        ui_settings = (await client.get(f"{ui}/api/v1/settings")).json()
+        assert ui_settings["Codec"]["Endpoint"] == stack.url("CODEC_SERVER_PORT")
+        decoded = await client.post(
+            stack.url("CODEC_SERVER_PORT") + "/decode",
+            content='{"payloads": []}',
+            headers={"Origin": ui, "Content-Type": "application/json"},
+        )
+        assert decoded.status_code == 200, decoded.text
+        assert decoded.headers["access-control-allow-origin"] == ui
+        # The worker serves its health port once it is connected.
+        metrics = await eventually(
+            lambda: client.get(stack.url("WORKER_HEALTH_PORT") + "/metrics"),
+            lambda answer: answer.status_code == 200,
+            ignoring=(httpx.TransportError,),
+            what="the worker's /metrics",
+        )
+        assert "# TYPE" in metrics.text
+
+
 async def test_up_serves_keeps_data_and_stops_every_child(stack: RunningStack) -> None:
     stack.start()
     customer_id = await _leave_data(stack)
+    await _codec_server_serves_the_ui(stack)
     code, children = stack.stop()
     assert code == 0
-    assert len(children) == 4 + len(WORKER_COMMANDS)  # nats, temporal, localstripe, api
+    # nats, temporal, localstripe, the API, the codec server
+    assert len(children) == 5 + len(WORKER_COMMANDS)
     assert all(_gone(pid) for pid in children)
 
     stack.start()

@@ -33,6 +33,9 @@ class RunningStack:
                 "TEMPORAL_PORT",
                 "TEMPORAL_UI_PORT",
                 "LOCALSTRIPE_PORT",
+                "CODEC_SERVER_PORT",
+                # `ticketing up` runs one worker process: its health port is this one.
+                "WORKER_HEALTH_PORT",
             )
         }
         self.env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}}
