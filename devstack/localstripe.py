@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import httpx
+
 from devstack.process import ManagedProcess
 
 STORE_ENV = "LOCALSTRIPE_STORE"
+# The events the purchase saga waits for (its payment_event signal).
+WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
+WEBHOOK_ID = "ticketing"
 
 
 class LocalStripe:
@@ -32,3 +37,13 @@ class LocalStripe:
 
     def stop(self) -> None:
         self.process.stop()
+
+    def send_webhooks(self, url: str, secret: str) -> None:
+        """Register (again: localstripe forgets on restart) the endpoint its signed
+        webhooks go to, as a Stripe dashboard's webhook endpoint would be."""
+        registered = httpx.post(
+            f"{self.url}/_config/webhooks/{WEBHOOK_ID}",
+            json={"url": url, "secret": secret, "events": list(WEBHOOK_EVENTS)},
+            timeout=10,
+        )
+        registered.raise_for_status()

@@ -4,21 +4,18 @@ window pass, see the ticket for sale again."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 
+from tests.e2e.support import SETTLE_SECONDS, list_ticket, order_ticket
 from tests.support.cards import card_token, payment_method
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 
 WINDOW_SECONDS = 4
-# The system is eventually consistent: how long a step may take to show.
-SETTLE_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
@@ -31,48 +28,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     yield stack
     code, _children = stack.stop()
     assert code == 0
-
-
-@pytest.fixture
-async def user_factory(
-    running: RunningStack,
-) -> AsyncIterator[Callable[[], Awaitable[httpx.AsyncClient]]]:
-    clients: list[httpx.AsyncClient] = []
-
-    async def signed_up() -> httpx.AsyncClient:
-        client = httpx.AsyncClient(base_url=running.url("API_PORT"), timeout=30)
-        clients.append(client)
-        email = f"{uuid4().hex[:10]}@example.com"
-        response = await client.post(
-            "/api/users/signup", json={"email": email, "password": "secret-password"}
-        )
-        assert response.status_code == 201, response.text
-        return client
-
-    yield signed_up
-    for client in clients:
-        await client.aclose()
-
-
-async def list_ticket(seller: httpx.AsyncClient, price: float = 25.5) -> dict[str, Any]:
-    created = await seller.post("/api/tickets", json={"title": "Concert", "price": price})
-    assert created.status_code == 201, created.text
-    ticket: dict[str, Any] = created.json()
-    return ticket
-
-
-async def order_ticket(
-    buyer: httpx.AsyncClient, ticket_id: str, *, lag_statuses: tuple[int, ...] = (404,)
-) -> dict[str, Any]:
-    async def placed() -> httpx.Response | None:
-        # The orders service learns of the ticket through events: until then, the lag.
-        response = await buyer.post("/api/orders", json={"ticketId": ticket_id})
-        return None if response.status_code in lag_statuses else response
-
-    response = await eventually(placed, within=SETTLE_SECONDS, what="the orders replica")
-    assert response.status_code == 201, response.text
-    order: dict[str, Any] = response.json()
-    return order
 
 
 # Stripe.js's PaymentMethod, and the card token the course's client (Stripe Checkout) posts.
