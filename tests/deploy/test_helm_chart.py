@@ -28,6 +28,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "ticketing-jwt-private": {"private.pem": "FAKE-JWT-PRIVATE-KEY-0xDEADBEEF"},
     "ticketing-jwt-public": {"public.pem": "FAKE-JWT-PUBLIC-KEY-0xFEEDFACE"},
     "ticketing-stripe": {"secret-key": "sk_live_FAKE0000000000000000"},
+    "ticketing-payload-keys": {"payload-keys": "FAKE-PAYLOAD-KEY:RkFLRQ=="},
     "ticketing-databases": {
         service: f"postgresql+asyncpg://{service}:FAKE-DB-PASSWORD-{service}@db/{service}"
         for service in ("auth", "tickets", "orders", "payments")
@@ -250,16 +251,19 @@ def test_no_secret_value_is_rendered_and_every_secret_is_named(rendered: Rendere
         for secret in _secret_names(pod):
             assert secret in SECRETS, (name, secret)
         for entry in _container(pod).get("env", []):
-            is_secret = entry["name"] in ("STRIPE_SECRET_KEY", "TEMPORAL_API_KEY")
+            is_secret = entry["name"] in ("STRIPE_SECRET_KEY", "TEMPORAL_API_KEY", "PAYLOAD_KEYS")
             if is_secret or entry["name"].endswith("_DATABASE_URL"):
                 assert "secretKeyRef" in entry.get("valueFrom", {}), (name, entry)
             # A URL with credentials comes from a Secret; a plain one may be a value.
             value = entry.get("value", "")
             assert "://" not in value or "@" not in value, (name, entry)
     for config in rendered.of_kind("ConfigMap"):
-        assert not {"STRIPE_SECRET_KEY", "JWT_PRIVATE_KEY", "TEMPORAL_API_KEY"} & set(
-            config["data"]
-        )
+        assert not {
+            "STRIPE_SECRET_KEY",
+            "JWT_PRIVATE_KEY",
+            "TEMPORAL_API_KEY",
+            "PAYLOAD_KEYS",
+        } & set(config["data"])
     for values_file in ("values.yaml", "values-production.example.yaml"):
         text = (CHART / values_file).read_text()
         assert "BEGIN" not in text and "sk_live_" not in text, values_file
@@ -282,6 +286,19 @@ def test_only_auth_holds_the_private_key_and_only_payments_the_stripe_key(
             assert env["JWT_PUBLIC_KEY"]["value"].startswith("/etc/ticketing/"), name
         else:
             assert secrets == set(), name
+
+
+def test_the_payload_keys_reach_exactly_the_pods_that_use_temporal(rendered: Rendered) -> None:
+    uses_temporal = {
+        f"{FULLNAME}-{component}"
+        for component in ("tickets", "orders", "payments", *WORKERS, "search-attributes")
+    }
+    for name, pod in rendered.pod_specs():
+        env = _env(_container(pod))
+        assert ("PAYLOAD_KEYS" in env) is (name in uses_temporal), name
+        if name in uses_temporal:
+            ref = env["PAYLOAD_KEYS"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "ticketing-payload-keys", "key": "payload-keys"}, name
 
 
 def test_temporal_credentials_reach_every_worker(rendered: Rendered) -> None:

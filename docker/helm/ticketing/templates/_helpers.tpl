@@ -120,6 +120,11 @@ affinity:
 {{- end }}
 {{- end }}{{ end }}
 {{- if .temporal }}
+- name: PAYLOAD_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.payloadKeys.secret.name }}
+      key: {{ $v.payloadKeys.secret.key }}
 {{- with $v.temporal.apiKeySecret }}{{ if .name }}
 - name: TEMPORAL_API_KEY
   valueFrom:
