@@ -122,4 +122,3 @@ async def test_another_origins_preflight_and_answers_are_refused(
         "/decode", content=as_json(PLAIN), headers={**UI_HEADERS, "Origin": origin}
     )
     assert "access-control-allow-origin" not in answered.headers
-
