@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from opentelemetry import trace
@@ -117,20 +117,21 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
-@contextlib.contextmanager
 def span_from(
     name: str,
     carrier: Mapping[str, str] | None,
     kind: SpanKind,
     attributes: Mapping[str, str] | None = None,
-) -> Iterator[Span | None]:
+) -> contextlib.AbstractContextManager[Span | None]:
     """A span continuing the trace whose ``traceparent`` ``carrier`` holds (a message's
     headers, an outbox row); None, and nothing done, when tracing is off."""
     if _provider is None:
-        yield None
-        return
+        # Shared and stateless: the off path allocates nothing per event.
+        return _NO_SPAN
     parent: Context = _propagator.extract(dict(carrier or {}))
-    with tracer().start_as_current_span(
+    return tracer().start_as_current_span(
         name, context=parent, kind=kind, attributes=dict(attributes or {})
-    ) as span:
-        yield span
+    )
+
+
+_NO_SPAN: contextlib.nullcontext[None] = contextlib.nullcontext()
