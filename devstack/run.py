@@ -38,6 +38,7 @@ class Stack:
         self.settings = settings
         self.data_dir = settings.data_dir.resolve()
         logs = self.data_dir / "log"
+        self.codec_url = f"http://{settings.api_host}:{settings.codec_server_port}"
         self.nats = NatsServer(
             port=settings.nats_port,
             monitor_port=settings.nats_monitor_port,
@@ -49,6 +50,7 @@ class Stack:
             ui_port=settings.temporal_ui_port,
             db_path=self.data_dir / "temporal.db",
             log_path=logs / "temporal.log",
+            ui_codec_endpoint=self.codec_url,
         )
         # localstripe signs the webhooks it sends with this; the payments service checks.
         self.webhook_secret = settings.stripe_webhook_secret or (
@@ -82,12 +84,37 @@ class Stack:
             host=settings.api_host,
             env=env,
         )
-        # No health endpoints here (nothing probes them), so that several worker
-        # processes on one machine do not contend for one port.
-        worker_env = {**env, "WORKER_HEALTH_PORT": "0"}
+        self.codec_server = ManagedProcess(
+            name="codec server",
+            command=[
+                sys.executable,
+                "-m",
+                "services.cli",
+                "codec-server",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.codec_server_port),
+            ],
+            ready_url=f"{self.codec_url}/healthz",
+            env=env,
+            log_path=logs / "codec-server.log",
+        )
+        # Each worker process on a health port of its own (where its /metrics is), from
+        # WORKER_HEALTH_PORT up; 0: none.
+        self.worker_health_ports = [
+            settings.worker_health_port + i if settings.worker_health_port else 0
+            for i in range(len(worker_commands))
+        ]
         self.workers = [
-            ManagedProcess(name=f"worker {i}", command=list(command), env=worker_env)
-            for i, command in enumerate(worker_commands, start=1)
+            ManagedProcess(
+                name=f"worker {i}",
+                command=list(command),
+                env={**env, "WORKER_HEALTH_PORT": str(port)},
+            )
+            for i, (command, port) in enumerate(
+                zip(worker_commands, self.worker_health_ports, strict=True), start=1
+            )
         ]
         self.started: list[ManagedProcess] = []
 
@@ -108,10 +135,16 @@ class Stack:
             "Web shop": f"{base}/",
             "API": f"{base}/api",
             "Temporal Web UI": self.temporal.ui_url,
+            "Codec server": f"{self.codec_url} (decrypts payloads for the UI)",
             "NATS": f"{self.nats.url} (monitoring {self.nats.monitor_url})",
         }
         if self.localstripe is not None:
             urls["localstripe"] = self.localstripe.url
+        urls["API metrics"] = f"{base}/metrics"
+        for i, port in enumerate(self.worker_health_ports, start=1):
+            if port:
+                name = "Worker metrics" if len(self.workers) == 1 else f"Worker {i} metrics"
+                urls[name] = f"http://{self.settings.worker_health_host}:{port}/metrics"
         urls["data"] = str(self.data_dir)
         return urls
 
@@ -127,7 +160,7 @@ class Stack:
         if self.localstripe is not None:
             api = f"http://{self.settings.api_host}:{self.settings.api_port}"
             self.localstripe.send_webhooks(f"{api}/api/payments/webhook", self.webhook_secret)
-        for process in [self.api, *self.workers]:
+        for process in [self.api, self.codec_server, *self.workers]:
             self.started.append(process)
             process.start()
 
@@ -154,7 +187,7 @@ def run(settings: Settings, *, api_app: str = DEFAULT_API_APP) -> int:
         stack.start()
         print("Ticketing is up:")
         for name, url in stack.urls().items():
-            print(f"  {name:<16}{url}")
+            print(f"  {name:<18}{url}")
         print("Press Ctrl-C to stop.", flush=True)
         while (dead := stack.first_dead()) is None:
             time.sleep(0.5)
