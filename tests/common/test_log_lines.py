@@ -11,9 +11,15 @@ from uuid import uuid4
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from temporalio import activity, workflow
 
 from services.common.observability import tracing
-from services.common.observability.logging import about_order, log_handler, uses_json
+from services.common.observability.logging import (
+    about_order,
+    configure_logging,
+    log_handler,
+    uses_json,
+)
 from services.common.settings import Environment, Settings
 
 
@@ -89,3 +95,30 @@ def test_development_lines_are_readable() -> None:
     assert f" INFO {logger.name} charged [order_id={order_id}]" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def test_configure_logging_gives_the_process_one_json_handler(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, workflow.logger.workflow_info_on_message)
+    uvicorn_saved = {
+        name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }
+    try:
+        configure_logging(production())
+        assert len(root.handlers) == 1
+        assert not workflow.logger.workflow_info_on_message
+        logging.getLogger("uvicorn.error").warning("server line")
+        line = json.loads(capfd.readouterr().err.splitlines()[-1])
+        assert line["logger"] == "uvicorn.error"
+        assert line["message"] == "server line"
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        workflow.logger.workflow_info_on_message = saved[2]
+        activity.logger.activity_info_on_message = True
+        for name, (handlers, propagate) in uvicorn_saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate

@@ -19,7 +19,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from pythonjsonlogger.json import JsonFormatter
-from temporalio import activity
+from temporalio import activity, workflow
 
 from services.common.observability.tracing import current_trace_id
 from services.common.settings import Settings
@@ -118,6 +118,11 @@ def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Ha
 def configure_logging(settings: Settings) -> None:
     """The process's one handler on the root logger; uvicorn's loggers hand their lines
     to it instead of printing them their own way."""
+    if uses_json(settings):
+        # The workflow's and activity's details are fields of their own (``extra``); a
+        # copy of them on the end of every message is noise there.
+        workflow.logger.workflow_info_on_message = False
+        activity.logger.activity_info_on_message = False
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
