@@ -21,12 +21,12 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from devstack.nats import NatsServer
 from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated
 from services.common.settings import Settings
-from services.common.temporal import connect_temporal
 from services.orders.service import definition as orders
-from tests.support.apps import make_settings, service_runtime
+from tests.support.apps import service_runtime
 from tests.support.jetstream import publish_event
 from tests.support.metrics import figure, scraped
 from tests.support.polling import eventually
+from tests.support.temporal import services_client
 from tests.tickets.support import TicketsApi
 from worker.health import WorkerHealth, health_app
 
@@ -138,12 +138,7 @@ class Hello:
 async def test_a_worker_serves_the_temporal_sdk_s_metrics_on_its_health_port(
     temporal_dev_env: WorkflowEnvironment, tmp_path: Path, nats_url: str
 ) -> None:
-    settings = make_settings(
-        data_dir=tmp_path,
-        nats_url=nats_url,
-        temporal_address=temporal_dev_env.client.service_client.config.target_host,
-    )
-    client = await connect_temporal(settings)
+    client = await services_client(temporal_dev_env, tmp_path, nats_url)
     task_queue = f"hello-{uuid4().hex}"
     async with Worker(
         client,

@@ -21,9 +21,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from services.common.temporal import connect_temporal
-from tests.support.apps import make_settings
 from tests.support.metrics import scraped
+from tests.support.temporal import services_client
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docker" / "grafana" / "ticketing-dashboard.json"
 
@@ -99,12 +98,7 @@ async def test_the_dashboard_names_only_metrics_that_are_served(
     temporal_dev_env: WorkflowEnvironment, tmp_path: Path, nats_url: str
 ) -> None:
     dashboard = json.loads(DASHBOARD.read_text())
-    settings = make_settings(
-        data_dir=tmp_path,
-        nats_url=nats_url,
-        temporal_address=temporal_dev_env.client.service_client.config.target_host,
-    )
-    client = await connect_temporal(settings)
+    client = await services_client(temporal_dev_env, tmp_path, nats_url)
     task_queue = f"chores-{uuid4().hex}"
     async with Worker(
         client,

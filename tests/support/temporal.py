@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from devstack.binaries import find_binary
 from devstack.temporal import DISPATCH_ARGS
+from services.common.temporal import connect_temporal
+from tests.support.apps import make_settings
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
@@ -26,3 +29,14 @@ async def start_dev_env(db_path: Path | None = None) -> WorkflowEnvironment:
         search_attributes=SEARCH_ATTRIBUTES,
         dev_server_extra_args=list(DISPATCH_ARGS),
     )
+
+
+async def services_client(env: WorkflowEnvironment, data_dir: Path, nats_url: str) -> Client:
+    """A client to the test's server connected as the services connect theirs (their
+    converter, runtime and interceptors)."""
+    settings = make_settings(
+        data_dir=data_dir,
+        nats_url=nats_url,
+        temporal_address=env.client.service_client.config.target_host,
+    )
+    return await connect_temporal(settings)
