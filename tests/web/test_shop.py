@@ -11,7 +11,7 @@ from uuid import uuid4
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.support.cards import DECLINED, VISA
+from tests.support.cards import DECLINED, NEEDS_3DS, VISA
 from tests.support.stack import RunningStack
 from tests.web.conftest import WINDOW_SECONDS, Visitor
 
@@ -140,6 +140,50 @@ def test_a_declined_card_shows_the_decline_and_another_card_succeeds(
     screenshot(page, "order-declined")
 
     # The same form, another card.
+    buyer.pay(VISA)
+    expect(page.locator(STATE)).to_have_attribute("data-order-state", "complete", timeout=SETTLE_MS)
+    assert not_reloaded(page)
+
+
+def test_a_card_that_needs_the_banks_confirmation_completes_once_confirmed(
+    visitor: NewVisitor, screenshot: Screenshot
+) -> None:
+    seller = visitor().sign_up()
+    ticket = seller.sell(unique("Recital"), "22")
+    buyer = visitor().sign_up()
+    buyer.buy(ticket)
+    page = buyer.page
+    mark_page(page)
+    buyer.pay(NEEDS_3DS)
+    # Stripe.js asks the buyer (localstripe's stand-in of the bank's page).
+    confirm = page.get_by_role("button", name="Complete authentication")
+    expect(confirm).to_be_visible(timeout=SETTLE_MS)
+    expect(page.locator("#pay-message")).to_contain_text("Your bank asks you to confirm")
+    screenshot(page, "order-3d-secure")
+    confirm.click()
+
+    expect(page.locator(STATE)).to_have_attribute("data-order-state", "complete", timeout=SETTLE_MS)
+    expect(page.locator("#pay-form")).to_have_count(0)
+    assert not_reloaded(page)
+
+
+def test_a_failed_bank_confirmation_shows_it_and_another_card_succeeds(
+    visitor: NewVisitor,
+) -> None:
+    seller = visitor().sign_up()
+    ticket = seller.sell(unique("Quartet"), "16")
+    buyer = visitor().sign_up()
+    buyer.buy(ticket)
+    page = buyer.page
+    mark_page(page)
+    buyer.pay(NEEDS_3DS)
+    page.get_by_role("button", name="Fail authentication").click(timeout=SETTLE_MS)
+
+    outcome = page.locator("#pay-message [data-pay-outcome='declined']")
+    expect(outcome).to_contain_text("another card", timeout=SETTLE_MS)
+    assert order_state(page) == "awaiting"
+    expect(page.locator("[data-pay-button]")).to_be_enabled()
+
     buyer.pay(VISA)
     expect(page.locator(STATE)).to_have_attribute("data-order-state", "complete", timeout=SETTLE_MS)
     assert not_reloaded(page)

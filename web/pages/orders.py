@@ -171,6 +171,15 @@ async def pay(
         if not _is_htmx(request):
             return redirect(api, here)
         return await _after_payment(api, request, order_id, "Payment accepted.")
+    if paid.status_code == 202:
+        # The card's bank wants the buyer to confirm (3-D Secure): Stripe.js asks them on
+        # this page, then the order completes once Stripe tells the shop's API.
+        if _is_htmx(request):
+            return fragment(
+                api, "_pay_authenticate.html", client_secret=paid.json()["clientSecret"]
+            )
+        message = "Your bank asks you to confirm this payment, which needs JavaScript."
+        return await _order_page_with(request, api, order_id, pay_message=message)
     message = api_error(paid).message
     if _is_htmx(request):
         return fragment(api, "_pay_message.html", message=message, ok=False)

@@ -114,8 +114,44 @@
     });
   }
 
+  // The page's Stripe.js, once the card form has made it: it also confirms a payment
+  // that the card's bank wants confirmed (3-D Secure).
+  var pageStripe = null;
+
+  async function confirmWithBank(el) {
+    if (el.hasAttribute("data-started") || !pageStripe) return;
+    el.setAttribute("data-started", "");
+    var secret = el.getAttribute("data-client-secret");
+    var button = document.querySelector("#pay-form [data-pay-button]");
+    if (button) button.disabled = true;
+    var result;
+    try {
+      // Stripe.js: handleNextAction; localstripe's stand-in knows confirmCardPayment.
+      result = typeof pageStripe.handleNextAction === "function"
+        ? await pageStripe.handleNextAction({ clientSecret: secret })
+        : await pageStripe.confirmCardPayment(secret);
+    } catch (error) {
+      result = { error: { message: "The confirmation could not be completed." } };
+    }
+    el.setAttribute("data-settled", "");
+    var intent = result && result.paymentIntent;
+    var failed = result && result.error ? result.error : null;
+    if (!failed && intent && ["succeeded", "processing"].indexOf(intent.status) < 0) {
+      // Stripe.js reports a failed confirmation as an error; the stand-in as the intent.
+      failed = intent.last_payment_error || {};
+    }
+    if (!result || failed) {
+      say(((failed && failed.message) || "Your bank did not confirm the payment.") +
+          " Try again, or use another card.", false);
+      if (button) button.disabled = false;
+      return;
+    }
+    say("Confirmed with your bank. Completing the payment…", true);
+  }
+
   function mountCard(form) {
     var stripe = window.Stripe(form.getAttribute("data-stripe-key"));
+    pageStripe = stripe;
     var card = stripe.elements().create("card");
     var holder = form.querySelector("#card-element");
     card.mount(holder);
@@ -142,7 +178,12 @@
       say("Paying…", true);
       window.htmx.trigger(form, "tokenized");
     });
-    form.addEventListener("htmx:afterRequest", function () { button.disabled = false; });
+    form.addEventListener("htmx:afterRequest", function () {
+      // Not while the bank's confirmation is under way: that payment is still open.
+      if (!document.querySelector("[data-client-secret]:not([data-settled])")) {
+        button.disabled = false;
+      }
+    });
   }
 
   function enhance(root) {
@@ -150,6 +191,9 @@
     root.querySelectorAll("[data-no-js]").forEach(function (el) { el.remove(); });
     localTimes(root);
     mountCardForm(root);
+    var scope = root.querySelectorAll ? root : document;
+    if (scope.matches && scope.matches("[data-client-secret]")) confirmWithBank(scope);
+    scope.querySelectorAll("[data-client-secret]").forEach(confirmWithBank);
   }
 
   enhance(document);
