@@ -90,8 +90,10 @@ class Market:
     async def payment_method(self, card: str = VISA) -> str:
         return await payment_method(self.stripe, card)
 
-    async def pay(self, buyer: User, order_id: str, *, lag_retries: int = 600) -> httpx.Response:
-        token = await self.payment_method()
+    async def pay(
+        self, buyer: User, order_id: str, *, card: str = VISA, lag_retries: int = 600
+    ) -> httpx.Response:
+        token = await self.payment_method(card)
         for _ in range(lag_retries):
             response = await self.request(
                 "POST",

@@ -19,9 +19,10 @@ from tests.reliability.scenarios.copies import copies_killed_mid_rush
 from tests.reliability.scenarios.expiry import expiry_at_scale
 from tests.reliability.scenarios.faults import faults
 from tests.reliability.scenarios.hostile_input import hostile_input
+from tests.reliability.scenarios.three_d_secure import three_d_secure
 from tests.reliability.stack import running_stack
 
-SCENARIOS = ("contention", "expiry", "faults", "hostile_input", "schema_fuzz")
+SCENARIOS = ("contention", "expiry", "three_d_secure", "faults", "hostile_input", "schema_fuzz")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Profile:
     tickets: int
     reservations: int
     window_seconds: int
+    # Purchases paid with a card that asks for the bank's confirmation (3-D Secure).
+    authentications: int
     fault_purchases: int
     outage_seconds: float
     schema_examples: int
@@ -52,6 +55,7 @@ SHORT = Profile(
     reservations=12,
     # Longer than an outage, so that purchases hit by one can still be paid in time.
     window_seconds=8,
+    authentications=8,
     fault_purchases=3,
     outage_seconds=3,
     schema_examples=10,
@@ -71,6 +75,7 @@ FULL = Profile(
     tickets=100,
     reservations=300,
     window_seconds=20,
+    authentications=100,
     fault_purchases=12,
     outage_seconds=10,
     schema_examples=100,
@@ -156,6 +161,12 @@ async def run(
                         stack,
                         purchases=profile.fault_purchases,
                         outage=profile.outage_seconds,
+                    ),
+                ),
+                (
+                    "three_d_secure",
+                    lambda: three_d_secure(
+                        market, purchases=profile.authentications, settle_within=within
                     ),
                 ),
                 ("hostile_input", lambda: hostile_input(market, stack)),

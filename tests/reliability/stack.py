@@ -180,6 +180,8 @@ def running_stack(
     # throttles stay as they are, for the hostile-input scenario to try.
     harness_env = {
         "ORDER_EXPIRATION_SECONDS": str(window_seconds),
+        # An unconfirmed card authentication is given up soon after the window.
+        "PAYMENT_AUTHENTICATION_GRACE_SECONDS": "3",
         "SIGNUPS_PER_ADDRESS": "100000/hour",
         "SIGNIN_ATTEMPTS_PER_ADDRESS": "100000/minute",
         # A thousand sign-ups at once are the market's setup, not what is checked.

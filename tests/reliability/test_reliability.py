@@ -35,6 +35,9 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     assert report["violations"] == 0, report
     assert report["scenarios"]["contention"]["orders_won"] == SHORT.tickets
     assert report["scenarios"]["expiry"]["bought_again"] == SHORT.reservations
+    endings = report["scenarios"]["three_d_secure"]["outcomes"]
+    assert sum(endings.values()) == SHORT.authentications
+    assert endings["never_confirmed: cancelled"] == SHORT.authentications // 4
     assert len(report["faults_survived"]) == 4
     assert report["scenarios"]["schema_fuzz"]["schema_failures"] == []
     assert report["scenarios"]["schema_fuzz"]["schema_cases_tried"] > 100
