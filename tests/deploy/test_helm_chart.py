@@ -27,7 +27,10 @@ FULLNAME = "shop-ticketing"
 SECRETS: dict[str, dict[str, str]] = {
     "ticketing-jwt-private": {"private.pem": "FAKE-JWT-PRIVATE-KEY-0xDEADBEEF"},
     "ticketing-jwt-public": {"public.pem": "FAKE-JWT-PUBLIC-KEY-0xFEEDFACE"},
-    "ticketing-stripe": {"secret-key": "sk_live_FAKE0000000000000000"},
+    "ticketing-stripe": {
+        "secret-key": "sk_live_FAKE0000000000000000",
+        "webhook-secret": "whsec_FAKE0000000000000000",
+    },
     "ticketing-payload-keys": {"payload-keys": "FAKE-PAYLOAD-KEY:RkFLRQ=="},
     "ticketing-databases": {
         service: f"postgresql+asyncpg://{service}:FAKE-DB-PASSWORD-{service}@db/{service}"
@@ -251,7 +254,12 @@ def test_no_secret_value_is_rendered_and_every_secret_is_named(rendered: Rendere
         for secret in _secret_names(pod):
             assert secret in SECRETS, (name, secret)
         for entry in _container(pod).get("env", []):
-            is_secret = entry["name"] in ("STRIPE_SECRET_KEY", "TEMPORAL_API_KEY", "PAYLOAD_KEYS")
+            is_secret = entry["name"] in (
+                "STRIPE_SECRET_KEY",
+                "STRIPE_WEBHOOK_SECRET",
+                "TEMPORAL_API_KEY",
+                "PAYLOAD_KEYS",
+            )
             if is_secret or entry["name"].endswith("_DATABASE_URL"):
                 assert "secretKeyRef" in entry.get("valueFrom", {}), (name, entry)
             # A URL with credentials comes from a Secret; a plain one may be a value.
@@ -260,6 +268,7 @@ def test_no_secret_value_is_rendered_and_every_secret_is_named(rendered: Rendere
     for config in rendered.of_kind("ConfigMap"):
         assert not {
             "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
             "JWT_PRIVATE_KEY",
             "TEMPORAL_API_KEY",
             "PAYLOAD_KEYS",

@@ -149,6 +149,11 @@ affinity:
     secretKeyRef:
       name: {{ $v.stripe.secretKeySecret.name }}
       key: {{ $v.stripe.secretKeySecret.key }}
+- name: STRIPE_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.stripe.webhookSecretSecret.name }}
+      key: {{ $v.stripe.webhookSecretSecret.key }}
 {{- end }}
 {{- end -}}
 
