@@ -39,7 +39,8 @@ PURCHASES = Counter(
 )
 PAYMENT_ATTEMPTS = Counter(
     "ticketing_payment_attempts_total",
-    "Charges sent to Stripe, by outcome: succeeded or declined.",
+    "Charges sent to Stripe, by outcome: succeeded, declined, or requires_action (the "
+    "bank asks the buyer to confirm: 3-D Secure).",
     ["outcome"],
 )
 
