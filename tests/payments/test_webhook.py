@@ -209,3 +209,18 @@ async def test_without_a_secret_the_webhook_is_not_there(settings: Settings) -> 
         )
     assert answered.status_code == 404
     assert answered.json()["errors"][0]["message"] == "Stripe webhooks are not configured"
+
+
+async def test_the_openapi_document_tells_of_authentication_and_the_webhook(
+    webhook: WebhookApi,
+) -> None:
+    document = (await webhook.client.get("/api/payments/openapi.json")).json()
+    pay = document["paths"]["/api/payments"]["post"]["responses"]
+    action = pay["202"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(document["components"]["schemas"][action]["properties"]) == {
+        "status",
+        "clientSecret",
+        "paymentIntentId",
+    }
+    assert {"201", "202", "402"} <= set(pay)
+    assert {"200", "400"} <= set(document["paths"]["/api/payments/webhook"]["post"]["responses"])
