@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 PAYMENT_IN_PROGRESS = "PaymentInProgress"
 REQUIRES_AUTHENTICATION = "Card requires authentication"
 NOT_AUTHENTICATED_IN_TIME = "The card was not authenticated in time."
-AUTHENTICATION_FAILED = "The card's authentication did not succeed."
 
 Outcome = operations.Paid | operations.Declined | operations.Authenticating
 
@@ -196,7 +195,7 @@ class PaymentsActivities:
             raise ApplicationError("the payment is processing", type=PAYMENT_IN_PROGRESS)
         # requires_payment_method (the authentication or the card failed) or canceled.
         return await self._record_declined(
-            waiting.attempt, intent.failure_message or AUTHENTICATION_FAILED
+            waiting.attempt, intent.failure_message or operations.AUTHENTICATION_FAILED
         )
 
     async def _requires_action(self, waiting: operations.Authenticating) -> ChargeResult:

@@ -37,6 +37,7 @@ from workflows.models import ChargeInput
 
 # Longer than a Stripe call can take with the gateway's timeout and network retries.
 IN_FLIGHT_LEASE = timedelta(minutes=2)
+AUTHENTICATION_FAILED = "The card's authentication did not succeed."
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ async def authentication_outcome(
             return waiting
     row = await _attempt_row(uow, payment.id, attempt) if payment is not None else None
     message = row.failure_message if row is not None else None
-    return Declined(message or "The card's authentication did not succeed.")
+    return Declined(message or AUTHENTICATION_FAILED)
 
 
 async def claim(

@@ -11,8 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.payments import PaymentsActivities
@@ -140,15 +138,6 @@ async def test_an_order_no_longer_awaiting_payment_is_a_conflict(payments_api: P
 
 
 # --- payment through the saga's Update ------------------------------------------------
-
-
-@pytest.fixture
-async def temporal(temporal_env: WorkflowEnvironment) -> Client:
-    return Client(
-        temporal_env.client.service_client,
-        namespace=temporal_env.client.namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 @pytest.fixture

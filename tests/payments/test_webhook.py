@@ -15,8 +15,6 @@ import pytest
 from sqlalchemy import func, select
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from services.common.settings import Settings
@@ -53,15 +51,6 @@ class SignalledPurchase:
     @workflow.query
     def received(self) -> list[PaymentEvent]:
         return self.events
-
-
-@pytest.fixture
-async def temporal(temporal_env: WorkflowEnvironment) -> Client:
-    return Client(
-        temporal_env.client.service_client,
-        namespace=temporal_env.client.namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 class WebhookApi(AppUnderTest):
