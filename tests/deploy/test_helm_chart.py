@@ -373,7 +373,48 @@ def test_network_policies_shut_everything_else_out(rendered: Rendered) -> None:
     assert "ingress" not in deny
     (dns,) = deny["egress"]
     assert {port["port"] for port in dns["ports"]} == {53}
-    ingress_rules = [spec for spec in policies.values() if spec.get("ingress")]
+    # Besides Prometheus to /metrics (test_metrics_and_traces_...), only the ingress
+    # controller gets in.
+    ingress_rules = [
+        spec
+        for name, spec in policies.items()
+        if spec.get("ingress") and name != f"{FULLNAME}-from-prometheus"
+    ]
     assert len(ingress_rules) == 1
     tiers = ingress_rules[0]["podSelector"]["matchExpressions"][1]
     assert tiers == {"key": "ticketing/tier", "operator": "In", "values": ["api", "web"]}
+
+
+def test_metrics_and_traces_reach_prometheus_and_the_collector_only_where_named() -> None:
+    def policies(rendered: Rendered) -> dict[str, dict[str, Any]]:
+        return {
+            item["metadata"]["name"]: item["spec"] for item in rendered.of_kind("NetworkPolicy")
+        }
+
+    default = Rendered(None)
+    assert f"{FULLNAME}-from-prometheus" not in policies(default)
+    assert f"{FULLNAME}-to-otel-collector" not in policies(default)
+    settings = default.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in settings
+    assert settings["LOG_LEVEL"] == "INFO"
+
+    production = Rendered(_production_values())
+    named = policies(production)
+    scrape = named[f"{FULLNAME}-from-prometheus"]
+    (rule,) = scrape["ingress"]
+    assert rule["from"]
+    assert {port["port"] for port in rule["ports"]} == {"http", "health"}
+    tiers = scrape["podSelector"]["matchExpressions"][1]
+    assert tiers == {"key": "ticketing/tier", "operator": "In", "values": ["api", "worker"]}
+    (egress,) = named[f"{FULLNAME}-to-otel-collector"]["egress"]
+    assert egress["to"] and [port["port"] for port in egress["ports"]] == [4318]
+    settings = production.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    assert settings["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http://otel-collector.")
+    # Each API and worker pod says where its /metrics is: the port it listens on.
+    for component in (*APIS, *WORKERS):
+        template = production.deployment(component)["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        ports = {port["containerPort"] for port in _container(template["spec"])["ports"]}
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
+        assert int(annotations["prometheus.io/port"]) in ports

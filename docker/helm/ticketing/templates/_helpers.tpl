@@ -182,6 +182,10 @@ TEMPORAL_TLS_SERVER_NAME: {{ . | quote }}
 {{- end }}
 WORKER_HEALTH_HOST: "0.0.0.0"
 WORKER_HEALTH_PORT: {{ $v.workers.healthPort | toString | quote }}
+LOG_LEVEL: {{ $v.observability.logLevel | quote }}
+{{- with $v.observability.otlpEndpoint }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
+{{- end }}
 ORDER_EXPIRATION_SECONDS: {{ $v.settings.orderExpirationSeconds | toString | quote }}
 JWT_EXPIRES_SECONDS: {{ $v.settings.jwtExpiresSeconds | toString | quote }}
 {{- with $v.settings.allowedOrigins }}
