@@ -61,7 +61,7 @@ async def test_one_purchase_is_one_trace_across_http_temporal_and_nats(
     async with running_market(settings, client) as market:
         ticket = await market.list_ticket(market.user())
         spans.clear()
-        await market.order(market.user(), ticket["id"])
+        order = await market.order(market.user(), ticket["id"])
         # The orders replica has the reservation: the consumer applied ticket.updated.
         await market.replica_has(ticket["id"], ticket["version"] + 1)
 
@@ -87,6 +87,13 @@ async def test_one_purchase_is_one_trace_across_http_temporal_and_nats(
 
         names = await eventually(all_there, within=10, what=f"spans {expected}")
     assert f"RunActivity:{Activity.MARK_AWAITING_PAYMENT}" in names
+    # The saga's spans name its workflow: the trace is found by the order's id.
+    tagged = {
+        span.name
+        for span in in_trace(spans, trace_id)
+        if (span.attributes or {}).get("temporalWorkflowID") == f"order-{order['id']}"
+    }
+    assert {"StartUpdateWithStartWorkflow:Purchase", "RunWorkflow:Purchase"} <= tagged
     assert "publish order.created" in names
     # Nothing of the purchase started a trace of its own.
     roots = [span for span in spans.get_finished_spans() if span.parent is None]
