@@ -30,7 +30,10 @@ class Environment(StrEnum):
 
 class Settings(BaseSettings):
     # An empty variable counts as unset (compose passes optional ones through empty).
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
+    # A refused value is not echoed: it may be a key (PAYLOAD_KEYS, JWT_*) bound for a log.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path("var")
