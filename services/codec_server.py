@@ -48,7 +48,7 @@ def create_codec_app(settings: Settings, codec: PayloadCodec | None = None) -> F
     )
 
     async def transform(request: Request, apply: Transform) -> Response:
-        namespace = request.headers.get("x-namespace")
+        namespace = request.path_params.get("namespace") or request.headers.get("x-namespace")
         # The keys are this deployment's: another namespace's payloads are not ours.
         if namespace is not None and namespace != settings.temporal_namespace:
             raise BadRequest(f"This codec serves the namespace {settings.temporal_namespace!r}")
@@ -63,11 +63,14 @@ def create_codec_app(settings: Settings, codec: PayloadCodec | None = None) -> F
         body = json_format.MessageToJson(Payloads(payloads=transformed))
         return Response(body, media_type="application/json")
 
+    # Under a namespace's path too, for the CLI's --codec-endpoint 'http://host/{namespace}'.
     @app.post("/encode")
+    @app.post("/{namespace}/encode")
     async def encode(request: Request) -> Response:
         return await transform(request, codec.encode)
 
     @app.post("/decode")
+    @app.post("/{namespace}/decode")
     async def decode(request: Request) -> Response:
         return await transform(request, codec.decode)
 

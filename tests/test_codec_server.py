@@ -88,6 +88,11 @@ async def test_another_namespace_is_refused(server: httpx.AsyncClient) -> None:
     refused = await server.post("/decode", content=as_json(PLAIN), headers=headers)
     assert refused.status_code == 400
     assert "default" in refused.json()["errors"][0]["message"]
+    # The namespace in the path, as the CLI's --codec-endpoint template puts it.
+    plain = {"Content-Type": "application/json"}
+    assert (await server.post("/default/decode", content=as_json(PLAIN), headers=plain)).is_success
+    other = await server.post("/someone-else/encode", content=as_json(PLAIN), headers=plain)
+    assert other.status_code == 400
 
 
 @pytest.mark.parametrize("origin", [UI, "http://localhost:8233"])
