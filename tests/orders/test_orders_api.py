@@ -323,10 +323,14 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
     real_start = purchase_client.start_purchase
 
     async def start_then_lose_the_answer(
-        client: Client, order: Any, window: int, expected_price_cents: int | None = None
+        client: Client,
+        order: Any,
+        window: int,
+        expected_price_cents: int | None = None,
+        **options: int,
     ) -> Any:
         if answer_lost == "after the lock":
-            await real_start(client, order, window, expected_price_cents)
+            await real_start(client, order, window, expected_price_cents, **options)
         else:
             # Started, but answered before the ticket is locked.
             await client.start_workflow(

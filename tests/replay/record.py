@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 from temporalio.client import WorkflowHandle
 
 from services.common.temporal import register_search_attributes
+from tests.support.polling import eventually
 from tests.support.temporal import start_time_skipping_env
 from tests.workflows.support import (
     DECLINED_TOKEN,
@@ -132,8 +133,11 @@ async def three_d_secure_failed_then_paid(purchases: Purchases) -> Handle:
     await _pay(handle, THREE_DS_TOKEN)
     purchases.shop.authenticated(_order_of(handle), "requires_payment_method")
     await _stripe_says(handle, "payment_intent.payment_failed")
-    while (await handle.query(PurchaseWorkflow.state)).authenticating:
-        await asyncio.sleep(0.05)
+
+    async def declined() -> bool:
+        return not (await handle.query(PurchaseWorkflow.state)).authenticating
+
+    await eventually(declined, within=10, what="the failed authentication to settle")
     await _pay(handle)
     return handle
 
