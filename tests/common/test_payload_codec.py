@@ -18,7 +18,6 @@ from services.common.payload_codec import (
     EncryptionCodec,
     MissingPayloadKeys,
     UndecryptablePayload,
-    new_key,
     payload_codec,
     payload_keys,
 )
@@ -27,6 +26,9 @@ from tests.auth.test_production_settings import production
 from tests.support.payload_keys import KEY_A, KEY_B, setting
 
 ORDER_ID = "5f0c3a52-3a8e-4b0e-9c41-2d8f1a7b6c90"
+
+# Any 32 bytes: a test key, fixed so that the cases collect alike everywhere.
+FIXED_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
 def payload(text: str = ORDER_ID) -> Payload:
@@ -108,11 +110,13 @@ def test_production_refuses_to_run_without_keys(tmp_path: Path) -> None:
     ("keys", "message"),
     [
         ("no-colon", "each key is id:base64"),
-        (":" + new_key(), "each key is id:base64"),
+        (":" + FIXED_KEY, "each key is id:base64"),
         ("k1:not base64!", "key 'k1' is not base64"),
         ("k1:" + base64.b64encode(b"short").decode(), "key 'k1' has 5 bytes, not 32"),
-        (f"k1:{new_key()},k1:{new_key()}", "each key id once"),
+        (f"k1:{FIXED_KEY},k1:{FIXED_KEY}", "each key id once"),
     ],
+    # Named, not by their keys: every test process must collect the same ids.
+    ids=["no-colon", "no-id", "not-base64", "too-short", "id-twice"],
 )
 def test_malformed_keys_are_refused_when_settings_load(
     tmp_path: Path, keys: str, message: str
