@@ -68,7 +68,9 @@ async def test_the_outbox_backlog_and_relay_failures_show_while_nats_is_down(
     after = await eventually(drained, within=RELAY_FAILURE_WITHIN)
     assert figure(after, "ticketing_outbox_oldest_age_seconds", service="tickets") == 0
     published = "ticketing_outbox_published_total"
-    assert figure(after, published, service="tickets") >= figure(before, published) + 2
+    assert figure(after, published, service="tickets") >= (
+        figure(before, published, service="tickets") + 2
+    )
 
 
 def ticket_created(version: int = 1) -> TicketCreated:
