@@ -90,7 +90,10 @@ async def saga(
             SignalledPurchase.run, id=workflow_id(order_id), task_queue=task_queue
         )
         yield order_id, handle
+        # Ended while its worker runs: a task left for no worker would stop the
+        # time-skipping test server skipping time for the tests after.
         await handle.signal(SignalledPurchase.finish)
+        await handle.result()
 
 
 def stripe_event(order_id: UUID, event_type: str = "payment_intent.succeeded") -> bytes:
