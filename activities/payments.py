@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,6 @@ from services.common.runtime import ServiceRuntime
 from services.payments import operations
 from services.payments.stripe_gateway import (
     CardDeclined,
-    Intent,
     StripeGateway,
     charge_idempotency_key,
     refund_idempotency_key,
@@ -80,24 +80,23 @@ class PaymentsActivities:
                 ) from None
             if isinstance(step, operations.Paid):
                 return _paid(step)
+            attempt = step.attempt if isinstance(step, operations.Attempt) else step.attempt.attempt
+            ours = attempt == charge.attempt
             if isinstance(step, operations.Authenticating):
-                own = step.attempt.attempt == charge.attempt
                 # Ours (this charge retried): it still waits for the buyer. An earlier
                 # one: settled for good before another card is tried.
-                outcome: Outcome = await self._settle(step, give_up=not own)
+                outcome: Outcome = await self._settle(step, give_up=not ours)
             else:
                 # Only this attempt may wait for the buyer: an earlier one replayed here
                 # is settled now, one way or the other.
                 outcome = await self._send(
-                    step,
-                    accepts_authentication=charge.accepts_authentication
-                    and step.attempt == charge.attempt,
+                    step, accepts_authentication=charge.accepts_authentication and ours
                 )
             if isinstance(outcome, operations.Paid):
                 return _paid(outcome)
             if isinstance(outcome, operations.Authenticating):
-                return await self._requires_action(outcome)
-            if step_attempt(step) == charge.attempt:
+                return _requires_action(outcome)
+            if ours:
                 raise _declined(outcome.message)
         raise ApplicationError("could not claim the payment", type=PAYMENT_IN_PROGRESS)
 
@@ -106,7 +105,10 @@ class PaymentsActivities:
         """Where the card authentication of an attempt stands, from Stripe: paid,
         declined, or (unless giving up, which cancels it) still with the buyer."""
         async with self.runtime.unit_of_work() as uow:
-            known = await operations.authentication_outcome(uow, step.order_id, step.attempt)
+            payment = await operations.payment_for(uow, step.order_id)
+            assert payment is not None, "only an order with a payment has an authentication"
+            payment_id = payment.id
+            known = await operations.authentication_outcome(uow, payment, step.attempt)
         outcome = (
             await self._settle(known, give_up=step.give_up)
             if isinstance(known, operations.Authenticating)
@@ -115,16 +117,13 @@ class PaymentsActivities:
         if isinstance(outcome, operations.Paid):
             return _paid(outcome)
         if isinstance(outcome, operations.Authenticating):
-            return await self._requires_action(outcome)
-        async with self.runtime.unit_of_work() as uow:
-            payment = await operations.payment_for(uow, step.order_id)
-            assert payment is not None, "only an order with a payment has an authentication"
-            return ChargeResult(
-                payment_id=payment.id,
-                stripe_id=payment.stripe_id or "",
-                outcome=ChargeOutcome.DECLINED,
-                message=outcome.message,
-            )
+            return _requires_action(outcome)
+        return ChargeResult(
+            payment_id=payment_id,
+            stripe_id="",
+            outcome=ChargeOutcome.DECLINED,
+            message=outcome.message,
+        )
 
     @activity.defn(name=Activity.REFUND)
     async def refund(self, refund: RefundInput) -> RefundOutcome:
@@ -173,7 +172,7 @@ class PaymentsActivities:
             async with self.runtime.unit_of_work() as uow:
                 await operations.settle_requires_action(uow, attempt, intent.id)
                 await uow.commit()
-            return operations.Authenticating(attempt, intent.id)
+            return operations.Authenticating(attempt, intent.id, intent.client_secret)
         if intent.requires_action:
             intent = await self.gateway.cancel(intent.id)
             if not intent.succeeded:
@@ -190,21 +189,12 @@ class PaymentsActivities:
         if intent.succeeded:
             return await self._record_paid(waiting.attempt, intent.id)
         if intent.status in ("requires_action", "requires_confirmation"):
-            return waiting
+            return replace(waiting, client_secret=intent.client_secret)
         if intent.status == "processing":
             raise ApplicationError("the payment is processing", type=PAYMENT_IN_PROGRESS)
         # requires_payment_method (the authentication or the card failed) or canceled.
         return await self._record_declined(
             waiting.attempt, intent.failure_message or operations.AUTHENTICATION_FAILED
-        )
-
-    async def _requires_action(self, waiting: operations.Authenticating) -> ChargeResult:
-        intent: Intent = await self.gateway.intent(waiting.intent_id)
-        return ChargeResult(
-            payment_id=waiting.attempt.payment_id,
-            stripe_id=waiting.intent_id,
-            outcome=ChargeOutcome.REQUIRES_ACTION,
-            client_secret=intent.client_secret,
         )
 
     async def _record_paid(self, attempt: operations.Attempt, intent_id: str) -> operations.Paid:
@@ -222,8 +212,15 @@ class PaymentsActivities:
         return operations.Declined(message)
 
 
-def step_attempt(step: operations.Attempt | operations.Authenticating) -> int:
-    return step.attempt.attempt if isinstance(step, operations.Authenticating) else step.attempt
+def _requires_action(waiting: operations.Authenticating) -> ChargeResult:
+    """The buyer's next step: authenticate with the client secret Stripe just gave."""
+    assert waiting.client_secret is not None, "settled from what Stripe answered"
+    return ChargeResult(
+        payment_id=waiting.attempt.payment_id,
+        stripe_id=waiting.intent_id,
+        outcome=ChargeOutcome.REQUIRES_ACTION,
+        client_secret=waiting.client_secret,
+    )
 
 
 def _paid(paid: operations.Paid) -> ChargeResult:

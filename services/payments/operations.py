@@ -63,6 +63,9 @@ class Authenticating:
 
     attempt: Attempt
     intent_id: str
+    # What the browser authenticates with; known once Stripe has been asked (our
+    # records do not keep it).
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,19 +141,18 @@ async def authentication(uow: UnitOfWork, payment: Payment) -> Authenticating | 
 
 
 async def authentication_outcome(
-    uow: UnitOfWork, order_id: UUID, attempt: int
+    uow: UnitOfWork, payment: Payment, attempt: int
 ) -> Paid | Authenticating | Declined:
-    """Where the authentication of an order's attempt stands in our records: still
+    """Where the authentication of a payment's attempt stands in our records: still
     waiting (to settle from Stripe), or settled already (paid, or declined)."""
-    payment = await payment_for(uow, order_id)
-    if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
+    if payment.status == PaymentStatus.SUCCEEDED:
         assert payment.stripe_id is not None
         return Paid(payment.id, payment.stripe_id)
-    if payment is not None and payment.current_attempt == attempt:
+    if payment.current_attempt == attempt:
         waiting = await authentication(uow, payment)
         if waiting is not None:
             return waiting
-    row = await _attempt_row(uow, payment.id, attempt) if payment is not None else None
+    row = await _attempt_row(uow, payment.id, attempt)
     message = row.failure_message if row is not None else None
     return Declined(message or AUTHENTICATION_FAILED)
 

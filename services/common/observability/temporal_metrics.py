@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import functools
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -122,11 +123,13 @@ class TemporalMetrics(Collector):
                 yield _metric(name, family)
 
     def drain_in_background(self) -> None:
+        """For the process's life: a daemon thread, gone when the process is."""
+
         def drain_forever() -> None:
-            while not stop.wait(DRAIN_SECONDS):
+            while True:
+                time.sleep(DRAIN_SECONDS)
                 self.drain()
 
-        stop = threading.Event()
         threading.Thread(target=drain_forever, name="temporal-metrics", daemon=True).start()
 
 
