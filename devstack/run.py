@@ -129,8 +129,12 @@ class Stack:
             env["STRIPE_WEBHOOK_SECRET"] = self.webhook_secret
         return env
 
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
     def urls(self) -> dict[str, str]:
-        base = f"http://{self.settings.api_host}:{self.settings.api_port}"
+        base = self.api_url
         urls = {
             "Web shop": f"{base}/",
             "API": f"{base}/api",
@@ -158,8 +162,8 @@ class Stack:
             self.started.append(server.process)
             server.start()
         if self.localstripe is not None:
-            api = f"http://{self.settings.api_host}:{self.settings.api_port}"
-            self.localstripe.send_webhooks(f"{api}/api/payments/webhook", self.webhook_secret)
+            webhook = f"{self.api_url}/api/payments/webhook"
+            self.localstripe.send_webhooks(webhook, self.webhook_secret)
         for process in [self.api, self.codec_server, *self.workers]:
             self.started.append(process)
             process.start()

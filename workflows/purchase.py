@@ -231,9 +231,7 @@ class PurchaseWorkflow:
                     ),
                     timeout=remaining,
                 )
-            if not self._stripe_moved or self._authenticating is None:
-                return
-            if self._receipt is not None or self._cancel_requested:
+            if not (self._stripe_moved and self._awaiting_authentication()):
                 return
             self._stripe_moved = False
             await self._settle_authentication(give_up=False)

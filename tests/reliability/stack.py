@@ -118,10 +118,6 @@ class HarnessStack(Stack):
         self.api.stop()
         self.api.start()
 
-    @property
-    def api_url(self) -> str:
-        return f"http://{self.settings.api_host}:{self.settings.api_port}"
-
     def expired_token(self, user_id: str) -> str:
         from uuid import UUID
 
