@@ -24,7 +24,7 @@ from workflows.errors import PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
 from workflows.search_attributes import ORDER_STATUS
-from workflows.steps import CancelReason
+from workflows.steps import Activity, CancelReason
 
 GOOD_TOKEN = "pm_card_visa"
 
@@ -161,8 +161,7 @@ async def test_ticket_already_taken(purchases: Purchases) -> None:
 
 
 async def test_payment_after_the_window_is_refused(purchases: Purchases) -> None:
-    gate = asyncio.Event()
-    purchases.shop.release_gate = gate
+    gate = purchases.shop.gate("release_ticket")
     handle = await purchases.start(window_seconds=60)
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     order_id = reserved_order(purchases)
@@ -213,7 +212,7 @@ async def test_a_paid_order_outlives_an_outage_of_the_tickets_service(
 ) -> None:
     """Past payment the saga only goes forward: five minutes of a tickets service that
     refuses connections delay the sale, and refund nothing."""
-    purchases.shop.tickets_down_for = timedelta(minutes=5)
+    purchases.shop.down_for[Activity.MARK_TICKET_SOLD] = timedelta(minutes=5)
     handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     order_id = reserved_order(purchases)
