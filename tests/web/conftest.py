@@ -2,7 +2,7 @@
 window, and headless Chromium from the distribution's packages, driven by Playwright.
 
 Setting ``TICKETING_SCREENSHOTS_DIR`` (e.g. ``docs``) keeps the pictures of the main pages
-that the tests take (the README's pictures come from there).
+that the tests take (the pictures in docs/ come from there).
 """
 
 from __future__ import annotations
