@@ -12,3 +12,6 @@ class PurchaseError(StrEnum):
     NOT_AWAITING_PAYMENT = "OrderNotAwaitingPayment"  # 409
     ALREADY_PAID = "OrderAlreadyPaid"  # 409 on cancel
     PRICE_CHANGED = "TicketPriceChanged"  # 409 "Ticket price changed"
+    # Refusals that stop a paid purchase from completing (it is then refunded).
+    TICKET_NOT_HELD = "TicketNotHeld"
+    ORDER_NOT_PAYABLE = "OrderNotPayable"

@@ -59,6 +59,8 @@ class CancelReason(StrEnum):
     TICKET_UNAVAILABLE = "ticket_unavailable"
     # Locked at another price than the buyer saw: let go, never announced either.
     PRICE_CHANGED = "price_changed"
+    # Paid, but the tickets or orders service refused to complete the sale: refunded.
+    COMPLETION_REFUSED = "completion_refused"
 
 
 class CancelOrderInput(BaseModel):
