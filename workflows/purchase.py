@@ -20,7 +20,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.errors import PurchaseError
+    from workflows.contracts import (
+        ORDER_STATUS,
+        CancelReason,
+        OrderStatus,
+        PurchaseError,
+        TaskQueue,
+    )
     from workflows.models import (
         AuthenticationInput,
         ChargeInput,
@@ -33,15 +39,11 @@ with workflow.unsafe.imports_passed_through():
         PurchaseState,
         RefundInput,
         RefundOutcome,
-        TaskQueue,
     )
-    from workflows.order_status import OrderStatus
-    from workflows.search_attributes import ORDER_STATUS
     from workflows.steps import (
         Activity,
         AwaitingPaymentInput,
         CancelOrderInput,
-        CancelReason,
         LockedTicket,
         OrderInput,
         TicketHold,
