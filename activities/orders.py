@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
 from services.orders import operations
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput
 
 ORDER_MISSING = "OrderMissing"

@@ -17,7 +17,7 @@ from services.common.data.unit_of_work import UnitOfWork
 from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.operations import Outcome
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.steps import Activity, LockedTicket, TicketHold
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]

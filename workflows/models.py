@@ -13,17 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from workflows.steps import CancelReason
-
-
-class TaskQueue(StrEnum):
-    TICKETS = "tickets"
-    ORDERS = "orders"
-    PAYMENTS = "payments"
-
-
-def workflow_id(order_id: UUID) -> str:
-    return f"order-{order_id}"
+from workflows.contracts import CancelReason
 
 
 class PurchaseInput(BaseModel):

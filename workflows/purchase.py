@@ -31,7 +31,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.errors import PurchaseError
+    from workflows.contracts import (
+        CANCELLING,
+        ORDER_STATUS,
+        CancelReason,
+        OrderStatus,
+        PurchaseError,
+        TaskQueue,
+    )
     from workflows.models import (
         AuthenticationInput,
         Canceller,
@@ -47,15 +54,11 @@ with workflow.unsafe.imports_passed_through():
         PurchaseState,
         RefundInput,
         RefundOutcome,
-        TaskQueue,
     )
-    from workflows.order_status import OrderStatus
-    from workflows.search_attributes import CANCELLING, ORDER_STATUS
     from workflows.steps import (
         Activity,
         AwaitingPaymentInput,
         CancelOrderInput,
-        CancelReason,
         LockedTicket,
         OrderInput,
         TicketHold,

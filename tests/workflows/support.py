@@ -31,7 +31,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from services.common.temporal import data_converter
-from workflows.errors import PurchaseError
+from workflows.contracts import (
+    CancelReason,
+    PurchaseError,
+    TaskQueue,
+    initial_search_attributes,
+    workflow_id,
+)
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,
@@ -41,16 +47,12 @@ from workflows.models import (
     PurchaseState,
     RefundInput,
     RefundOutcome,
-    TaskQueue,
-    workflow_id,
 )
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import initial_search_attributes
 from workflows.steps import (
     Activity,
     AwaitingPaymentInput,
     CancelOrderInput,
-    CancelReason,
     LockedTicket,
     OrderInput,
     TicketHold,

@@ -20,11 +20,10 @@ from tests.workflows.support import (
     Purchases,
     update_error_type,
 )
-from workflows.errors import PurchaseError
+from workflows.contracts import ORDER_STATUS, CancelReason, PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import ORDER_STATUS
-from workflows.steps import Activity, CancelReason
+from workflows.steps import Activity
 
 GOOD_TOKEN = "pm_card_visa"
 
