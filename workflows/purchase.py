@@ -121,8 +121,13 @@ class Reservation(StrEnum):
     FAILED = "failed"
 
 
-def failure_type(error: ActivityError) -> str | None:
-    cause = error.cause
+# How a failed step reaches the saga: as ActivityError, or (a local activity's, once the
+# workflow has been asked to cancel) as the activity's own ApplicationError.
+StepFailed = (ActivityError, ApplicationError)
+
+
+def failure_type(error: BaseException) -> str | None:
+    cause = error.cause if isinstance(error, ActivityError) else error
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
@@ -152,7 +157,12 @@ class PurchaseWorkflow:
     @workflow.run
     async def run(self, purchase: PurchaseInput) -> PurchaseState:
         # The saga runs in a task that cancelling the workflow does not reach: a cancel
-        # becomes a request it honours where it can.
+        # becomes a request it honours where it can. A cancel that came with the start
+        # (the caller gave up waiting for it) is heard first: the saga then does nothing.
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            self._cancelled_by_operator()
         saga = asyncio.create_task(self._purchase_ticket())
         while not saga.done():
             try:
@@ -183,6 +193,10 @@ class PurchaseWorkflow:
     async def _purchase_ticket(self) -> None:
         self._compensations.append(self._cancel_order)
         self._compensations.append(self._release_ticket)
+        if self._state.cancel_requested is not None:
+            self._reservation = Reservation.FAILED
+            await self._undo(CancelReason.CANCELLED)
+            return
         try:
             if workflow.patched(LOCKED_PRICE):
                 locked = await self._reserve_at_locked_price()
@@ -203,7 +217,7 @@ class PurchaseWorkflow:
                 ),
                 TaskQueue.ORDERS,
             )
-        except ActivityError as error:
+        except StepFailed as error:
             unavailable = failure_type(error) == PurchaseError.TICKET_UNAVAILABLE
             self._reservation = Reservation.UNAVAILABLE if unavailable else Reservation.FAILED
             if not unavailable:
@@ -343,7 +357,7 @@ class PurchaseWorkflow:
                 OrderInput(order_id=self._purchase.order_id),
                 TaskQueue.ORDERS,
             )
-        except ActivityError as refusal:
+        except StepFailed as refusal:
             workflow.logger.warning(
                 "completing a paid order was refused (%s); refunding", failure_type(refusal)
             )
@@ -367,7 +381,7 @@ class PurchaseWorkflow:
                 else:
                     await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
                 return
-            except ActivityError as error:
+            except StepFailed as error:
                 if failure_type(error) in BUSINESS_REFUSALS or not workflow.patched(SAGA_RULES):
                     # (Purchases begun before the rules undid on any failure.)
                     raise

@@ -1,67 +1,97 @@
-"""Paying through the running purchase saga: its ``pay`` Update, failures mapped to the
-documented statuses (402 declined; 409 when the order no longer awaits payment), and
-Stripe's word that a PaymentIntent moved, passed on as its ``payment_event`` Signal."""
+"""Paying through the running purchase saga (its ``pay`` Update), and Stripe's word that a
+PaymentIntent moved, passed on as its ``payment_event`` Signal. Every call has a deadline
+(TemporalUnavailable past it); the saga's refusals come back as this module's errors,
+which the route maps (402 declined; 409 not payable)."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from uuid import UUID
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ActivityError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
-from services.common.http.errors import AppError, Conflict, PaymentRequired
-from services.common.temporal import business_failure, saga_has_finished
+from services.common.temporal import answered_within, business_failure, saga_has_finished
 from workflows.contracts import PurchaseError, workflow_id
 from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
-
-PAY_UPDATE = "pay"
-PAYMENT_EVENT_SIGNAL = "payment_event"
-NOT_AWAITING_PAYMENT = "Order is not awaiting payment"
+from workflows.purchase import PurchaseWorkflow
 
 
-def _status_for(failed: WorkflowUpdateFailedError) -> AppError | None:
-    """402 for a declined card; 409 for a rejected payment (the validator's
-    OrderNotAwaitingPayment or any other refusal); None for an infrastructure failure
-    (an activity that failed for another reason than a business one)."""
-    failure = business_failure(failed, PurchaseError)
-    if failure is not None and failure.type == PurchaseError.CARD_DECLINED:
-        return PaymentRequired(failure.message or "Your card was declined.")
-    if failure is not None:
-        return Conflict(NOT_AWAITING_PAYMENT)
-    cause = failed.__cause__
-    while cause is not None:
-        if isinstance(cause, ActivityError):
-            return None
-        cause = cause.__cause__
-    return Conflict(NOT_AWAITING_PAYMENT)
+class CardDeclined(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-async def pay(client: Client, request: PaymentRequest) -> PaymentReceipt:
-    handle = client.get_workflow_handle(workflow_id(request.order_id))
+class NotPayable(Exception):
+    """The saga refused the payment; ``message`` says why (its validator's words)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SagaFinished(Exception):
+    """The order's saga has ended (paid, expired or cancelled): nothing awaits payment."""
+
+
+def update_id(idempotency_key: str) -> str:
+    """The pay Update's id for a client's Idempotency-Key: Temporal answers a repeated id
+    with the first one's outcome. Hashed: update ids are stored in clear."""
+    return "pay-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+async def pay(
+    client: Client,
+    request: PaymentRequest,
+    *,
+    idempotency_key: str | None,
+    deadline: timedelta,
+    answer_deadline: timedelta,
+) -> PaymentReceipt:
+    """Charge through the saga: within ``deadline`` the saga takes the payment on (or
+    refuses it), within ``answer_deadline`` more the charge is answered; TemporalUnavailable
+    past either (the charge then goes on, and the same key later gets its answer)."""
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(request.order_id))
     try:
-        receipt: PaymentReceipt = await handle.execute_update(
-            PAY_UPDATE, request, result_type=PaymentReceipt
+        update = await answered_within(
+            deadline.total_seconds(),
+            handle.start_update(
+                PurchaseWorkflow.pay,
+                request,
+                id=None if idempotency_key is None else update_id(idempotency_key),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            ),
+            "paying",
         )
+        return await answered_within(answer_deadline.total_seconds(), update.result(), "paying")
     except WorkflowUpdateFailedError as failed:
-        status = _status_for(failed)
-        if status is None:
-            raise
-        raise status from None
+        failure = business_failure(failed, PurchaseError)
+        if failure is None:
+            raise  # a charge that failed for another reason than the card: 500
+        if failure.type == PurchaseError.CARD_DECLINED:
+            raise CardDeclined(failure.message or "Your card was declined.") from None
+        raise NotPayable(failure.message) from None
     except RPCError as error:
         if saga_has_finished(error):
-            raise Conflict(NOT_AWAITING_PAYMENT) from None
+            raise SagaFinished() from None
         raise
-    return receipt
 
 
-async def tell_payment_event(client: Client, order_id: UUID, event: PaymentEvent) -> bool:
+async def tell_payment_event(
+    client: Client, order_id: UUID, event: PaymentEvent, *, deadline: timedelta
+) -> bool:
     """False when the order's saga has ended: nothing waits for the payment any more
     (the saga cancels an unfinished PaymentIntent before it ends, and refunds one found
     paid by then)."""
-    handle = client.get_workflow_handle(workflow_id(order_id))
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order_id))
     try:
-        await handle.signal(PAYMENT_EVENT_SIGNAL, event)
+        await answered_within(
+            deadline.total_seconds(),
+            handle.signal(PurchaseWorkflow.payment_event, event),
+            "telling the saga of a payment event",
+        )
     except RPCError as error:
         if saga_has_finished(error):
             return False
