@@ -145,13 +145,13 @@ def _set_role(email: str, role_name: str) -> None:
     import asyncio
 
     from services.auth.admins import set_role
-    from services.common.http.errors import NotFound
+    from services.common.errors import DomainError
     from services.common.identity.tokens import Role
 
     try:
         asyncio.run(set_role(get_settings(), email, Role(role_name)))
-    except NotFound:
-        typer.echo(f"No user has the address {email}", err=True)
+    except DomainError as refused:
+        typer.echo(refused.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{email}: {role_name} (tokens minted from now on carry it)")
 

@@ -32,7 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # The Temporal Web UI's codec endpoint.
     "services.codec_server": ("services.common",),
     # Every service's definition by name (each service's own service.py).
-    "services.definitions": ("services.common",) + tuple(f"services.{s}" for s in SERVICES),
+    "services.definitions": ("services.common", *(f"services.{s}" for s in SERVICES)),
     # The `ticketing` command: the composition root, above every layer (it starts the
     # stack, an API, a worker or a migration, as asked).
     "services.cli": PACKAGES,
@@ -69,6 +69,8 @@ NOT_IN_WORKFLOWS = (
     "nats",
     "stripe",
 )
+# Below the routes nothing speaks HTTP.
+HTTP = ("fastapi", "starlette", "services.common.http")
 
 
 def _module_name(path: Path) -> str:
@@ -174,6 +176,19 @@ def test_the_saga_does_no_io() -> None:
         if _within(name, "workflows")
         for imported in sorted(found["outside"])
         if any(_within(imported, banned) for banned in NOT_IN_WORKFLOWS)
+    ]
+    assert not offending, "\n".join(offending)
+
+
+def test_operations_and_purchase_clients_speak_no_http() -> None:
+    """An operation (or a purchase client) raises its service's domain errors; the
+    routes map them to HTTP."""
+    offending = [
+        f"{name} imports {imported}"
+        for name, found in sorted(imports().items())
+        if name.split(".")[-1] in ("operations", "purchase_client") and _within(name, "services")
+        for imported in sorted(found["ours"] | found["outside"])
+        if any(_within(imported, banned) for banned in HTTP)
     ]
     assert not offending, "\n".join(offending)
 
