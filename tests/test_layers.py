@@ -193,6 +193,40 @@ def test_operations_and_purchase_clients_speak_no_http() -> None:
     assert not offending, "\n".join(offending)
 
 
+# The one exception, on its way out: ordering a ticket coordinates two units of work and
+# the saga from operations.py; it moves to a coordinator of its own that the route calls.
+COMMITS_PENDING_A_COORDINATOR = {"services.orders.operations": {"order_ticket", "_abandon"}}
+
+
+def test_operations_never_commit() -> None:
+    """Whoever opens a unit of work commits it: a route (its dependency's), an activity,
+    a consumer or a command. An operation is handed one and neither opens nor commits."""
+    offending = []
+    for name, path in modules().items():
+        if not (_within(name, "services") and name.endswith(".operations")):
+            continue
+        allowed = COMMITS_PENDING_A_COORDINATOR.get(name, set())
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if function.name in allowed:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and _commits_or_opens(node.func):
+                    offending.append(f"{name}.{function.name}, line {node.lineno}")
+    assert not offending, "operations that commit or open a unit of work:\n" + "\n".join(
+        sorted(set(offending))
+    )
+
+
+def _commits_or_opens(called: ast.expr) -> bool:
+    if isinstance(called, ast.Attribute):
+        return called.attr in ("commit", "unit_of_work")
+    if isinstance(called, ast.Name):
+        return called.id in ("UnitOfWork", "units_of_work")
+    return False
+
+
 def test_the_rules_see_a_back_arrow_and_a_cycle() -> None:
     """The checks themselves: a made-up service importing an activity is refused, and
     two modules importing each other are a cycle."""
