@@ -50,8 +50,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "activities": ("activities", "services.common", "workflows"),
     # The worker assembles: which workflows and activities run on which task queue.
     "worker": ("worker", "activities", "services", "workflows"),
-    # The web shop: a client of the API over HTTP; the shared library's plumbing only.
-    "web": ("web", "services.common"),
+    # The web shop: a client of the API over HTTP; the shared library's plumbing, and the
+    # order statuses the API answers with.
+    "web": ("web", "services.common", "workflows.contracts"),
     # Development machinery: the embedded servers and the one-URL gateway of `ticketing up`.
     "devstack": ("devstack", "services", "web", "workflows"),
     # Benchmarks drive everything, and nothing imports them.
