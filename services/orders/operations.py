@@ -47,7 +47,7 @@ async def place_order(
     freed when the order is cancelled, which the saga does only after releasing the
     ticket: the next buyer can win at once. The tickets service's lock still decides.
     """
-    price_cents = await refuse_unorderable(uow.session, buyer_id, ticket_id)
+    price_cents = await orderable_price(uow.session, buyer_id, ticket_id)
     await _hold_buyer(uow, buyer_id)
     open_orders = await uow.session.scalar(
         select(func.count())
@@ -78,7 +78,7 @@ _ORDERABLE = select(
 ).where(Ticket.id == bindparam("ticket_id"))
 
 
-async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
+async def orderable_price(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
     """The ticket's price, unless it is unknown (TicketNotFound), the buyer's own
     (OwnTicket) or held by a live order (TicketReserved, TicketSold). On a read session
     it refuses a rush's losers without taking the write lock; in the order's own
@@ -120,7 +120,7 @@ async def order_ticket(
     TicketReserved if another order holds the ticket."""
     # Most of a rush's buyers are told here, on a read that waits for no writer.
     async with read_sessions() as session:
-        await refuse_unorderable(session, buyer_id, ticket_id)
+        await orderable_price(session, buyer_id, ticket_id)
     async with units_of_work() as uow:
         order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
         await uow.commit()

@@ -15,7 +15,7 @@ from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
 from services.common.http.errors import Conflict, ErrorResponse
 from services.common.http.throttle import ThrottleDep, per_user
-from services.common.look_again import look_until
+from services.common.polling import poll_until
 from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
 from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
@@ -40,7 +40,7 @@ async def find_order(
         async with read_sessions() as session:
             return await session.get(Order, order_id)
 
-    return await look_until(
+    return await poll_until(
         look,
         lambda order: order is not None,
         within=REPLICA_GRACE_SECONDS,
