@@ -11,7 +11,7 @@ from functools import lru_cache
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.identity.tokens import HOST_SESSION_COOKIE, SESSION_COOKIE
+from services.common.identity.tokens import session_cookie_name
 
 # localstripe accepts any test-mode publishable key.
 LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
@@ -43,7 +43,7 @@ class WebSettings(BaseSettings):
     def session_cookie(self) -> str:
         """The API's session cookie, as it names it: only development's is plain
         ``session``; everywhere else the browser holds it as ``__Host-session``."""
-        return SESSION_COOKIE if self.is_development else HOST_SESSION_COOKIE
+        return session_cookie_name(self.environment)
 
     @property
     def api_url(self) -> str:
