@@ -34,7 +34,9 @@ def serve(
     from services.common.observability.tracing import configure_tracing
 
     settings = get_settings()
-    # uvicorn's own lines go through the process's handler (log_config=None).
+    # uvicorn's own lines go through the process's handler (log_config=None). The app
+    # finds the client behind its TRUSTED_PROXIES itself (services.common.http.forwarded),
+    # so uvicorn's own proxy handling, with its own default, stays out of the way.
     configure_logging(settings)
     if service == "web":
         uvicorn.run(
@@ -42,6 +44,7 @@ def serve(
             host=host or settings.api_host,
             port=port if port is not None else 8001 + len(SERVICE_NAMES),
             log_config=None,
+            proxy_headers=False,
         )
         return
 
@@ -52,6 +55,7 @@ def serve(
         host=host or settings.api_host,
         port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
         log_config=None,
+        proxy_headers=False,
     )
 
 

@@ -16,7 +16,8 @@ from fastapi import Request
 
 from services.common.http.dependencies import SettingsDep
 from services.common.http.errors import BadRequest, ServiceBusy
-from services.common.http.throttle import ThrottleDep, client_address
+from services.common.http.forwarded import client_address
+from services.common.http.throttle import ThrottleDep
 from services.common.settings import Settings
 
 ACCOUNT_LOCKED = "Too many failed sign-ins for this account: try again later"

@@ -374,15 +374,22 @@ def test_network_policies_shut_everything_else_out(rendered: Rendered) -> None:
     (dns,) = deny["egress"]
     assert {port["port"] for port in dns["ports"]} == {53}
     # Besides Prometheus to /metrics (test_metrics_and_traces_...), only the ingress
-    # controller gets in.
-    ingress_rules = [
-        spec
+    # controller gets in, and the web shop into the APIs.
+    ingress_rules = {
+        name: spec
         for name, spec in policies.items()
         if spec.get("ingress") and name != f"{FULLNAME}-from-prometheus"
-    ]
-    assert len(ingress_rules) == 1
-    tiers = ingress_rules[0]["podSelector"]["matchExpressions"][1]
+    }
+    assert set(ingress_rules) == {f"{FULLNAME}-from-ingress", f"{FULLNAME}-api-from-web"}
+    tiers = ingress_rules[f"{FULLNAME}-from-ingress"]["podSelector"]["matchExpressions"][1]
     assert tiers == {"key": "ticketing/tier", "operator": "In", "values": ["api", "web"]}
+    from_web = ingress_rules[f"{FULLNAME}-api-from-web"]
+    assert from_web["podSelector"]["matchExpressions"][1]["values"] == ["api"]
+    (rule,) = from_web["ingress"]
+    web_labels = rendered.deployment("web")["spec"]["template"]["metadata"]["labels"]
+    assert rule["from"][0]["podSelector"]["matchLabels"].items() <= web_labels.items()
+    (egress,) = policies[f"{FULLNAME}-web-to-api"]["egress"]
+    assert egress["to"][0]["podSelector"]["matchExpressions"][1]["values"] == ["api"]
 
 
 def test_metrics_and_traces_reach_prometheus_and_the_collector_only_where_named() -> None:
@@ -418,3 +425,35 @@ def test_metrics_and_traces_reach_prometheus_and_the_collector_only_where_named(
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/metrics"
         assert int(annotations["prometheus.io/port"]) in ports
+
+
+def test_the_apis_and_the_shop_believe_only_the_named_proxies(rendered: Rendered) -> None:
+    """TRUSTED_PROXIES in every process that counts visitors, as the values name them."""
+    values = _production_values() if "shop-example-com-tls" in rendered.text else {}
+    expected = ",".join(values.get("trustedProxies", ["10.244.0.0/16"]))
+    settings = rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    web = rendered.named("ConfigMap", f"{FULLNAME}-web-settings")["data"]
+    assert settings["TRUSTED_PROXIES"] == web["TRUSTED_PROXIES"] == expected
+    assert "*" not in expected
+    for component in APIS:
+        container = _container(rendered.deployment(component)["spec"]["template"]["spec"])
+        assert container["envFrom"][0]["configMapRef"]["name"] == f"{FULLNAME}-settings"
+
+
+def test_the_shop_calls_each_service_directly_under_the_public_host(rendered: Rendered) -> None:
+    """The visitor's address the shop forwards reaches the API as the shop sent it: no
+    ingress in between to replace X-Forwarded-For with the shop pod's address."""
+    web = rendered.named("ConfigMap", f"{FULLNAME}-web-settings")["data"]
+    routes = json.loads(web["WEB_API_ROUTES"])
+    assert set(routes) == set(PREFIXES) - {"/"}
+    for prefix, url in routes.items():
+        service = rendered.named("Service", url.removeprefix("http://"))
+        assert service["metadata"]["name"] == f"{FULLNAME}-{PREFIXES[prefix]}"
+        assert [port["port"] for port in service["spec"]["ports"]] == [80]
+    assert web["WEB_API_URL"].startswith("https://")
+
+
+@pytest.mark.parametrize("trusted", [["*"], [], ["10.0.0.0/8", "*"]])
+def test_the_chart_refuses_to_trust_anyone(trusted: list[str]) -> None:
+    with pytest.raises(Exception, match="trustedProxies"):
+        Rendered({"trustedProxies": trusted})

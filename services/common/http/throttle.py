@@ -77,9 +77,3 @@ def per_user(limit: Callable[[Settings], str], scope: str, message: str) -> Any:
         await throttle.hit(limit(settings), scope, str(user.id), message=message)
 
     return Depends(guard)
-
-
-def client_address(request: Request) -> str:
-    """The caller's address; behind a trusted proxy, the one it forwarded (uvicorn's
-    ``--forwarded-allow-ips`` decides whom to trust)."""
-    return request.client.host if request.client else "unknown"

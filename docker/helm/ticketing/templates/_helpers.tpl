@@ -165,9 +165,18 @@ affinity:
 {{- end }}
 {{- end -}}
 
+{{/* TRUSTED_PROXIES: the ingress controller's and the web shop's pod network(s). */}}
+{{- define "ticketing.trustedProxies" -}}
+{{- if or (has "*" .Values.trustedProxies) (not .Values.trustedProxies) -}}
+{{- fail "trustedProxies: name the pod network(s) of the ingress controller and the web shop (never *)" -}}
+{{- end -}}
+{{ join "," .Values.trustedProxies }}
+{{- end -}}
+
 {{- define "ticketing.settings" -}}
 {{- $v := .Values -}}
 ENVIRONMENT: {{ $v.environment | quote }}
+TRUSTED_PROXIES: {{ include "ticketing.trustedProxies" . | quote }}
 DATA_DIR: /tmp/ticketing
 MIGRATE_ON_START: "false"
 {{- if not $v.nats.urlSecret.name }}
@@ -286,6 +295,16 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- else -}}
 {{ ternary "https" "http" .Values.ingress.tls.enabled }}://{{ .Values.ingress.host }}
 {{- end -}}
+{{- end -}}
+
+{{/* The shop's way to each service's API: its Service, not the ingress (JSON). */}}
+{{- define "ticketing.webApiRoutes" -}}
+{{- $fullname := include "ticketing.fullname" . -}}
+{{- $routes := dict -}}
+{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/orders" "orders" "/api/payments" "payments" }}
+{{- $_ := set $routes $prefix (printf "http://%s-%s" $fullname $service) }}
+{{- end -}}
+{{ toJson $routes }}
 {{- end -}}
 
 {{/* The four services' APIs: name, whether it signs tokens, whether it uses Temporal. */}}
