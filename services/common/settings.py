@@ -148,7 +148,13 @@ class Settings(BaseSettings):
 
     # Throttles (services.common.http.throttle): each limit in the `limits` notation.
     throttling: bool = True
+    # Where the counts live: in the process (memory://), or in Redis (redis://host:6379/0)
+    # that every replica of every service shares.
     throttle_storage: str = "memory://"
+    # How many copies of this process the deployment runs at most (the chart sets each
+    # API's HPA maximum): above 1, production refuses counts kept in the process, which
+    # would let a visitor spread attempts over the replicas.
+    replicas: int = Field(default=1, ge=1)
     signin_attempts_per_address: str = "30/minute"
     # Past this many wrong passwords the account's sign-in is locked until the window ends.
     signin_failures_per_account: str = "5/15 minutes"
@@ -249,6 +255,16 @@ class Settings(BaseSettings):
     def _throttles_stay_on_in_production(self) -> Settings:
         if self.is_production and not self.throttling:
             raise ValueError("THROTTLING=false is refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _replicas_share_their_counts_in_production(self) -> Settings:
+        in_process = self.throttle_storage.removeprefix("async+").startswith("memory")
+        if self.is_production and self.replicas > 1 and in_process:
+            raise ValueError(
+                "THROTTLE_STORAGE=memory:// is refused in production with REPLICAS above 1:"
+                " each replica would count on its own (use redis://...)"
+            )
         return self
 
     @model_validator(mode="after")

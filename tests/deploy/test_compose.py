@@ -44,3 +44,11 @@ def test_the_gateway_appends_the_peer_and_keeps_the_host(compose: dict[str, Any]
     conf = (COMPOSE.parent / "nginx.conf").read_text()
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in conf
     assert "Host $http_host" in conf
+
+
+def test_every_api_counts_in_the_one_redis(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    assert redis["image"].startswith("redis:")
+    for api in APIS:
+        assert environment(compose, api)["THROTTLE_STORAGE"] == "redis://redis:6379/0", api
+        assert "redis" in compose["services"][api]["depends_on"], api

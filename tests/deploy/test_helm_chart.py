@@ -15,6 +15,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from services.common.settings import Settings
+from tests.auth.test_production_settings import key_pair
 from worker.main import SHUTDOWN_GRACE
 
 CHART = Path(__file__).resolve().parents[2] / "docker" / "helm" / "ticketing"
@@ -49,6 +51,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "ticketing-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "shop-example-com-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "registry-credentials": {".dockerconfigjson": "FAKE-REGISTRY-AUTH"},
+    "ticketing-throttle-store": {"url": "rediss://:FAKE-REDIS-PASSWORD@redis:6380/0"},
 }
 SECRET_VALUES = [value for keys in SECRETS.values() for value in keys.values()]
 
@@ -162,10 +165,12 @@ def test_every_object_is_valid_for_a_current_kubernetes(rendered: Rendered) -> N
 
 def test_it_renders_every_part(rendered: Rendered) -> None:
     deployments = {item["metadata"]["name"] for item in rendered.of_kind("Deployment")}
-    assert deployments == {f"{FULLNAME}-{c}" for c in (*APIS, "web", *WORKERS)}
+    assert deployments == {f"{FULLNAME}-{c}" for c in (*APIS, "web", *WORKERS, "redis")}
+    # The limits' store runs one copy: a restart only forgets counts of a few minutes.
+    scaled = deployments - {f"{FULLNAME}-redis"}
     for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
         targets = {item["metadata"]["name"] for item in rendered.of_kind(kind)}
-        assert targets == deployments, kind
+        assert targets == scaled, kind
     for hpa in rendered.of_kind("HorizontalPodAutoscaler"):
         assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
     assert rendered.of_kind("Secret") == []
@@ -178,7 +183,8 @@ def test_every_deployment_is_probed_sized_and_unprivileged(rendered: Rendered) -
         container = _container(pod)
         ports = {port["name"]: port["containerPort"] for port in container["ports"]}
         for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"]["port"] in ports, (name, probe)
+            check = container[probe].get("httpGet") or container[probe]["tcpSocket"]
+            assert check["port"] in ports, (name, probe)
         for bound in ("requests", "limits"):
             assert set(container["resources"][bound]) >= {"cpu", "memory"}, (name, bound)
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -289,7 +295,7 @@ def test_only_auth_holds_the_private_key_and_only_payments_the_stripe_key(
         assert ("JWT_PRIVATE_KEY" in env) is is_auth, name
         is_payments = name in (f"{FULLNAME}-payments", f"{FULLNAME}-payments-worker")
         assert ("ticketing-stripe" in secrets) is is_payments, name
-        if name != f"{FULLNAME}-web":
+        if name not in (f"{FULLNAME}-web", f"{FULLNAME}-redis"):
             # Every service's process verifies tokens (and production requires the key).
             assert "ticketing-jwt-public" in secrets, name
             assert env["JWT_PUBLIC_KEY"]["value"].startswith("/etc/ticketing/"), name
@@ -380,7 +386,13 @@ def test_network_policies_shut_everything_else_out(rendered: Rendered) -> None:
         for name, spec in policies.items()
         if spec.get("ingress") and name != f"{FULLNAME}-from-prometheus"
     }
-    assert set(ingress_rules) == {f"{FULLNAME}-from-ingress", f"{FULLNAME}-api-from-web"}
+    assert set(ingress_rules) == {
+        f"{FULLNAME}-from-ingress",
+        f"{FULLNAME}-api-from-web",
+        f"{FULLNAME}-redis-from-api",
+    }
+    (from_apis,) = ingress_rules[f"{FULLNAME}-redis-from-api"]["ingress"]
+    assert from_apis["from"][0]["podSelector"]["matchExpressions"][1]["values"] == ["api"]
     tiers = ingress_rules[f"{FULLNAME}-from-ingress"]["podSelector"]["matchExpressions"][1]
     assert tiers == {"key": "ticketing/tier", "operator": "In", "values": ["api", "web"]}
     from_web = ingress_rules[f"{FULLNAME}-api-from-web"]
@@ -457,3 +469,70 @@ def test_the_shop_calls_each_service_directly_under_the_public_host(rendered: Re
 def test_the_chart_refuses_to_trust_anyone(trusted: list[str]) -> None:
     with pytest.raises(Exception, match="trustedProxies"):
         Rendered({"trustedProxies": trusted})
+
+
+def test_every_api_replica_counts_in_one_shared_store(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THROTTLE_STORAGE names the chart's Redis, and each API says how many copies it
+    may run (REPLICAS): settings production accepts only with a shared store."""
+    settings = rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    url = settings["THROTTLE_STORAGE"]
+    assert url == f"redis://{FULLNAME}-redis:6379/0"
+    service = rendered.named("Service", f"{FULLNAME}-redis")
+    assert [port["port"] for port in service["spec"]["ports"]] == [6379]
+    redis = rendered.deployment("redis")["spec"]["template"]
+    assert service["spec"]["selector"].items() <= redis["metadata"]["labels"].items()
+    assert _container(redis["spec"])["image"].startswith("redis:")
+    hpas = {
+        item["spec"]["scaleTargetRef"]["name"]: item["spec"]
+        for item in rendered.of_kind("HorizontalPodAutoscaler")
+    }
+    for component in APIS:
+        deployment = rendered.deployment(component)
+        replicas = int(
+            _env(_container(deployment["spec"]["template"]["spec"]))["REPLICAS"]["value"]
+        )
+        hpa = hpas.get(deployment["metadata"]["name"])
+        assert replicas == (hpa["maxReplicas"] if hpa else deployment["spec"]["replicas"])
+        assert replicas > 1, component
+        # What the pod's process is given, production's own check accepts...
+        for name, value in {**settings, "REPLICAS": str(replicas)}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("JWT_PUBLIC_KEY", key_pair()[1])
+        assert Settings(_env_file=None).throttle_storage == url
+        # ... and the in-process store it would refuse.
+        monkeypatch.setenv("THROTTLE_STORAGE", "memory://")
+        with pytest.raises(ValueError, match="THROTTLE_STORAGE=memory:// is refused"):
+            Settings(_env_file=None)
+
+
+def test_a_store_of_ones_own_comes_from_a_secret() -> None:
+    rendered = Rendered(
+        {
+            "throttleStore": {
+                "redis": {"enabled": False},
+                "urlSecret": {"name": "ticketing-throttle-store", "key": "url"},
+                "networkPolicy": {"to": [{"ipBlock": {"cidr": "10.9.0.0/24"}}]},
+            }
+        }
+    )
+    assert f"{FULLNAME}-redis" not in {
+        item["metadata"]["name"] for item in rendered.of_kind("Deployment")
+    }
+    assert "THROTTLE_STORAGE" not in rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    for component in APIS:
+        env = _env(_container(rendered.deployment(component)["spec"]["template"]["spec"]))
+        ref = env["THROTTLE_STORAGE"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "ticketing-throttle-store", "key": "url"}
+    policy = rendered.named("NetworkPolicy", f"{FULLNAME}-api-to-throttle-store")
+    assert policy["spec"]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.9.0.0/24"}}]
+    with pytest.raises(Exception, match="throttleStore"):
+        Rendered({"throttleStore": {"redis": {"enabled": False}}})
+
+
+def test_the_production_example_limits_each_client_at_the_ingress() -> None:
+    (ingress,) = Rendered(_production_values()).of_kind("Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    for limit in ("limit-rps", "limit-connections", "limit-burst-multiplier"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{limit}"]) > 0, limit

@@ -143,6 +143,13 @@ affinity:
   value: /etc/ticketing/temporal-ca/{{ $v.temporal.tls.caKey }}
 {{- end }}
 {{- end }}
+{{- with $v.throttleStore.urlSecret }}{{ if .name }}
+- name: THROTTLE_STORAGE
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}{{ end }}
 {{- if .stripe }}
 - name: STRIPE_SECRET_KEY
   valueFrom:
@@ -175,6 +182,9 @@ affinity:
 
 {{- define "ticketing.settings" -}}
 {{- $v := .Values -}}
+{{- if not (or $v.throttleStore.redis.enabled $v.throttleStore.urlSecret.name) }}
+{{- fail "throttleStore: run the chart's Redis or name yours (urlSecret): replicas must share their limits" }}
+{{- end }}
 ENVIRONMENT: {{ $v.environment | quote }}
 TRUSTED_PROXIES: {{ include "ticketing.trustedProxies" . | quote }}
 DATA_DIR: /tmp/ticketing
@@ -188,6 +198,9 @@ TEMPORAL_NAMESPACE: {{ $v.temporal.namespace | quote }}
 TEMPORAL_TLS: {{ $v.temporal.tls.enabled | toString | quote }}
 {{- with $v.temporal.tls.serverName }}
 TEMPORAL_TLS_SERVER_NAME: {{ . | quote }}
+{{- end }}
+{{- if and $v.throttleStore.redis.enabled (not $v.throttleStore.urlSecret.name) }}
+THROTTLE_STORAGE: {{ printf "redis://%s-redis:6379/0" (include "ticketing.fullname" .) | quote }}
 {{- end }}
 WORKER_HEALTH_HOST: "0.0.0.0"
 WORKER_HEALTH_PORT: {{ $v.workers.healthPort | toString | quote }}
