@@ -7,7 +7,7 @@ sees a database URL or a secret key.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,6 +37,9 @@ class WebSettings(BaseSettings):
     web_api_routes: dict[str, str] = Field(default_factory=dict)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Its log lines, as every process's (services.common.observability.logging).
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the

@@ -15,14 +15,27 @@ import logging
 import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import IO, Any
+from typing import IO, Any, Literal, Protocol
 from uuid import UUID
 
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
 
 from services.common.observability.tracing import current_trace_id
-from services.common.settings import Settings
+
+
+class LogSettings(Protocol):
+    """What the log lines' shape depends on: a service's settings, or the web shop's."""
+
+    @property
+    def log_format(self) -> Literal["json", "text"] | None: ...
+
+    @property
+    def log_level(self) -> str: ...
+
+    @property
+    def is_development(self) -> bool: ...
+
 
 # workflows.models.workflow_id: the saga's workflow id is the order's.
 _PURCHASE_WORKFLOW_PREFIX = "order-"
@@ -102,20 +115,20 @@ def json_formatter() -> JsonFormatter:
     )
 
 
-def uses_json(settings: Settings) -> bool:
+def uses_json(settings: LogSettings) -> bool:
     if settings.log_format is not None:
         return settings.log_format == "json"
     return not settings.is_development
 
 
-def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+def log_handler(settings: LogSettings, stream: IO[str] | None = None) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(PurchaseContext())
     handler.setFormatter(json_formatter() if uses_json(settings) else ReadableFormatter())
     return handler
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: LogSettings) -> None:
     """The process's one handler on the root logger; uvicorn's loggers hand their lines
     to it instead of printing them their own way."""
     if uses_json(settings):
