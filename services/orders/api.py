@@ -23,13 +23,13 @@ from services.common.http.dependencies import (
     TemporalDep,
     UnitsOfWorkDep,
 )
-from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
 from services.common.money import to_cents
 from services.common.settings import Settings
 from services.orders import operations, purchase_client
+from services.orders.errors import NotOrderOwner, OrderAlreadyPaid, OrderNotFound
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
 from workflows.contracts import OrderStatus
@@ -58,9 +58,9 @@ async def own_order(
 ) -> tuple[Order, Ticket]:
     found = await read_order(read_sessions, order_id)
     if found is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound()
     if found[0].user_id != user.id:
-        raise Forbidden("You do not own this order")
+        raise NotOrderOwner()
     return found
 
 
@@ -99,23 +99,18 @@ async def create(
     settings: SettingsDep,
 ) -> Response:
     """Order a ticket: answers once the ticket is locked for this order."""
-    try:
-        order = await operations.order_ticket(
-            units_of_work,
-            read_sessions,
-            temporal,
-            user.id,
-            body.ticket_id,
-            window_seconds=settings.order_expiration_seconds,
-            max_open_orders=settings.max_open_orders_per_buyer,
-            temporal_deadline=_temporal_deadline(settings),
-            expected_price_cents=None if body.price is None else to_cents(body.price),
-            authentication_grace_seconds=settings.payment_authentication_grace_seconds,
-        )
-    except purchase_client.PriceChanged as changed:
-        raise Conflict(changed.message, field="price") from None
-    except purchase_client.PurchaseRefused as refused:
-        raise Conflict(refused.message) from None
+    order = await operations.order_ticket(
+        units_of_work,
+        read_sessions,
+        temporal,
+        user.id,
+        body.ticket_id,
+        window_seconds=settings.order_expiration_seconds,
+        max_open_orders=settings.max_open_orders_per_buyer,
+        temporal_deadline=_temporal_deadline(settings),
+        expected_price_cents=None if body.price is None else to_cents(body.price),
+        authentication_grace_seconds=settings.payment_authentication_grace_seconds,
+    )
     found = await read_order(read_sessions, order.id)
     assert found is not None
     created = representation(*found)
@@ -175,7 +170,7 @@ async def show(
     `Prefer: wait=N`: the answer comes as soon as the order changes, or is a 304 after
     N seconds."""
 
-    order_uuid = id_or_not_found(order_id, "Order")
+    order_uuid = id_or_not_found(order_id, OrderNotFound)
 
     async def represent() -> bytes:
         return representation(*await own_order(read_sessions, order_uuid, user))
@@ -200,22 +195,19 @@ async def cancel(
     settings: SettingsDep,
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
-    order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, "Order"), user)
+    order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, OrderNotFound), user)
     if order.status == OrderStatus.COMPLETE:
-        raise Conflict(purchase_client.ALREADY_PAID)
+        raise OrderAlreadyPaid()
     if order.status == OrderStatus.CANCELLED:
         return Response(status_code=204)
-    try:
-        cancelled = await purchase_client.cancel_purchase(
-            await temporal.get(), order.id, deadline=_temporal_deadline(settings)
-        )
-    except purchase_client.PurchaseRefused as refused:
-        raise Conflict(refused.message) from None
+    cancelled = await purchase_client.cancel_purchase(
+        await temporal.get(), order.id, deadline=_temporal_deadline(settings)
+    )
     if not cancelled:
         # The saga had already finished: its outcome is in the order.
         final = await read_order(read_sessions, order.id)
         if final is not None and final[0].status == OrderStatus.COMPLETE:
-            raise Conflict(purchase_client.ALREADY_PAID)
+            raise OrderAlreadyPaid()
     return Response(status_code=204)
 
 

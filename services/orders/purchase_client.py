@@ -1,6 +1,6 @@
 """The orders service's side of the purchase saga: start it, cancel through it, and give
 up on one whose start went unanswered. Every call has a deadline (TemporalUnavailable
-past it); the saga's refusals come back as this module's errors, which the routes map."""
+past it); the saga's refusals come back as the orders service's errors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from services.common.temporal import answered_within, business_failure, saga_has_finished
+from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
 from workflows.contracts import (
     OrderStatus,
     PurchaseError,
@@ -25,33 +26,6 @@ from workflows.contracts import (
 )
 from workflows.models import PurchaseInput, PurchaseState
 from workflows.purchase import PurchaseWorkflow
-
-TICKET_RESERVED = "Ticket is already reserved"
-ALREADY_PAID = "Cannot cancel a paid order"
-PRICE_CHANGED = "Ticket price changed"
-
-
-class PurchaseRefused(Exception):
-    """The saga said no; the message is the buyer's to read."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class TicketReserved(PurchaseRefused):
-    def __init__(self) -> None:
-        super().__init__(TICKET_RESERVED)
-
-
-class PriceChanged(PurchaseRefused):
-    def __init__(self) -> None:
-        super().__init__(PRICE_CHANGED)
-
-
-class AlreadyPaid(PurchaseRefused):
-    def __init__(self) -> None:
-        super().__init__(ALREADY_PAID)
 
 
 async def start_purchase(
@@ -92,7 +66,7 @@ async def start_purchase(
 async def cancel_purchase(client: Client, order_id: UUID, *, deadline: timedelta) -> bool:
     """Asks the saga to cancel and undo the order; answers once it has. False when the
     saga has already finished (the caller reads the order's final status instead);
-    AlreadyPaid when it is paid."""
+    OrderAlreadyPaid when it is paid."""
     handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order_id))
     try:
         await answered_within(
@@ -103,7 +77,7 @@ async def cancel_purchase(client: Client, order_id: UUID, *, deadline: timedelta
     except WorkflowUpdateFailedError as failed:
         failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
-            raise AlreadyPaid() from None
+            raise OrderAlreadyPaid() from None
         raise
     except RPCError as error:
         # Temporal being unreachable is not "already finished": the cancel must fail.

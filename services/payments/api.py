@@ -14,17 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
-from services.common.http.errors import (
-    Conflict,
-    ErrorResponse,
-    Forbidden,
-    NotFound,
-    PaymentRequired,
-)
+from services.common.http.errors import ErrorResponse
 from services.common.http.throttle import ThrottleDep, per_user
-from services.common.look_again import look_until
+from services.common.polling import poll_until
 from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
+from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
 from workflows.contracts import OrderStatus
@@ -46,7 +41,7 @@ async def find_order(
         async with read_sessions() as session:
             return await session.get(Order, order_id)
 
-    return await look_until(
+    return await poll_until(
         look,
         lambda order: order is not None,
         within=REPLICA_GRACE_SECONDS,
@@ -55,7 +50,6 @@ async def find_order(
     )
 
 
-NOT_AWAITING_PAYMENT = "Order is not awaiting payment"
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "A key of your choosing (e.g. a UUID) per payment attempt, as Stripe's: the same "
     "request sent again with the same key gets the first one's answer (the same payment, "
@@ -64,15 +58,15 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
 )
 
 
-def _finished(order: Order) -> Conflict:
+def _finished(order: Order) -> OrderNotAwaitingPayment:
     """The saga has ended: why, as the order's replica tells it."""
     if order.status == OrderStatus.CANCELLED:
-        return Conflict("Cannot pay for a cancelled order")
+        return OrderNotAwaitingPayment("Cannot pay for a cancelled order")
     if order.status == OrderStatus.COMPLETE:
-        return Conflict("Order has already been paid")
+        return OrderNotAwaitingPayment("Order has already been paid")
     if order.expires_at is not None and as_utc(order.expires_at) <= datetime.now(UTC):
-        return Conflict("The payment window has ended")
-    return Conflict(NOT_AWAITING_PAYMENT)
+        return OrderNotAwaitingPayment("The payment window has ended")
+    return OrderNotAwaitingPayment()
 
 
 @router.post(
@@ -122,9 +116,9 @@ async def pay(
     be paid now is the saga's to say."""
     order = await find_order(read_sessions, body.order_id)
     if order is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound()
     if order.user_id != user.id:
-        raise Forbidden("You do not own this order")
+        raise NotOrderOwner()
     if throttle.enabled:
         async with read_sessions() as session:
             await refuse_card_testing(session, order, settings, datetime.now(UTC))
@@ -136,10 +130,6 @@ async def pay(
             deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
             answer_deadline=timedelta(seconds=settings.payment_answer_timeout_seconds),
         )
-    except purchase_client.CardDeclined as declined:
-        raise PaymentRequired(declined.message) from None
-    except purchase_client.NotPayable as refused:
-        raise Conflict(refused.message) from None
     except purchase_client.SagaFinished:
         raise _finished(order) from None
     if receipt.status is ChargeOutcome.REQUIRES_ACTION:

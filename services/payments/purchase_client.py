@@ -1,7 +1,7 @@
 """Paying through the running purchase saga (its ``pay`` Update), and Stripe's word that a
 PaymentIntent moved, passed on as its ``payment_event`` Signal. Every call has a deadline
-(TemporalUnavailable past it); the saga's refusals come back as this module's errors,
-which the route maps (402 declined; 409 not payable)."""
+(TemporalUnavailable past it); the saga's refusals come back as the payments service's
+errors (CardDeclined; OrderNotAwaitingPayment, in the saga's words)."""
 
 from __future__ import annotations
 
@@ -13,23 +13,10 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateS
 from temporalio.service import RPCError
 
 from services.common.temporal import answered_within, business_failure, saga_has_finished
+from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
 from workflows.contracts import PurchaseError, workflow_id
 from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
 from workflows.purchase import PurchaseWorkflow
-
-
-class CardDeclined(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotPayable(Exception):
-    """The saga refused the payment; ``message`` says why (its validator's words)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class SagaFinished(Exception):
@@ -72,7 +59,7 @@ async def pay(
             raise  # a charge that failed for another reason than the card: 500
         if failure.type == PurchaseError.CARD_DECLINED:
             raise CardDeclined(failure.message or "Your card was declined.") from None
-        raise NotPayable(failure.message) from None
+        raise OrderNotAwaitingPayment(failure.message) from None
     except RPCError as error:
         if saga_has_finished(error):
             raise SagaFinished() from None
