@@ -144,6 +144,7 @@ class PaymentsActivities:
                 # Learn whether the unresolved charge took money before deciding.
                 await self._send(step, accepts_authentication=False)
                 continue
+            _between_stripe_calls()
             refund_id = await self.gateway.refund(
                 payment_intent_id=step.stripe_id,
                 idempotency_key=refund_idempotency_key(refund.order_id),
@@ -160,6 +161,7 @@ class PaymentsActivities:
         needs authentication waits for the buyer, if the saga waits for one; else it is
         cancelled and declined."""
         try:
+            _between_stripe_calls()
             intent = await self.gateway.charge(
                 amount_cents=attempt.amount_cents,
                 token=attempt.token,
@@ -174,6 +176,7 @@ class PaymentsActivities:
                 await uow.commit()
             return operations.Authenticating(attempt, intent.id, intent.client_secret)
         if intent.requires_action:
+            _between_stripe_calls()
             intent = await self.gateway.cancel(intent.id)
             if not intent.succeeded:
                 return await self._record_declined(attempt, REQUIRES_AUTHENTICATION)
@@ -181,8 +184,10 @@ class PaymentsActivities:
 
     async def _settle(self, waiting: operations.Authenticating, *, give_up: bool) -> Outcome:
         """Settle an authentication from what Stripe says of its PaymentIntent."""
+        _between_stripe_calls()
         intent = await self.gateway.intent(waiting.intent_id)
         if intent.status in ("requires_action", "requires_confirmation") and give_up:
+            _between_stripe_calls()
             intent = await self.gateway.cancel(intent.id)
             if not intent.succeeded:
                 return await self._record_declined(waiting.attempt, NOT_AUTHENTICATED_IN_TIME)
@@ -210,6 +215,14 @@ class PaymentsActivities:
             await operations.settle_declined(uow, attempt, message, datetime.now(UTC))
             await uow.commit()
         return operations.Declined(message)
+
+
+def _between_stripe_calls() -> None:
+    """A Stripe call may take up to a minute (the gateway's timeout and retries): a
+    heartbeat before each tells Temporal the attempt is alive, so a worker that died
+    mid-charge is noticed within the heartbeat timeout rather than the attempt's."""
+    if activity.in_activity():
+        activity.heartbeat()
 
 
 def _requires_action(waiting: operations.Authenticating) -> ChargeResult:

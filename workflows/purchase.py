@@ -66,10 +66,22 @@ with workflow.unsafe.imports_passed_through():
 
 
 STEP_TIMEOUT = timedelta(seconds=10)
-CHARGE_TIMEOUT = timedelta(seconds=30)
-# Stripe may take up to a minute a call (the gateway's timeout and retries), and a refund
-# makes a few calls: each attempt may take this long.
-REFUND_TIMEOUT = timedelta(minutes=6)
+# A step before payment gives up within this (the buyer waits for it).
+RESERVING_BOUND = timedelta(minutes=1)
+# One Stripe call at worst: the payments gateway's request timeout times its tries, plus
+# its backoff (tests/payments/test_timeouts.py holds the two together). The payments
+# activities heartbeat before each call; each attempt may make this many calls.
+STRIPE_CALL = timedelta(seconds=75)
+STRIPE_HEARTBEAT = STRIPE_CALL + timedelta(seconds=15)
+CHARGE_CALLS, SETTLE_CALLS, REFUND_CALLS = 4, 2, 5
+CHARGE_TIMEOUT = STRIPE_CALL * CHARGE_CALLS + STEP_TIMEOUT
+SETTLE_TIMEOUT = STRIPE_CALL * SETTLE_CALLS + STEP_TIMEOUT
+REFUND_TIMEOUT = STRIPE_CALL * REFUND_CALLS + STEP_TIMEOUT
+# What a buyer's payment may take in all, retries included: the pay Update answers by then.
+CHARGE_BOUND = CHARGE_TIMEOUT + timedelta(minutes=1)
+# The longest any one activity attempt of the saga may run: a worker's shutdown grace
+# covers it.
+LONGEST_ACTIVITY = max(CHARGE_TIMEOUT, SETTLE_TIMEOUT, REFUND_TIMEOUT, STEP_TIMEOUT)
 # Before payment a step gives up after a while (and the purchase is undone); the buyer
 # waits for it.
 FORWARD_RETRY = RetryPolicy(
@@ -136,6 +148,12 @@ def refused(message: str, error: PurchaseError) -> ApplicationError:
 
 
 Compensation = Callable[[], Awaitable[None]]
+
+
+def _bound(retry: RetryPolicy) -> timedelta | None:
+    """A step that may give up does so within what a buyer waits; one retried without
+    limit (past payment, or undoing) has no bound."""
+    return RESERVING_BOUND if retry.maximum_attempts else None
 
 
 @workflow.defn(name="Purchase")
@@ -246,6 +264,7 @@ class PurchaseWorkflow:
             task_queue=TaskQueue.TICKETS,
             result_type=LockedTicket,
             start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=RESERVING_BOUND,
             retry_policy=FORWARD_RETRY,
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
@@ -326,7 +345,8 @@ class PurchaseWorkflow:
                 ),
                 task_queue=TaskQueue.PAYMENTS,
                 result_type=ChargeResult,
-                start_to_close_timeout=CHARGE_TIMEOUT,
+                start_to_close_timeout=SETTLE_TIMEOUT,
+                heartbeat_timeout=STRIPE_HEARTBEAT,
                 # Giving up must come to an answer; a look on a webhook may fail, the
                 # look at the window's end follows.
                 retry_policy=UNLIMITED_RETRY if give_up else CHARGE_RETRY,
@@ -436,7 +456,8 @@ class PurchaseWorkflow:
             RefundInput(order_id=self._purchase.order_id),
             task_queue=TaskQueue.PAYMENTS,
             result_type=RefundOutcome,
-            start_to_close_timeout=REFUND_TIMEOUT if self._undo_remotely else STEP_TIMEOUT,
+            start_to_close_timeout=REFUND_TIMEOUT,
+            heartbeat_timeout=STRIPE_HEARTBEAT,
             retry_policy=UNLIMITED_RETRY,
         )
         self._state.authentication_attempt = None
@@ -501,6 +522,8 @@ class PurchaseWorkflow:
                 task_queue=TaskQueue.PAYMENTS,
                 result_type=ChargeResult,
                 start_to_close_timeout=CHARGE_TIMEOUT,
+                schedule_to_close_timeout=CHARGE_BOUND,
+                heartbeat_timeout=STRIPE_HEARTBEAT,
                 retry_policy=CHARGE_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
@@ -596,6 +619,7 @@ class PurchaseWorkflow:
                 activity,
                 arg,
                 start_to_close_timeout=STEP_TIMEOUT,
+                schedule_to_close_timeout=_bound(retry),
                 retry_policy=retry,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
@@ -610,6 +634,7 @@ class PurchaseWorkflow:
             arg,
             task_queue=queue,
             start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=_bound(retry),
             retry_policy=retry,
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PAYMENT_IN_PROGRESS, PaymentsActivities
 from services.common.messaging.events import ChargeCreated, Subject
@@ -353,3 +354,23 @@ async def test_a_refund_resolves_an_abandoned_charge_first(
     assert payment.status == PaymentStatus.REFUNDED
     assert payment.stripe_id is not None
     assert await refunds_of(gateway, payment.stripe_id) == [payment.refund_id]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_stripe_activities_heartbeat_before_each_stripe_call(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    """So a worker that dies mid-call is noticed within the heartbeat timeout."""
+    beats: list[object] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details)
+    order_id = uuid4()
+    paid = await env.run(
+        activities.charge, charge_input(order_id, await payment_method(gateway, VISA))
+    )
+    assert paid.outcome is ChargeOutcome.SUCCEEDED
+    charged = len(beats)
+    assert charged >= 1
+    refunded = await env.run(activities.refund, RefundInput(order_id=order_id))
+    assert refunded.refunded
+    assert len(beats) > charged
