@@ -1,7 +1,8 @@
 """The purchase saga: lock the ticket, wait for payment within the window, then complete
 the order, or cancel it and undo what was done.
 
-Workflow code only: no I/O, no clock but ``workflow.now()``, activities called by name.
+Workflow code only: no I/O, no clock but ``workflow.now()``; activities called through
+their signature-only stubs (workflows/activity_stubs.py).
 A change to what this code does for a running purchase must keep replaying its history
 (tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
 
@@ -23,7 +24,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,6 +32,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_stubs as stubs
     from workflows.contracts import (
         CANCELLING,
         ORDER_STATUS,
@@ -44,7 +46,6 @@ with workflow.unsafe.imports_passed_through():
         Canceller,
         ChargeInput,
         ChargeOutcome,
-        ChargeResult,
         PaymentEvent,
         PaymentReceipt,
         PaymentRequest,
@@ -56,7 +57,6 @@ with workflow.unsafe.imports_passed_through():
         RefundOutcome,
     )
     from workflows.steps import (
-        Activity,
         AwaitingPaymentInput,
         CancelOrderInput,
         LockedTicket,
@@ -148,6 +148,9 @@ def refused(message: str, error: PurchaseError) -> ApplicationError:
 
 
 Compensation = Callable[[], Awaitable[None]]
+A = TypeVar("A")
+# An activity of the saga's (activity_stubs) taking an ``A``, whose answer the step ignores.
+Step = Callable[[A], Awaitable[object]]
 
 
 def _bound(retry: RetryPolicy) -> timedelta | None:
@@ -221,13 +224,13 @@ class PurchaseWorkflow:
                 if locked is None:
                     return
             else:
-                await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
+                await self._step(stubs.reserve_ticket, self._hold, TaskQueue.TICKETS)
                 self._state.ticket_reserved = True
             self._state.deadline = workflow.now() + timedelta(
                 seconds=self._purchase.payment_window_seconds
             )
             await self._step(
-                Activity.MARK_AWAITING_PAYMENT,
+                stubs.mark_order_awaiting_payment,
                 AwaitingPaymentInput(
                     order_id=self._purchase.order_id,
                     expires_at=self._state.deadline,
@@ -258,11 +261,10 @@ class PurchaseWorkflow:
     async def _reserve_at_locked_price(self) -> LockedTicket | None:
         """Lock the ticket; it costs what it cost at that moment. None when that is not
         the price the buyer saw: then the ticket is released before the buyer hears."""
-        locked: LockedTicket = await workflow.execute_activity(
-            Activity.RESERVE_TICKET,
+        locked = await workflow.execute_activity(
+            stubs.reserve_ticket,
             self._hold,
             task_queue=TaskQueue.TICKETS,
-            result_type=LockedTicket,
             start_to_close_timeout=STEP_TIMEOUT,
             schedule_to_close_timeout=RESERVING_BOUND,
             retry_policy=FORWARD_RETRY,
@@ -338,13 +340,12 @@ class PurchaseWorkflow:
         assert attempt is not None
         self._state.paying = PaymentStep.SETTLE
         try:
-            settled: ChargeResult = await workflow.execute_activity(
-                Activity.SETTLE_AUTHENTICATION,
+            settled = await workflow.execute_activity(
+                stubs.settle_authentication,
                 AuthenticationInput(
                     order_id=self._purchase.order_id, attempt=attempt, give_up=give_up
                 ),
                 task_queue=TaskQueue.PAYMENTS,
-                result_type=ChargeResult,
                 start_to_close_timeout=SETTLE_TIMEOUT,
                 heartbeat_timeout=STRIPE_HEARTBEAT,
                 # Giving up must come to an answer; a look on a webhook may fail, the
@@ -371,9 +372,9 @@ class PurchaseWorkflow:
         longer awaits payment) undoes the purchase, and the order says why."""
         self._state.phase = Phase.COMPLETING
         try:
-            await self._forward(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
+            await self._forward(stubs.mark_ticket_sold, self._hold, TaskQueue.TICKETS)
             await self._forward(
-                Activity.COMPLETE_ORDER,
+                stubs.complete_order,
                 OrderInput(order_id=self._purchase.order_id),
                 TaskQueue.ORDERS,
             )
@@ -387,7 +388,7 @@ class PurchaseWorkflow:
         self._state.phase = Phase.COMPLETE
         self._set_status(OrderStatus.COMPLETE)
 
-    async def _forward(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+    async def _forward(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
         """A completing step: retried without limit; raises only a business refusal.
 
         An orders step runs in the saga's worker first (a local activity) for a bounded
@@ -435,7 +436,7 @@ class PurchaseWorkflow:
 
     async def _cancel_order(self) -> None:
         await self._compensate(
-            Activity.CANCEL_ORDER,
+            stubs.cancel_order,
             CancelOrderInput(
                 order_id=self._purchase.order_id,
                 reason=self._state.cancel_reason or CancelReason.CANCELLED,
@@ -445,17 +446,16 @@ class PurchaseWorkflow:
         )
 
     async def _release_ticket(self) -> None:
-        await self._compensate(Activity.RELEASE_TICKET, self._hold, TaskQueue.TICKETS)
+        await self._compensate(stubs.release_ticket, self._hold, TaskQueue.TICKETS)
         self._state.ticket_reserved = False
 
     async def _refund(self) -> None:
         """Refunds what was taken, if anything: an authentication still under way is
         settled first (it may have succeeded after all)."""
         refund: RefundOutcome | None = await workflow.execute_activity(
-            Activity.REFUND,
+            stubs.refund,
             RefundInput(order_id=self._purchase.order_id),
             task_queue=TaskQueue.PAYMENTS,
-            result_type=RefundOutcome,
             start_to_close_timeout=REFUND_TIMEOUT,
             heartbeat_timeout=STRIPE_HEARTBEAT,
             retry_policy=UNLIMITED_RETRY,
@@ -466,7 +466,7 @@ class PurchaseWorkflow:
             refund.refunded if refund is not None else self._state.receipt is not None
         )
 
-    async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+    async def _compensate(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
         if self._undo_remotely:
             await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
         else:
@@ -509,8 +509,8 @@ class PurchaseWorkflow:
             state.stripe_moved = False
         try:
             assert state.price_cents is not None
-            charged: ChargeResult = await workflow.execute_activity(
-                Activity.CHARGE,
+            charged = await workflow.execute_activity(
+                stubs.charge,
                 ChargeInput(
                     order_id=self._purchase.order_id,
                     buyer_id=request.buyer_id,
@@ -520,7 +520,6 @@ class PurchaseWorkflow:
                     accepts_authentication=workflow.patched(THREE_D_SECURE),
                 ),
                 task_queue=TaskQueue.PAYMENTS,
-                result_type=ChargeResult,
                 start_to_close_timeout=CHARGE_TIMEOUT,
                 schedule_to_close_timeout=CHARGE_BOUND,
                 heartbeat_timeout=STRIPE_HEARTBEAT,
@@ -612,7 +611,7 @@ class PurchaseWorkflow:
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 
     async def _step(
-        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
+        self, activity: Step[A], arg: A, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
     ) -> None:
         if queue is TaskQueue.ORDERS and workflow.patched(LOCAL_ORDER_STEPS):
             await workflow.execute_local_activity(
@@ -627,7 +626,7 @@ class PurchaseWorkflow:
         await self._remote_step(activity, arg, queue, retry)
 
     async def _remote_step(
-        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy
+        self, activity: Step[A], arg: A, queue: TaskQueue, retry: RetryPolicy
     ) -> None:
         await workflow.execute_activity(
             activity,
