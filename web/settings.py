@@ -28,6 +28,8 @@ class WebSettings(BaseSettings):
     api_port: int = 8000
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
+    # The payment window, as the orders service has it: the front page tells visitors.
+    order_expiration_seconds: int = 15 * 60
 
     # Unset: development against localstripe, whose Stripe.js stand-in the browser loads
     # from STRIPE_API_BASE (or STRIPE_JS_URL, where browsers reach localstripe elsewhere).
