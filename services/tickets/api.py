@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
-from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
+from services.tickets.errors import TicketNotFound
 from services.tickets.models import Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
 
@@ -80,9 +80,9 @@ async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> MyTicketOut:
     """One ticket; a reserved one says until when its buyer may pay, which is when it may
     be for sale again."""
     async with read_sessions() as session:
-        ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
+        ticket = await session.get(Ticket, id_or_not_found(ticket_id, TicketNotFound))
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     return MyTicketOut.of(ticket)
 
 
@@ -98,7 +98,7 @@ async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
     ticket = await operations.edit_ticket(
-        uow, id_or_not_found(ticket_id, "Ticket"), user.id, body.title, to_cents(body.price)
+        uow, id_or_not_found(ticket_id, TicketNotFound), user.id, body.title, to_cents(body.price)
     )
     await uow.commit()
     return TicketOut.of(ticket)
