@@ -122,10 +122,9 @@ def _in_words(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = -(-seconds // 60)
-    if minutes < 60:
+    if minutes <= 90:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = -(-minutes // 60)
-    return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"about {round(minutes / 60)} hours"
 
 
 def duration(seconds: int) -> str:
