@@ -79,9 +79,9 @@
   var CARD_NOT_TAKEN = "The card was not accepted. Check its number, expiry and CVC, " +
     "or try another card.";
 
-  function asSentence(text) {
+  function asSentence(text, fallback) {
     text = String(text || "").trim();
-    if (text.split(/\s+/).length < 3) return CARD_NOT_TAKEN;
+    if (text.split(/\s+/).length < 3) return fallback || CARD_NOT_TAKEN;
     return /[.!?]$/.test(text) ? text : text + ".";
   }
 
@@ -164,7 +164,7 @@
       failed = intent.last_payment_error || {};
     }
     if (!result || failed) {
-      say(((failed && failed.message) || "Your bank did not confirm the payment.") +
+      say(asSentence(failed && failed.message, "Your bank did not confirm the payment.") +
           " Try again, or use another card.", false);
       if (button) button.disabled = false;
       return;
