@@ -37,8 +37,8 @@ with workflow.unsafe.imports_passed_through():
         CANCELLING,
         ORDER_STATUS,
         CancelReason,
+        FailureType,
         OrderStatus,
-        PurchaseError,
         TaskQueue,
     )
     from workflows.models import (
@@ -46,8 +46,8 @@ with workflow.unsafe.imports_passed_through():
         Canceller,
         ChargeInput,
         ChargeOutcome,
+        PaymentAnswer,
         PaymentEvent,
-        PaymentReceipt,
         PaymentRequest,
         PaymentStep,
         Phase,
@@ -105,7 +105,7 @@ CHARGE_RETRY = RetryPolicy(
 UNEXPECTED_FAILURE_PAUSE = timedelta(minutes=5)
 # What may stop a paid purchase from completing: a refusal by the service that owns the
 # step, the only failures after payment that undo the purchase (and refund).
-BUSINESS_REFUSALS = frozenset({PurchaseError.TICKET_NOT_HELD, PurchaseError.ORDER_NOT_PAYABLE})
+BUSINESS_REFUSALS = frozenset({FailureType.TICKET_NOT_HELD, FailureType.ORDER_NOT_PAYABLE})
 
 RESERVATION_FAILED = "ReservationFailed"
 
@@ -143,7 +143,7 @@ def failure_type(error: BaseException) -> str | None:
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
-def refused(message: str, error: PurchaseError) -> ApplicationError:
+def refused(message: str, error: FailureType) -> ApplicationError:
     return ApplicationError(message, type=error, non_retryable=True)
 
 
@@ -239,7 +239,7 @@ class PurchaseWorkflow:
                 TaskQueue.ORDERS,
             )
         except StepFailed as error:
-            unavailable = failure_type(error) == PurchaseError.TICKET_UNAVAILABLE
+            unavailable = failure_type(error) == FailureType.TICKET_UNAVAILABLE
             self._reservation = Reservation.UNAVAILABLE if unavailable else Reservation.FAILED
             if not unavailable:
                 workflow.logger.warning("reserving failed; undoing", exc_info=True)
@@ -348,8 +348,8 @@ class PurchaseWorkflow:
                 task_queue=TaskQueue.PAYMENTS,
                 start_to_close_timeout=SETTLE_TIMEOUT,
                 heartbeat_timeout=STRIPE_HEARTBEAT,
-                # Giving up must come to an answer; a look on a webhook may fail, the
-                # look at the window's end follows.
+                # Giving up must reach an answer; a settle triggered by a webhook may
+                # fail, as the one at the window's end follows it.
                 retry_policy=UNLIMITED_RETRY if give_up else CHARGE_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
@@ -359,7 +359,7 @@ class PurchaseWorkflow:
         finally:
             self._state.paying = None
         if settled.outcome is ChargeOutcome.SUCCEEDED:
-            self._state.receipt = PaymentReceipt(
+            self._state.receipt = PaymentAnswer(
                 payment_id=settled.payment_id, stripe_id=settled.stripe_id
             )
             self._state.authentication_attempt = None
@@ -479,15 +479,15 @@ class PurchaseWorkflow:
         """Answers once the ticket is locked for this order (or could not be)."""
         await workflow.wait_condition(lambda: self._reservation is not None)
         if self._reservation is Reservation.UNAVAILABLE:
-            raise refused("Ticket is already reserved", PurchaseError.TICKET_UNAVAILABLE)
+            raise refused("Ticket is already reserved", FailureType.TICKET_UNAVAILABLE)
         if self._reservation is Reservation.PRICE_CHANGED:
-            raise refused("Ticket price changed", PurchaseError.PRICE_CHANGED)
+            raise refused("Ticket price changed", FailureType.PRICE_CHANGED)
         if self._reservation is Reservation.FAILED:
             raise ApplicationError("The ticket could not be reserved", type=RESERVATION_FAILED)
         return self._state
 
     @workflow.update
-    async def pay(self, request: PaymentRequest) -> PaymentReceipt:
+    async def pay(self, request: PaymentRequest) -> PaymentAnswer:
         # Again: what the validator saw may have moved before the handler ran.
         self._refuse_unless_payable(request)
         async with self._payment_lock:
@@ -498,7 +498,7 @@ class PurchaseWorkflow:
             finally:
                 self._state.paying = None
 
-    async def _charge(self, request: PaymentRequest) -> PaymentReceipt:
+    async def _charge(self, request: PaymentRequest) -> PaymentAnswer:
         state = self._state
         state.payment_attempts += 1
         if state.payment_attempts == 1:
@@ -527,24 +527,24 @@ class PurchaseWorkflow:
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as error:
-            if failure_type(error) == PurchaseError.CARD_DECLINED:
+            if failure_type(error) == FailureType.CARD_DECLINED:
                 state.authentication_attempt = None
                 cause = error.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(error)
                 # The buyer may try again, with another card, until the window ends.
-                raise refused(message, PurchaseError.CARD_DECLINED) from None
+                raise refused(message, FailureType.CARD_DECLINED) from None
             raise
         # The charge settled any authentication an earlier attempt left unfinished.
         state.authentication_attempt = None
         if charged.outcome is ChargeOutcome.REQUIRES_ACTION:
             state.authentication_attempt = state.payment_attempts
-            return PaymentReceipt(
+            return PaymentAnswer(
                 payment_id=charged.payment_id,
                 stripe_id=charged.stripe_id,
                 status=ChargeOutcome.REQUIRES_ACTION,
                 client_secret=charged.client_secret,
             )
-        state.receipt = PaymentReceipt(payment_id=charged.payment_id, stripe_id=charged.stripe_id)
+        state.receipt = PaymentAnswer(payment_id=charged.payment_id, stripe_id=charged.stripe_id)
         return state.receipt
 
     @pay.validator
@@ -556,26 +556,26 @@ class PurchaseWorkflow:
         refusals to 409 with these messages)."""
         state = self._state
         if state.receipt is not None or state.phase in (Phase.COMPLETING, Phase.COMPLETE):
-            raise refused("Order has already been paid", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Order has already been paid", FailureType.NOT_AWAITING_PAYMENT)
         if request.order_id != self._purchase.order_id:
-            raise refused("Payment is for another order", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Payment is for another order", FailureType.NOT_AWAITING_PAYMENT)
         if state.cancel_requested is not None or state.phase in (
             Phase.COMPENSATING,
             Phase.CANCELLED,
         ):
-            raise refused("Cannot pay for a cancelled order", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Cannot pay for a cancelled order", FailureType.NOT_AWAITING_PAYMENT)
         ended = state.deadline is not None and workflow.now() >= state.deadline
         if state.phase is Phase.CLOSING or ended:
-            raise refused("The payment window has ended", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("The payment window has ended", FailureType.NOT_AWAITING_PAYMENT)
         if state.phase is not Phase.AWAITING_PAYMENT:
-            raise refused("Order is not awaiting payment", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Order is not awaiting payment", FailureType.NOT_AWAITING_PAYMENT)
         if lock_free and self._payment_lock.locked():
-            raise refused("A payment is already in progress", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("A payment is already in progress", FailureType.NOT_AWAITING_PAYMENT)
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
         """Stripe says a PaymentIntent moved: only a reason to look (the saga asks
-        Stripe), so a duplicate or a stale one costs a look and changes nothing."""
+        Stripe), so a duplicate or a stale one costs one settle and decides nothing."""
         workflow.logger.info("Stripe: %s for %s", event.event_type, event.payment_intent_id)
         self._state.stripe_moved = True
 
@@ -585,7 +585,7 @@ class PurchaseWorkflow:
         # A payment under way decides first.
         async with self._payment_lock:
             if self._state.receipt is not None:
-                raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+                raise refused("Cannot cancel a paid order", FailureType.ALREADY_PAID)
             if self._state.cancel_requested is None:
                 self._state.cancel_requested = Canceller.BUYER
         await workflow.wait_condition(lambda: self._state.phase is Phase.CANCELLED)
@@ -594,7 +594,7 @@ class PurchaseWorkflow:
     @cancel.validator
     def _refuse_if_paid(self) -> None:
         if self._state.receipt is not None or self._state.phase is Phase.COMPLETE:
-            raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+            raise refused("Cannot cancel a paid order", FailureType.ALREADY_PAID)
 
     @workflow.query
     def state(self) -> PurchaseState:

@@ -1,7 +1,7 @@
 """How the orders service refuses (services.common.errors says how each kind is answered).
 
 The saga's refusals reach the orders routes as these too: its purchase client maps a
-failure type of ``workflows.contracts.PurchaseError`` to the error here.
+failure type of ``workflows.contracts.FailureType`` to the error here.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from temporalio.service import RPCError
 from services.common.temporal import answered_within, business_failure, saga_has_finished
 from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
 from workflows.contracts import (
+    FailureType,
     OrderStatus,
-    PurchaseError,
     TaskQueue,
     initial_search_attributes,
     workflow_id,
@@ -55,10 +55,10 @@ async def start_purchase(
             "starting a purchase",
         )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed, PurchaseError)
-        if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
+        failure = business_failure(failed, FailureType)
+        if failure is not None and failure.type == FailureType.TICKET_UNAVAILABLE:
             raise TicketReserved() from None
-        if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
+        if failure is not None and failure.type == FailureType.PRICE_CHANGED:
             raise PriceChanged() from None
         raise
 
@@ -75,8 +75,8 @@ async def cancel_purchase(client: Client, order_id: UUID, *, deadline: timedelta
             "cancelling a purchase",
         )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed, PurchaseError)
-        if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
+        failure = business_failure(failed, FailureType)
+        if failure is not None and failure.type == FailureType.ALREADY_PAID:
             raise OrderAlreadyPaid() from None
         raise
     except RPCError as error:

@@ -123,7 +123,7 @@ async def pay(
         async with read_sessions() as session:
             await refuse_card_testing(session, order, settings, datetime.now(UTC))
     try:
-        receipt = await purchase_client.pay(
+        answer = await purchase_client.pay(
             await temporal.get(),
             PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
             idempotency_key=idempotency_key,
@@ -132,10 +132,10 @@ async def pay(
         )
     except purchase_client.SagaFinished:
         raise _finished(order) from None
-    if receipt.status is ChargeOutcome.REQUIRES_ACTION:
-        assert receipt.client_secret is not None
+    if answer.status is ChargeOutcome.REQUIRES_ACTION:
+        assert answer.client_secret is not None
         action = PaymentActionOut(
-            client_secret=receipt.client_secret, payment_intent_id=receipt.stripe_id
+            client_secret=answer.client_secret, payment_intent_id=answer.stripe_id
         )
         return JSONResponse(action.model_dump(mode="json", by_alias=True), status_code=202)
-    return PaymentOut(id=receipt.payment_id)
+    return PaymentOut(id=answer.payment_id)

@@ -14,8 +14,8 @@ from temporalio.service import RPCError
 
 from services.common.temporal import answered_within, business_failure, saga_has_finished
 from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
-from workflows.contracts import PurchaseError, workflow_id
-from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
+from workflows.contracts import FailureType, workflow_id
+from workflows.models import PaymentAnswer, PaymentEvent, PaymentRequest
 from workflows.purchase import PurchaseWorkflow
 
 
@@ -36,7 +36,7 @@ async def pay(
     idempotency_key: str | None,
     deadline: timedelta,
     answer_deadline: timedelta,
-) -> PaymentReceipt:
+) -> PaymentAnswer:
     """Charge through the saga: within ``deadline`` the saga takes the payment on (or
     refuses it), within ``answer_deadline`` more the charge is answered; TemporalUnavailable
     past either (the charge then goes on, and the same key later gets its answer)."""
@@ -54,10 +54,10 @@ async def pay(
         )
         return await answered_within(answer_deadline.total_seconds(), update.result(), "paying")
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed, PurchaseError)
+        failure = business_failure(failed, FailureType)
         if failure is None:
             raise  # a charge that failed for another reason than the card: 500
-        if failure.type == PurchaseError.CARD_DECLINED:
+        if failure.type == FailureType.CARD_DECLINED:
             raise CardDeclined(failure.message or "Your card was declined.") from None
         raise OrderNotAwaitingPayment(failure.message) from None
     except RPCError as error:

@@ -33,7 +33,7 @@ from temporalio.worker import Worker
 from services.common.temporal import data_converter
 from workflows.contracts import (
     CancelReason,
-    PurchaseError,
+    FailureType,
     TaskQueue,
     initial_search_attributes,
     workflow_id,
@@ -146,7 +146,7 @@ class Shop:
         if self.ticket_holder is not None or self.ticket_status != "available":
             raise ApplicationError(
                 "Ticket is already reserved",
-                type=PurchaseError.TICKET_UNAVAILABLE,
+                type=FailureType.TICKET_UNAVAILABLE,
                 non_retryable=True,
             )
         self.ticket_holder, self.ticket_status = hold.order_id, "reserved"
@@ -166,7 +166,7 @@ class Shop:
         if self.refuse_mark_sold:
             raise ApplicationError(
                 "the ticket is not held by this order",
-                type=PurchaseError.TICKET_NOT_HELD,
+                type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )
         assert self.ticket_holder == hold.order_id
@@ -258,7 +258,7 @@ class Shop:
                 )
             if charge.token in (DECLINED_TOKEN, THREE_DS_TOKEN):
                 raise ApplicationError(
-                    DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
+                    DECLINE_MESSAGE, type=FailureType.CARD_DECLINED, non_retryable=True
                 )
             assert charge.order_id not in self.charges, "charged twice"
             self.charges[charge.order_id] = charge.token

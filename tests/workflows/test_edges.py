@@ -14,12 +14,12 @@ from temporalio.exceptions import CancelledError
 
 from tests.support.polling import eventually
 from tests.workflows.support import THREE_DS_TOKEN, Purchases, update_error_type
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.models import (
     Canceller,
     ChargeOutcome,
+    PaymentAnswer,
     PaymentEvent,
-    PaymentReceipt,
     PaymentRequest,
     PaymentStep,
     PurchaseState,
@@ -39,7 +39,7 @@ async def reserved(purchases: Purchases) -> tuple[Handle, UUID]:
     return handle, order_id
 
 
-def pay(handle: Handle, order_id: UUID, token: str = GOOD_TOKEN) -> asyncio.Task[PaymentReceipt]:
+def pay(handle: Handle, order_id: UUID, token: str = GOOD_TOKEN) -> asyncio.Task[PaymentAnswer]:
     request = PaymentRequest(order_id=order_id, buyer_id=uuid4(), token=token)
     return asyncio.create_task(handle.execute_update(PurchaseWorkflow.pay, request))
 
@@ -80,7 +80,7 @@ async def test_stripes_word_on_a_first_card_waits_for_a_second_cards_charge(
     with pytest.raises(WorkflowUpdateFailedError) as busy:
         await pay(handle, order_id)
     assert update_error_type(busy.value) == (
-        PurchaseError.NOT_AWAITING_PAYMENT,
+        FailureType.NOT_AWAITING_PAYMENT,
         "A payment is already in progress",
     )
     # ...nor a settle beside it.
@@ -110,7 +110,7 @@ async def test_two_payments_at_once_charge_once(purchases: Purchases) -> None:
     with pytest.raises(WorkflowUpdateFailedError) as busy:
         await refused
     assert update_error_type(busy.value) == (
-        PurchaseError.NOT_AWAITING_PAYMENT,
+        FailureType.NOT_AWAITING_PAYMENT,
         "A payment is already in progress",
     )
     gate.set()
