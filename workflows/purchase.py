@@ -54,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
         PurchaseInput,
         PurchaseState,
         RefundInput,
-        RefundOutcome,
     )
     from workflows.steps import (
         AwaitingPaymentInput,
@@ -109,22 +108,12 @@ BUSINESS_REFUSALS = frozenset({FailureType.TICKET_NOT_HELD, FailureType.ORDER_NO
 
 RESERVATION_FAILED = "ReservationFailed"
 
-# Patches (the patch ledger, docs/saga.md): the three below are deprecated, every run
-# still open began with their new branch; their calls go in the next release.
-# The orders worker runs this workflow, so the orders service's own steps run in it as
-# local activities: no trip through a task queue.
-LOCAL_ORDER_STEPS = "local-order-steps"
-# The lock fixes the price: reserving answers the ticket's price at that moment, which is
-# what the order costs and the charge takes (the replica's may lag a seller's edit).
-LOCKED_PRICE = "locked-price"
-# A card may need the buyer's authentication (3-D Secure): the charge answers that it
-# waits for it; Stripe's webhook (the payment_event signal) or the saga's own settle at
-# the end of the window decides it.
-THREE_D_SECURE = "three-d-secure"
-# The saga's rules (module docstring): after payment only a business refusal undoes the
-# purchase; compensations run as ordinary activities, with OrderStatus "cancelling"
-# meanwhile; a settle waits for a charge under way; Stripe's word heard before a charge
-# does not make the saga look again after it.
+# Patches (the patch ledger, docs/saga.md). Deprecated: every open purchase began with
+# the rules, and each call stays where a purchase begun before may have its marker, until
+# none of those is open. The saga's rules (module docstring): after payment only a
+# business refusal undoes the purchase; compensations run as ordinary activities, with
+# OrderStatus "cancelling" meanwhile; a settle waits for a charge under way; Stripe's
+# word heard before a charge does not make the saga settle again after it.
 SAGA_RULES = "saga-rules"
 
 
@@ -172,8 +161,6 @@ class PurchaseWorkflow:
         self._payment_lock = asyncio.Lock()
         # Registered before the step each undoes; run last-first.
         self._compensations: list[Compensation] = []
-        # Whether this run's compensations are ordinary activities (SAGA_RULES).
-        self._undo_remotely = False
 
     # --- the saga ---------------------------------------------------------------------
 
@@ -221,7 +208,6 @@ class PurchaseWorkflow:
             await self._undo(CancelReason.CANCELLED)
             return
         try:
-            workflow.deprecate_patch(LOCKED_PRICE)
             if await self._reserve_at_locked_price() is None:
                 return
             self._state.deadline = workflow.now() + timedelta(
@@ -325,10 +311,8 @@ class PurchaseWorkflow:
         try another card), or still with the buyer. Giving up, an unfinished one is
         cancelled on Stripe's side so that it can no longer take money. Waits for a
         charge under way, which may have settled it already."""
-        if self._payment_lock.locked() and not workflow.patched(SAGA_RULES):
-            # A purchase begun before the rules settled beside a charge: as its history did.
-            await self._settle(give_up=give_up)
-            return
+        if self._payment_lock.locked():
+            workflow.deprecate_patch(SAGA_RULES)
         async with self._payment_lock:
             if self._state.authentication_attempt is not None and self._state.receipt is None:
                 await self._settle(give_up=give_up)
@@ -401,9 +385,9 @@ class PurchaseWorkflow:
                     await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
                 return
             except StepFailed as error:
-                if failure_type(error) in BUSINESS_REFUSALS or not workflow.patched(SAGA_RULES):
-                    # (Purchases begun before the rules undid on any failure.)
+                if failure_type(error) in BUSINESS_REFUSALS:
                     raise
+                workflow.deprecate_patch(SAGA_RULES)
                 if local:
                     workflow.logger.warning("%s failed; retrying it on its queue", activity)
                     local = False
@@ -423,10 +407,9 @@ class PurchaseWorkflow:
         reach of a workflow cancel)."""
         self._state.cancel_reason = reason
         self._state.phase = Phase.COMPENSATING
-        self._undo_remotely = workflow.patched(SAGA_RULES)
-        if self._undo_remotely:
-            # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
-            self._set_status(CANCELLING)
+        workflow.deprecate_patch(SAGA_RULES)
+        # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
+        self._set_status(CANCELLING)
         while self._compensations:
             await self._compensations.pop()()
         self._state.phase = Phase.CANCELLED
@@ -450,7 +433,7 @@ class PurchaseWorkflow:
     async def _refund(self) -> None:
         """Refunds what was taken, if anything: an authentication still under way is
         settled first (it may have succeeded after all)."""
-        refund: RefundOutcome | None = await workflow.execute_activity(
+        refund = await workflow.execute_activity(
             stubs.refund,
             RefundInput(order_id=self._purchase.order_id),
             task_queue=TaskQueue.PAYMENTS,
@@ -459,16 +442,10 @@ class PurchaseWorkflow:
             retry_policy=UNLIMITED_RETRY,
         )
         self._state.authentication_attempt = None
-        # (A payments worker older than RefundOutcome answered nothing.)
-        self._state.refunded = (
-            refund.refunded if refund is not None else self._state.receipt is not None
-        )
+        self._state.refunded = refund.refunded
 
     async def _compensate(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
-        if self._undo_remotely:
-            await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
-        else:
-            await self._step(activity, arg, queue, UNLIMITED_RETRY)
+        await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -501,13 +478,13 @@ class PurchaseWorkflow:
         state.payment_attempts += 1
         if state.payment_attempts == 1:
             self._compensations.append(self._refund)
-        if state.stripe_moved and workflow.patched(SAGA_RULES):
+        if state.stripe_moved:
+            workflow.deprecate_patch(SAGA_RULES)
             # What Stripe said so far is settled by this charge (it settles an earlier
             # attempt's authentication first).
             state.stripe_moved = False
         try:
             assert state.price_cents is not None
-            workflow.deprecate_patch(THREE_D_SECURE)
             charged = await workflow.execute_activity(
                 stubs.charge,
                 ChargeInput(
@@ -613,7 +590,6 @@ class PurchaseWorkflow:
         self, activity: Step[A], arg: A, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
     ) -> None:
         if queue is TaskQueue.ORDERS:
-            workflow.deprecate_patch(LOCAL_ORDER_STEPS)
             await workflow.execute_local_activity(
                 activity,
                 arg,
