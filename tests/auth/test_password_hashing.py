@@ -56,6 +56,7 @@ async def stored_hash(runtime: ServiceRuntime, email: str) -> str:
     return found
 
 
+@pytest.mark.database_matrix
 async def test_an_older_hash_is_upgraded_at_the_next_good_sign_in(
     auth: httpx.AsyncClient, auth_runtime: ServiceRuntime, auth_settings: Settings
 ) -> None:
