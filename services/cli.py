@@ -33,18 +33,26 @@ def serve(
     from services.common.observability.logging import configure_logging
     from services.common.observability.tracing import configure_tracing
 
-    settings = get_settings()
-    # uvicorn's own lines go through the process's handler (log_config=None).
-    configure_logging(settings)
+    # uvicorn's own lines go through the process's handler (log_config=None). The app
+    # finds the client behind its TRUSTED_PROXIES itself (services.common.http.forwarded),
+    # so uvicorn's own proxy handling, with its own default, stays out of the way.
     if service == "web":
+        from web.settings import get_web_settings
+
+        # The shop's own settings only: it holds none of the services' keys.
+        web = get_web_settings()
+        configure_logging(web)
         uvicorn.run(
             "web.main:app",
-            host=host or settings.api_host,
+            host=host or web.api_host,
             port=port if port is not None else 8001 + len(SERVICE_NAMES),
             log_config=None,
+            proxy_headers=False,
         )
         return
 
+    settings = get_settings()
+    configure_logging(settings)
     name = _service_name(service)
     configure_tracing(settings, name)
     uvicorn.run(
@@ -52,6 +60,7 @@ def serve(
         host=host or settings.api_host,
         port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
         log_config=None,
+        proxy_headers=False,
     )
 
 

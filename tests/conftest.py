@@ -8,6 +8,7 @@ and tickets tests drive. A directory's conftest adds or overrides; none re-expor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,9 +25,13 @@ from tests.support.apps import app_client, make_settings
 from tests.support.jetstream import jetstream, new_stream_name, own_stream
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
+from tests.support.redis import RedisServer
 from tests.support.temporal import start_dev_env, start_time_skipping_env
 from tests.tickets.support import TicketsApi
 from workflows.contracts import SEARCH_ATTRIBUTES
+
+# The bus connects in well under a second; this covers a retry after a failed first try.
+BUS_READY_WITHIN = 10.0
 
 
 @pytest.fixture(scope="session")
@@ -100,6 +105,15 @@ def database_url(
 
 
 @pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's redis-server, the limits' shared store as deployed."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("localstripe")
     server = LocalStripe(
@@ -157,6 +171,14 @@ def settings(tmp_path: Path, nats_url: str, database_url: str, events_stream: st
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
-    """The tickets app running against the test's database and stream."""
+    """The tickets app running against the test's database and stream, handed over once
+    its bus has connected and made the stream.
+
+    The bus connects in the background (a service answers while NATS is down), so without
+    this wait a test that publishes to the stream as another service would race the
+    connection, and loses whenever the first attempt is slow: the stream does not exist
+    yet and JetStream answers "no response from stream"."""
     async with app_client(tickets, settings) as (client, app):
-        yield TicketsApi(client, app, settings)
+        api = TicketsApi(client, app, settings)
+        await asyncio.wait_for(api.runtime.bus.jetstream(), BUS_READY_WITHIN)
+        yield api

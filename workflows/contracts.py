@@ -36,6 +36,8 @@ class CancelReason(StrEnum):
     TICKET_UNAVAILABLE = "ticket_unavailable"
     # Locked at another price than the buyer saw: released, never announced either.
     PRICE_CHANGED = "price_changed"
+    # Paid, but the tickets or orders service refused to complete the sale: refunded.
+    COMPLETION_REFUSED = "completion_refused"
 
 
 # --- where the saga runs ----------------------------------------------------------------
@@ -69,6 +71,9 @@ ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 TICKET_ID = SearchAttributeKey.for_keyword("TicketId")
 BUYER_ID = SearchAttributeKey.for_keyword("BuyerId")
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (ORDER_STATUS, TICKET_ID, BUYER_ID)
+# OrderStatus while the saga undoes an order (refund, release, cancel), before the order
+# itself reads "cancelled": a purchase stuck there is a compensation that keeps failing.
+CANCELLING = "cancelling"
 
 
 def initial_search_attributes(
@@ -96,3 +101,6 @@ class PurchaseError(StrEnum):
     NOT_AWAITING_PAYMENT = "OrderNotAwaitingPayment"
     ALREADY_PAID = "OrderAlreadyPaid"
     PRICE_CHANGED = "TicketPriceChanged"
+    # Refusals that stop a paid purchase from completing (it is then refunded).
+    TICKET_NOT_HELD = "TicketNotHeld"
+    ORDER_NOT_PAYABLE = "OrderNotPayable"

@@ -100,7 +100,7 @@ async def price_changed(purchases: Purchases) -> Handle:
 
 
 async def refunded(purchases: Purchases) -> Handle:
-    purchases.shop.fail_mark_sold = True
+    purchases.shop.refuse_mark_sold = True
     handle = await _reserved(purchases)
     await _pay(handle)
     return handle
