@@ -144,6 +144,20 @@ A = TypeVar("A")
 Step = Callable[[A], Awaitable[object]]
 
 
+# What each step does, as the Web UI shows it beside the activity.
+SUMMARIES = {
+    "mark_order_awaiting_payment": "the order awaits payment",
+    "mark_ticket_sold": "paid: sell the ticket (retried until done)",
+    "complete_order": "paid: complete the order (retried until done)",
+    "release_ticket": "undo: release the ticket",
+    "cancel_order": "undo: cancel the order",
+}
+
+
+def _name(activity: Callable[..., object]) -> str:
+    return getattr(activity, "__name__", str(activity))
+
+
 def _bound(retry: RetryPolicy) -> timedelta | None:
     """A step that may give up does so within what a buyer waits; one retried without
     limit (past payment, or undoing) has no bound."""
@@ -193,12 +207,9 @@ class PurchaseWorkflow:
         state = self._state
         if state.phase in (Phase.COMPENSATING, Phase.CANCELLED):
             return  # being undone already: the compensations finish
-        if state.receipt is not None:
-            workflow.set_current_details(
-                "Cancel requested after payment: the order completes (forward only)."
-            )
         if state.cancel_requested is None:
             state.cancel_requested = Canceller.OPERATOR
+        self._enter(state.phase)
 
     async def _purchase_ticket(self) -> None:
         self._compensations.append(self._cancel_order)
@@ -231,7 +242,7 @@ class PurchaseWorkflow:
                 CancelReason.TICKET_UNAVAILABLE if unavailable else CancelReason.CANCELLED
             )
             return
-        self._state.phase = Phase.AWAITING_PAYMENT
+        self._enter(Phase.AWAITING_PAYMENT)
         self._set_status(OrderStatus.AWAITING_PAYMENT)
         self._reservation = Reservation.RESERVED
 
@@ -249,6 +260,7 @@ class PurchaseWorkflow:
             stubs.reserve_ticket,
             self._hold,
             task_queue=TaskQueue.TICKETS,
+            summary="lock the ticket for this order",
             start_to_close_timeout=STEP_TIMEOUT,
             schedule_to_close_timeout=RESERVING_BOUND,
             retry_policy=FORWARD_RETRY,
@@ -266,7 +278,7 @@ class PurchaseWorkflow:
     async def _wait_for_payment_or_cancel(self) -> None:
         assert self._state.deadline is not None
         await self._wait_for_payment_until(self._state.deadline)
-        self._state.phase = Phase.CLOSING
+        self._enter(Phase.CLOSING)
         # A payment interaction begun inside the window decides the outcome, even if it
         # ends after it: the window's end waits for it.
         async with self._payment_lock:
@@ -293,6 +305,9 @@ class PurchaseWorkflow:
                         or (state.authentication_attempt is not None and state.stripe_moved)
                     ),
                     timeout=remaining,
+                    timeout_summary="payment window"
+                    if state.phase is Phase.AWAITING_PAYMENT
+                    else "card authentication grace",
                 )
             if not (state.stripe_moved and self._awaiting_authentication()):
                 return
@@ -328,6 +343,9 @@ class PurchaseWorkflow:
                     order_id=self._purchase.order_id, attempt=attempt, give_up=give_up
                 ),
                 task_queue=TaskQueue.PAYMENTS,
+                summary="settle the card authentication (give up: cancel it)"
+                if give_up
+                else "settle the card authentication",
                 start_to_close_timeout=SETTLE_TIMEOUT,
                 heartbeat_timeout=STRIPE_HEARTBEAT,
                 # Giving up must reach an answer; a settle triggered by a webhook may
@@ -352,7 +370,7 @@ class PurchaseWorkflow:
         """Paid: forward only. Each step retries until it succeeds; only a refusal by the
         service that owns it (the ticket is no longer held by this order, the order no
         longer awaits payment) undoes the purchase, and the order says why."""
-        self._state.phase = Phase.COMPLETING
+        self._enter(Phase.COMPLETING)
         try:
             await self._forward(stubs.mark_ticket_sold, self._hold, TaskQueue.TICKETS)
             await self._forward(
@@ -367,7 +385,7 @@ class PurchaseWorkflow:
             await self._undo(CancelReason.COMPLETION_REFUSED)
             return
         self._compensations.clear()
-        self._state.phase = Phase.COMPLETE
+        self._enter(Phase.COMPLETE)
         self._set_status(OrderStatus.COMPLETE)
 
     async def _forward(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
@@ -398,7 +416,9 @@ class PurchaseWorkflow:
                     UNEXPECTED_FAILURE_PAUSE,
                     exc_info=True,
                 )
-            await workflow.sleep(UNEXPECTED_FAILURE_PAUSE)
+            await workflow.sleep(
+                UNEXPECTED_FAILURE_PAUSE, summary=f"pause before {_name(activity)} again"
+            )
 
     # --- compensation -------------------------------------------------------------------
 
@@ -406,13 +426,13 @@ class PurchaseWorkflow:
         """Run the compensations last-first, each to its end (the saga's task is out of
         reach of a workflow cancel)."""
         self._state.cancel_reason = reason
-        self._state.phase = Phase.COMPENSATING
+        self._enter(Phase.COMPENSATING)
         workflow.deprecate_patch(SAGA_RULES)
         # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
         self._set_status(CANCELLING)
         while self._compensations:
             await self._compensations.pop()()
-        self._state.phase = Phase.CANCELLED
+        self._enter(Phase.CANCELLED)
         self._set_status(OrderStatus.CANCELLED)
 
     async def _cancel_order(self) -> None:
@@ -437,6 +457,7 @@ class PurchaseWorkflow:
             stubs.refund,
             RefundInput(order_id=self._purchase.order_id),
             task_queue=TaskQueue.PAYMENTS,
+            summary="undo: refund what was charged",
             start_to_close_timeout=REFUND_TIMEOUT,
             heartbeat_timeout=STRIPE_HEARTBEAT,
             retry_policy=UNLIMITED_RETRY,
@@ -496,6 +517,7 @@ class PurchaseWorkflow:
                     accepts_authentication=True,
                 ),
                 task_queue=TaskQueue.PAYMENTS,
+                summary=f"charge the card (attempt {state.payment_attempts})",
                 start_to_close_timeout=CHARGE_TIMEOUT,
                 schedule_to_close_timeout=CHARGE_BOUND,
                 heartbeat_timeout=STRIPE_HEARTBEAT,
@@ -582,6 +604,18 @@ class PurchaseWorkflow:
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
+    def _enter(self, phase: Phase) -> None:
+        """The saga's phase, also shown in the Web UI as the workflow's current details."""
+        self._state.phase = phase
+        details = f"{phase.value}"
+        if phase is Phase.AWAITING_PAYMENT and self._state.deadline is not None:
+            details += f" until {self._state.deadline.isoformat(timespec='seconds')}"
+        if phase is Phase.COMPENSATING and self._state.cancel_reason is not None:
+            details += f" ({self._state.cancel_reason.value})"
+        if self._state.cancel_requested is Canceller.OPERATOR and self._state.receipt is not None:
+            details += "; cancel requested after payment: the order completes (forward only)"
+        workflow.set_current_details(details)
+
     def _set_status(self, status: str) -> None:
         self._state.status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
@@ -593,6 +627,7 @@ class PurchaseWorkflow:
             await workflow.execute_local_activity(
                 activity,
                 arg,
+                summary=SUMMARIES.get(_name(activity)),
                 start_to_close_timeout=STEP_TIMEOUT,
                 schedule_to_close_timeout=_bound(retry),
                 retry_policy=retry,
@@ -608,6 +643,7 @@ class PurchaseWorkflow:
             activity,
             arg,
             task_queue=queue,
+            summary=SUMMARIES.get(_name(activity)),
             start_to_close_timeout=STEP_TIMEOUT,
             schedule_to_close_timeout=_bound(retry),
             retry_policy=retry,

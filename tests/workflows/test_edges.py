@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import CancelledError
 
@@ -212,3 +213,6 @@ async def test_an_operator_cancel_during_completion_completes_the_paid_order(
     assert purchases.shop.orders[order_id] == "complete"
     assert purchases.shop.ticket_status == "sold" and purchases.shop.refunds == []
     assert Activity.RELEASE_TICKET not in purchases.shop.calls
+    # And says so, where the Web UI shows the workflow's current details.
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "cancel requested after payment" in metadata.current_details
