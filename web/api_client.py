@@ -124,6 +124,13 @@ class Api:
             # The visitor as the shop's own trusted proxies established them (web.app),
             # alone: never what the visitor's request claimed before them.
             self.headers["x-forwarded-for"] = request.client.host
+        # What the browser said of the page it came from, so that the API's own rule on
+        # cookie-signed writes judges the visitor's request, not the shop's (which sends
+        # neither header). The shop has refused any other origin's form already.
+        if "sec-fetch-site" in request.headers:
+            for name in ("sec-fetch-site", "origin"):
+                if name in request.headers:
+                    self.headers[name] = request.headers[name]
 
     @property
     def signed_in(self) -> bool:

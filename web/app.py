@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.http.forwarded import resolve_forwarded_client
 from web.api_client import ApiUnavailable, new_http_client
+from web.csrf import FormTokenCookie, FormTokens, refuse_forged_forms
 from web.dependencies import api_for
 from web.pages import auth, my, orders, tickets
 from web.rendering import STATIC, page
@@ -53,8 +55,14 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(refuse_forged_forms)],
     )
     app.state.settings = settings
+    secret = settings.web_csrf_secret or secrets.token_urlsafe(32)
+    app.state.form_tokens = FormTokens(
+        secret.encode(), settings.form_token_cookie, secure=not settings.is_development
+    )
+    app.add_middleware(FormTokenCookie, tokens=app.state.form_tokens)
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
     for module in (tickets, auth, orders, my):
         app.include_router(module.router)
@@ -75,6 +83,8 @@ def install_error_pages(app: FastAPI) -> None:
             return page(request, api, "error.html", user=user, status_code=404, kind="not_found")
         if error.status_code == 405:
             return page(request, None, "error.html", status_code=405, kind="not_allowed")
+        if error.status_code == 403:
+            return page(request, None, "error.html", status_code=403, kind="forged_form")
         return page(request, None, "error.html", status_code=error.status_code, kind="bad_request")
 
     @app.exception_handler(ApiUnavailable)

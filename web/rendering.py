@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.api_client import Api
+from web.csrf import current_token
 from web.settings import WebSettings
 
 HERE = Path(__file__).resolve().parent
@@ -108,6 +109,7 @@ def _environment() -> Environment:
     env.filters["clock"] = clock
     env.filters["remaining"] = remaining
     env.globals["order_state"] = order_state
+    env.globals["csrf_token"] = current_token
     return env
 
 
