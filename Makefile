@@ -1,22 +1,28 @@
 # The README's two commands: `make run` (the whole system) and `make test` (every check).
-# Both work on a fresh machine with only python3.11, pip and make.
+# Both work on a fresh machine with only python3.11, pip and make: `make test` first installs
+# the system packages its tests need where they are missing (scripts/preflight says which).
 
 UV_VERSION := 0.13.8
 VENV := .venv
 
-.PHONY: run test install
+.PHONY: run test install preflight
 
 run: install
 	$(VENV)/bin/ticketing up
 
 # The browser tests run on their own: Playwright's synchronous API keeps an event loop
 # running in its test process, which the asyncio tests must not share.
-test: install
+test: preflight install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -n 2 --ignore=tests/web
 	$(VENV)/bin/pytest tests/web
+
+# Chromium and its fonts, PostgreSQL, nginx and Redis: installed with apt-get where missing
+# (as root, or through `sudo -n`), or a stop with the exact command to run.
+preflight:
+	@scripts/preflight
 
 # Bytecode is compiled at install, so that no process compiles a module at start even
 # where PYTHONDONTWRITEBYTECODE is set; the workflow sandbox imports the workflow module

@@ -75,6 +75,32 @@ def _floor_and_rush(results: dict[str, Any]) -> list[str]:
                 f"| {_num(run['wall_seconds'], 2)} | {answers} | {_ms(run['winners'])} "
                 f"| {_ms(run['losers'])} | {run['purchase_workflows']} |"
             )
+        if rush.get("bare_burst"):
+            bare = rush["bare_burst"]
+            lines += [
+                "",
+                f"Bare burst: {bare['requests']} signed-in `GET /api/users/currentuser` at once, "
+                f"p50 / p99 {_ms(bare['latency'])} ms; loser_cost_ratio (losers' p99 / bare "
+                f"p99) {_num(rush.get('loser_cost_ratio'), 2)}.",
+            ]
+    return lines
+
+
+def _shape(results: dict[str, Any]) -> list[str]:
+    """CPU, events and actions per paid purchase: what the saga's shape costs."""
+    lines = ["", "## What a purchase costs", "", "| buyers | CPU s per purchase, all processes |"]
+    lines.append("|---:|---:|")
+    for level, purchase in results["purchase"].items():
+        lines.append(f"| {level} | {_num(purchase.get('cpu_seconds_per_purchase_total'), 3)} |")
+    shape = (results.get("timeline") or {}).get("shape")
+    if shape:
+        kinds = ", ".join(f"{kind} {n:g}" for kind, n in shape["actions_by_kind"].items())
+        lines += [
+            "",
+            f"Per paid purchase (n={shape['sagas']}): events_per_purchase "
+            f"{_num(shape['events_per_purchase'])}, actions_per_purchase "
+            f"{_num(shape['actions_per_purchase'])} ({kinds}).",
+        ]
     return lines
 
 
@@ -128,6 +154,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| {_num(results['cold_start_seconds'], 2)} |",
     ]
     lines += _floor_and_rush(results)
+    lines += _shape(results)
     lines += _timeline(results.get("timeline"))
     lines += [
         "",

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 from temporalio.client import Client
 
-from bench import event_lag, floor, landing_page, null_saga, read_path, rush, timeline
+from bench import event_lag, floor, landing_page, null_saga, read_path, rush, shape, timeline
 from bench.cpu import accounting
 from bench.footprint import PeakSampler, snapshot
 from bench.load import Run, closed_loop, deal
@@ -179,6 +179,7 @@ async def _purchases(
         "failures": len(run.failures),
         "first_failure": repr(run.failures[0]) if run.failures else None,
         "cpu_seconds_per_purchase": _per_unit(cpu, done),
+        "cpu_seconds_per_purchase_total": round(sum(cpu.values()) / done, 4) if done else None,
     }
 
 
@@ -201,6 +202,9 @@ async def _timeline(
     )
     return {
         "concurrency": level,
+        "shape": await shape.paid_purchases(
+            purchase_client, phases.purchases_started, phases.purchases_ended
+        ),
         # The null saga's namespace holds only null sagas: its window may span the level.
         "ceiling": await timeline.steps(null_client, phases.started, phases.ended),
         "purchase": await timeline.steps(
@@ -278,6 +282,9 @@ async def measure(stack: BenchStack, plan: Plan) -> dict[str, Any]:
                 results["timeline"] = await _timeline(
                     stack, client, plan.timeline_level, phases[plan.timeline_level]
                 )
+                paid = results["timeline"]["shape"]
+                results["events_per_purchase"] = paid["events_per_purchase"]
+                results["actions_per_purchase"] = paid["actions_per_purchase"]
         footprint["under_load_peak"] = sampler.peak
 
         print("read path ...", flush=True)

@@ -4,11 +4,17 @@ Two runs on fresh tickets: the winners alone (one buyer per ticket), then the ru
 (``buyers_per_ticket`` buyers for each ticket: buyer i wants ticket i mod tickets). Each
 reports the wall time until every buyer had an answer, the answers by status, p50/p99
 for winners (201) and losers (409), and how many Purchase workflows ran for its tickets.
+
+Then the bare burst: the same buyers send, all at once, the cheapest signed-in request
+there is (who am I). What a loser costs is read against it: ``loser_cost_ratio`` is the
+losers' p99 over the bare burst's p99, so 1.0 means a loser is answered as fast as a
+request that does nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -88,6 +94,26 @@ async def _cancel(buyer: aiohttp.ClientSession, order_id: str) -> None:
         await response.read()
 
 
+async def _who_am_i(buyer: aiohttp.ClientSession) -> tuple[int, float]:
+    started = time.perf_counter()
+    async with buyer.get("/api/users/currentuser") as response:
+        await response.read()
+        return response.status, time.perf_counter() - started
+
+
+async def bare_burst(buyers: Sequence[aiohttp.ClientSession]) -> dict[str, Any]:
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(_who_am_i(buyer) for buyer in buyers))
+    wall = time.perf_counter() - started
+    statuses = Counter(status for status, _ in answers)
+    return {
+        "requests": len(buyers),
+        "wall_seconds": round(wall, 3),
+        "answers": {str(status): count for status, count in sorted(statuses.items())},
+        "latency": latency([elapsed for status, elapsed in answers if status == 200]),
+    }
+
+
 async def measure(
     buyers: Sequence[aiohttp.ClientSession],
     alone_tickets: Sequence[str],
@@ -96,8 +122,13 @@ async def measure(
 ) -> dict[str, Any]:
     alone = await one_run(buyers[: len(alone_tickets)], alone_tickets, temporal)
     rush = await one_run(buyers, rush_tickets, temporal)
+    bare = await bare_burst(buyers)
     return {
         "winners_alone": alone,
         "rush": rush,
         "rush_ratio": ratio(rush["wall_seconds"], alone["wall_seconds"]),
+        "bare_burst": bare,
+        "loser_cost_ratio": ratio(
+            rush["losers"]["p99_ms"] or math.nan, bare["latency"]["p99_ms"] or math.nan
+        ),
     }

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -9,10 +12,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import mirakuru.base
+import psutil
 from mirakuru import HTTPExecutor, SimpleExecutor, TCPExecutor
 from mirakuru.exceptions import ProcessFinishedWithError
 
 START_TIMEOUT_SECONDS = 60.0
+
+
+def kill_own_leftovers() -> None:
+    """At exit, kill what this process's executors started and left running.
+
+    Replaces mirakuru's own exit hook, which matches its children by a substring of their
+    ``mirakuru_uuid`` (``"<parent pid>:<uuid>"``): a process whose pid happens to appear in
+    another process's uuid would kill that process's servers as it exits (a localstripe or a
+    ``ticketing up`` ending during a test could take down the test's nats-server)."""
+    own = f"{os.getpid()}:"
+    for process in psutil.process_iter():
+        try:
+            started_by = process.environ().get(mirakuru.base.ENV_UUID, "")
+            if started_by.startswith(own):
+                process.send_signal(signal.SIGKILL)
+        except (psutil.Error, OSError):
+            continue
+
+
+atexit.unregister(mirakuru.base.cleanup_subprocesses)
+atexit.register(kill_own_leftovers)
 
 
 @dataclass

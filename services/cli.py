@@ -92,12 +92,22 @@ def migrate(
 
 @app.command()
 def revision(
-    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}")],
+    service: Annotated[
+        str,
+        typer.Argument(
+            help=f"one of: {', '.join(SERVICE_NAMES)}; or shared, for the tables every "
+            "service's database has (outbox, banned_users, revoked_sessions)"
+        ),
+    ],
     message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")],
 ) -> None:
-    """Autogenerate a migration from the difference between a service's models and its database."""
-    from services.common.data.migrations import make_revision
+    """Autogenerate a migration from the difference between a service's models and its
+    database (`shared`: the shared tables', compared on the tickets database)."""
+    from services.common.data.migrations import SHARED_MIGRATIONS, make_revision
 
+    if service == "shared":
+        make_revision(SHARED_MIGRATIONS, get_settings().database_url_for("tickets"), message)
+        return
     name = _service_name(service)
     make_revision(load_definition(name).migrations, get_settings().database_url_for(name), message)
 
@@ -113,11 +123,12 @@ def search_attributes() -> None:
         exit_without_finalizing,
         register_search_attributes,
     )
+    from workflows.contracts import SEARCH_ATTRIBUTES
 
     async def _register() -> None:
         settings = get_settings()
         client = await connect_temporal(settings)
-        await register_search_attributes(client, settings.temporal_namespace)
+        await register_search_attributes(client, SEARCH_ATTRIBUTES, settings.temporal_namespace)
 
     asyncio.run(_register())
     exit_without_finalizing()
@@ -153,13 +164,13 @@ def _set_role(email: str, role_name: str) -> None:
     import asyncio
 
     from services.auth.admins import set_role
-    from services.common.http.errors import NotFound
+    from services.common.errors import DomainError
     from services.common.identity.tokens import Role
 
     try:
         asyncio.run(set_role(get_settings(), email, Role(role_name)))
-    except NotFound:
-        typer.echo(f"No user has the address {email}", err=True)
+    except DomainError as refused:
+        typer.echo(refused.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{email}: {role_name} (tokens minted from now on carry it)")
 

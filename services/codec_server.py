@@ -6,7 +6,7 @@ not decrypt answers 400, as Temporal's codec server protocol says.
 
 The UI calls it from the operator's browser, so CORS lets only the UI's origins
 (``TEMPORAL_UI_ORIGINS``) read its answers. It decrypts whatever it is sent: in
-production it sits behind the same sign-in as the UI (README, "Encrypted payloads").
+production it sits behind the same sign-in as the UI (docs/security.md, "Encrypted payloads").
 """
 
 from __future__ import annotations

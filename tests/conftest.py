@@ -8,6 +8,7 @@ and tickets tests drive. A directory's conftest adds or overrides; none re-expor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from tests.support.postgres import PostgresCluster
 from tests.support.redis import RedisServer
 from tests.support.temporal import start_dev_env, start_time_skipping_env
 from tests.tickets.support import TicketsApi
+from workflows.contracts import SEARCH_ATTRIBUTES
+
+# The bus connects in well under a second; this covers a retry after a failed first try.
+BUS_READY_WITHIN = 10.0
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +104,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (a 15-minute timer fires in milliseconds), with the
     saga's search attributes, which the test server does not start with."""
     env = await start_time_skipping_env()
-    await register_search_attributes(env.client)
+    await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()
 
@@ -141,6 +146,14 @@ def settings(tmp_path: Path, nats_url: str, database_url: str, events_stream: st
 
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[TicketsApi]:
-    """The tickets app running against the test's database and stream."""
+    """The tickets app running against the test's database and stream, handed over once
+    its bus has connected and made the stream.
+
+    The bus connects in the background (a service answers while NATS is down), so without
+    this wait a test that publishes to the stream as another service would race the
+    connection, and loses whenever the first attempt is slow: the stream does not exist
+    yet and JetStream answers "no response from stream"."""
     async with app_client(tickets, settings) as (client, app):
-        yield TicketsApi(client, app, settings)
+        api = TicketsApi(client, app, settings)
+        await asyncio.wait_for(api.runtime.bus.jetstream(), BUS_READY_WITHIN)
+        yield api

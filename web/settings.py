@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from services.common.identity.tokens import HOST_SESSION_COOKIE, SESSION_COOKIE
+from services.common.identity.tokens import session_cookie_name
 from services.common.settings import (
     LOOPBACK,
     parse_trusted_proxies,
@@ -78,7 +78,7 @@ class WebSettings(BaseSettings):
     def session_cookie(self) -> str:
         """The API's session cookie, as it names it: only development's is plain
         ``session``; everywhere else the browser holds it as ``__Host-session``."""
-        return SESSION_COOKIE if self.is_development else HOST_SESSION_COOKIE
+        return session_cookie_name(self.environment)
 
     @property
     def form_token_cookie(self) -> str:

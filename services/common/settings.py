@@ -28,8 +28,10 @@ LOOPBACK: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 class Environment(StrEnum):
+    """Development runs on generated keys and localstripe; production, on configured
+    ones. There is no third: a deployment that tests is a production deployment."""
+
     DEVELOPMENT = "development"
-    TEST = "test"
     PRODUCTION = "production"
 
 
@@ -227,8 +229,7 @@ class Settings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
-        """Fails closed: every environment but ``development`` (``test`` too) runs with
-        production's rules (configured keys and Stripe, Secure cookies)."""
+        """Configured keys and Stripe, Secure cookies: every environment but development."""
         return not self.is_development
 
     @property

@@ -10,18 +10,18 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from services.common.http.errors import Conflict
 from services.common.temporal import business_failure, saga_has_finished
+from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
 from services.orders.models import Order
-from workflows.errors import PurchaseError
-from workflows.models import PurchaseInput, PurchaseState, TaskQueue, workflow_id
-from workflows.order_status import OrderStatus
+from workflows.contracts import (
+    OrderStatus,
+    PurchaseError,
+    TaskQueue,
+    initial_search_attributes,
+    workflow_id,
+)
+from workflows.models import PurchaseInput, PurchaseState
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import initial_search_attributes
-
-TICKET_RESERVED = "Ticket is already reserved"
-ALREADY_PAID = "Cannot cancel a paid order"
-PRICE_CHANGED = "Ticket price changed"
 
 
 async def start_purchase(
@@ -33,8 +33,9 @@ async def start_purchase(
     authentication_grace_seconds: int = 0,
 ) -> PurchaseState:
     """Starts the saga and answers once the ticket is locked for the order, in one call
-    (Update-with-Start); Conflict if another order holds the ticket, or if the lock finds
-    another price than ``expected_price_cents`` (then nothing stays held)."""
+    (Update-with-Start); TicketReserved if another order holds the ticket, PriceChanged
+    if the lock finds another price than ``expected_price_cents`` (then nothing stays
+    held)."""
     purchase = PurchaseInput(
         order_id=order.id,
         ticket_id=order.ticket_id,
@@ -59,11 +60,11 @@ async def start_purchase(
             PurchaseWorkflow.wait_reserved, start_workflow_operation=start
         )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed)
+        failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
-            raise Conflict(TICKET_RESERVED) from None
+            raise TicketReserved() from None
         if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
-            raise Conflict(PRICE_CHANGED, field="price") from None
+            raise PriceChanged() from None
         raise
 
 
@@ -74,9 +75,9 @@ async def cancel_purchase(client: Client, order: Order) -> bool:
     try:
         await handle.execute_update(PurchaseWorkflow.cancel)
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed)
+        failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
-            raise Conflict(ALREADY_PAID) from None
+            raise OrderAlreadyPaid() from None
         raise
     except RPCError as error:
         # Temporal being unreachable is not "already finished": the cancel must fail.

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
-from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
+from services.tickets.errors import TicketNotFound
 from services.tickets.models import Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
 
@@ -78,9 +78,9 @@ async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> lis
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> TicketOut:
     async with read_sessions() as session:
-        ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
+        ticket = await session.get(Ticket, id_or_not_found(ticket_id, TicketNotFound))
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     return TicketOut.of(ticket)
 
 
@@ -96,7 +96,7 @@ async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
     ticket = await operations.edit_ticket(
-        uow, id_or_not_found(ticket_id, "Ticket"), user.id, body.title, to_cents(body.price)
+        uow, id_or_not_found(ticket_id, TicketNotFound), user.id, body.title, to_cents(body.price)
     )
     await uow.commit()
     return TicketOut.of(ticket)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, Index, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.clock import utc_now
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
 from services.common.messaging.events import TicketStatus
@@ -32,9 +33,7 @@ class Ticket(Base):
     order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
     # While reserved: the end of the holding order's payment window (from order.created).
     reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # Optimistic concurrency: an UPDATE that finds another version changes nothing.
     version: Mapped[int] = mapped_column(nullable=False)
 

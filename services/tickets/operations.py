@@ -18,13 +18,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.messaging.events import TicketStatus
+from services.tickets.errors import NotTicketOwner, TicketNotFound, TicketReserved, TicketSold
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket
-
-RESERVED_EDIT = "Cannot edit a reserved ticket"
-SOLD_EDIT = "Cannot edit a sold ticket"
 
 
 async def list_ticket(uow: UnitOfWork, seller_id: UUID, title: str, price_cents: int) -> Ticket:
@@ -41,20 +38,20 @@ async def edit_ticket(
     """The seller's edit; refused while the ticket is reserved (or sold)."""
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     if ticket.user_id != editor_id:
-        raise Forbidden("You do not own this ticket")
+        raise NotTicketOwner()
     if ticket.status == TicketStatus.SOLD:
-        raise Conflict(SOLD_EDIT)
+        raise TicketSold()
     if ticket.order_id is not None:
-        raise Conflict(RESERVED_EDIT)
+        raise TicketReserved()
     ticket.title = title
     ticket.price_cents = price_cents
     try:
         await uow.session.flush()
     except StaleDataError:
         # Reserved (or edited) between our read and our write: the lock wins.
-        raise Conflict(RESERVED_EDIT) from None
+        raise TicketReserved() from None
     uow.publish(ticket_updated(ticket))
     return ticket
 

@@ -2,7 +2,7 @@
 window, and headless Chromium from the distribution's packages, driven by Playwright.
 
 Setting ``TICKETING_SCREENSHOTS_DIR`` (e.g. ``docs``) keeps the pictures of the main pages
-that the tests take (the README's pictures come from there).
+that the tests take (the pictures in docs/ come from there).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def playwright() -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: scripts/preflight installs it (make test does)")
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield launched
     launched.close()
