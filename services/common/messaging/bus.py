@@ -20,6 +20,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from services.common.messaging.events import STREAM_SUBJECTS
+from services.common.observability.logging import redact_credentials
 from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,11 @@ class Bus:
                 self._ready.set()
                 return
             except Exception:
-                log.warning("NATS not reachable at %s yet; retrying", self.url, exc_info=True)
+                log.warning(
+                    "NATS not reachable at %s yet; retrying",
+                    redact_credentials(self.url),
+                    exc_info=True,
+                )
                 # Connected but the stream could not be made: this connection (and its
                 # reconnecting task) is not kept, the next try makes a new one.
                 if client is not None:
