@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     signin_failures_per_account: str = "5/15 minutes"
     signups_per_address: str = "10/hour"
     orders_per_buyer: str = "20/minute"
+    # Every listing and edit is an outbox row, an event and a replica update: a bound per
+    # seller on each.
+    listings_per_seller: str = "60/hour"
+    ticket_edits_per_seller: str = "120/hour"
     payment_attempts_per_buyer: str = "10/minute"
     # Card testing: tries for one order, and declined cards for one buyer in an hour.
     payment_attempts_per_order: int = Field(default=5, ge=1)
