@@ -20,6 +20,7 @@ from web.csrf import FormTokenCookie, FormTokens, refuse_forged_forms
 from web.dependencies import api_for
 from web.pages import auth, my, orders, tickets
 from web.rendering import STATIC, page
+from web.security_headers import SecurityHeaders
 from web.settings import WebSettings, get_web_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def create_app(
         secret.encode(), settings.form_token_cookie, secure=not settings.is_development
     )
     app.add_middleware(FormTokenCookie, tokens=app.state.form_tokens)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
     for module in (tickets, auth, orders, my):
         app.include_router(module.router)

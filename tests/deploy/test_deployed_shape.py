@@ -123,3 +123,17 @@ async def test_the_shop_refuses_a_cross_site_post_and_a_missing_token(
         )
         assert answered.status_code == 400
         assert (await eve.get("/auth/signout")).status_code == 405
+
+
+async def test_the_shops_pages_carry_their_security_headers_through_nginx(
+    deployed: Deployment,
+) -> None:
+    async with deployed.visitor(EVE) as eve:
+        for path in ("/", "/auth/signin", "/static/shop.css"):
+            headers = (await eve.get(path)).headers
+            policy = headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy, path
+            assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert headers["referrer-policy"] == "same-origin", path
+            assert headers["x-frame-options"] == "DENY", path
