@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.http.forwarded import resolve_forwarded_client
-from web.api_client import ApiUnavailable, new_http_client
+from web.api_client import ApiUnavailable, Waits, new_http_client
 from web.csrf import FormTokenCookie, FormTokens, refuse_forged_forms
 from web.dependencies import api_for
 from web.pages import auth, my, orders, tickets
@@ -45,10 +45,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.http = new_http_client(settings.api_url, api_transport, settings.web_api_routes)
+        app.state.http_waits = new_http_client(
+            settings.api_url,
+            api_transport,
+            settings.web_api_routes,
+            connections=settings.web_max_waits,
+        )
         try:
             yield
         finally:
             await app.state.http.aclose()
+            await app.state.http_waits.aclose()
 
     app = FastAPI(
         title="Ticketing web shop",
@@ -59,6 +66,7 @@ def create_app(
         dependencies=[Depends(refuse_forged_forms)],
     )
     app.state.settings = settings
+    app.state.waits = Waits(settings.web_max_waits, settings.web_waits_per_visitor)
     secret = settings.web_csrf_secret or secrets.token_urlsafe(32)
     app.state.form_tokens = FormTokens(
         secret.encode(), settings.form_token_cookie, secure=not settings.is_development

@@ -44,6 +44,10 @@ class WebSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
+    # Long polls held at once by this process (on a connection pool of their own, apart
+    # from the pages'), and by one visitor; one more is answered at once, to ask later.
+    web_max_waits: int = Field(default=100, ge=1)
+    web_waits_per_visitor: int = Field(default=2, ge=1)
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
     # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
     # alone is what the shop forwards to the API.
