@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     events_stream: str = "EVENTS"
     # How long JetStream remembers a Nats-Msg-Id to drop a republished event.
     events_duplicate_window_seconds: float = 120.0
+    # What the stream keeps at most (the oldest dropped first): a week, and 10 GiB. A
+    # consumer down for a day still finds every event it missed; a flood of writes
+    # cannot fill the server's disk. 0 (age) or -1 (bytes): no bound.
+    events_max_age_seconds: float = Field(default=7 * 24 * 60 * 60, ge=0)
+    events_max_bytes: int = Field(default=10 * 1024**3, ge=-1)
+    # Published outbox rows are deleted once they are this old (the stream has them).
+    outbox_retention_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
     consumer_ack_wait_seconds: float = 30.0
     # -1: never give an event up (see services.common.messaging.consumers). A bound drops an event
     # after that many deliveries, leaving its replica behind for good.
