@@ -48,6 +48,8 @@ class WebSettings(BaseSettings):
     # from the pages'), and by one visitor; one more is answered at once, to ask later.
     web_max_waits: int = Field(default=100, ge=1)
     web_waits_per_visitor: int = Field(default=2, ge=1)
+    # The payment window, as the orders service has it: the front page tells visitors.
+    order_expiration_seconds: int = 15 * 60
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
     # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
     # alone is what the shop forwards to the API.

@@ -28,6 +28,9 @@ from tests.support.jetstream import own_stream
 from workflows.contracts import CancelReason, PurchaseError
 from workflows.steps import AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 @pytest.fixture
 async def runtimes(

@@ -14,6 +14,7 @@ from tests.tickets.support import TicketsApi, error
 from workflows.contracts import OrderStatus
 
 
+@pytest.mark.database_matrix
 async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:
     old = await api.create(title="Old", price=10)
     reserved = await api.create(title="Reserved", price=11)
@@ -28,6 +29,7 @@ async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) ->
     assert "link" not in response.headers
 
 
+@pytest.mark.database_matrix
 async def test_list_paginates_with_a_link_to_the_next_page(api: TicketsApi) -> None:
     created = [await api.create(title=f"T{n}") for n in range(5)]
     newest_first = list(reversed(created))
@@ -73,6 +75,8 @@ async def test_show_answers_any_ticket_even_reserved(api: TicketsApi) -> None:
         "version": 2,
         "orderId": str(order_id),
         "status": "reserved",
+        # Set once the orders service announces the order's window (order.created).
+        "reservedUntil": None,
     }
 
 
@@ -83,6 +87,7 @@ async def test_show_missing_or_malformed_is_404(api: TicketsApi, ticket_id: str)
     assert response.json() == error("Ticket not found")
 
 
+@pytest.mark.database_matrix
 async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservations_end(
     api: TicketsApi,
 ) -> None:
@@ -123,3 +128,8 @@ async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservation
     assert mine["For sale"]["reservedUntil"] is None and mine["Sold"]["reservedUntil"] is None
     assert mine["For sale"]["id"] == for_sale["id"]
     assert (await api.client.get("/api/tickets/mine")).status_code == 401
+    # Anyone may see until when a ticket is held: when it may be for sale again.
+    shown = (await api.client.get(f"/api/tickets/{held['id']}")).json()
+    assert datetime.fromisoformat(shown["reservedUntil"]) == until
+    shown = (await api.client.get(f"/api/tickets/{for_sale['id']}")).json()
+    assert shown["reservedUntil"] is None
