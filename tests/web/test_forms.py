@@ -83,7 +83,13 @@ async def token_of(visitor: httpx.AsyncClient, path: str = "/auth/signin") -> st
 
 
 def form(token: str | None) -> dict[str, str]:
-    fields = {"email": "a@x.io", "password": "p", "title": "T", "price": "1", "token": "pm_1"}
+    fields = {
+        "email": "ann@example.com",
+        "password": "a long enough password",
+        "title": "T",
+        "price": "1",
+        "token": "pm_1",
+    }
     return fields if token is None else {**fields, "csrf": token}
 
 
