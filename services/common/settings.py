@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the
     # catalogue.
     max_open_orders_per_buyer: int = Field(default=3, ge=1)
+    # Against holding tickets by cancelling and ordering again: after a buyer's order of
+    # a ticket ends unpaid (cancelled or expired), they may order that ticket again only
+    # this long after its window would have ended (unset: one payment window); and a
+    # buyer's orders that end unpaid are at most this many in a day.
+    order_cooldown_seconds: int | None = Field(default=None, ge=0)
+    unpaid_orders_per_buyer_per_day: int = Field(default=10, ge=1)
 
     # The proxies in front of this process whose X-Forwarded-For (and -Proto) are
     # believed: addresses or CIDRs, comma-separated or a JSON list. The client is the
@@ -233,6 +239,12 @@ class Settings(BaseSettings):
         return self.temporal_ui_origins or [
             f"http://{host}:{self.temporal_ui_port}" for host in ("127.0.0.1", "localhost")
         ]
+
+    @property
+    def order_cooldown(self) -> int:
+        if self.order_cooldown_seconds is None:
+            return self.order_expiration_seconds
+        return self.order_cooldown_seconds
 
     @property
     def is_development(self) -> bool:

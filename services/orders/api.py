@@ -6,6 +6,7 @@ with ``Prefer: wait=N`` and is answered once the order changes (services.common.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -107,6 +108,9 @@ async def create(
         max_open_orders=settings.max_open_orders_per_buyer,
         expected_price_cents=None if body.price is None else to_cents(body.price),
         authentication_grace_seconds=settings.payment_authentication_grace_seconds,
+        recycling=operations.RecyclingLimits(
+            timedelta(seconds=settings.order_cooldown), settings.unpaid_orders_per_buyer_per_day
+        ),
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None
