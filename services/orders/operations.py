@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.clock import as_utc, utc_now
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.observability.metrics import PURCHASES
@@ -61,11 +62,13 @@ async def place_order(
 
 
 TICKET_SOLD = "Ticket is already sold"
+EVENT_STARTED = "Event has started"
 
 # Built once, as plain columns in one statement: in a rush every losing buyer runs it.
 _ORDERABLE = select(
     Ticket.user_id,
     Ticket.price_cents,
+    Ticket.starts_at,
     select(Order.status)
     .where(Order.ticket_id == Ticket.id, Order.status.in_(LIVE_STATUSES))
     .limit(1)
@@ -87,6 +90,9 @@ async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: U
         PURCHASES.labels("refused_at_gate").inc()
         sold = row.live_order_status == OrderStatus.COMPLETE
         raise Conflict(TICKET_SOLD if sold else purchase_client.TICKET_RESERVED)
+    # The tickets service refuses it too (the saga's reserve step); told here at once.
+    if row.starts_at is not None and as_utc(row.starts_at) <= utc_now():
+        raise Conflict(EVENT_STARTED)
     price_cents: int = row.price_cents
     return price_cents
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from activities.tickets import TicketsActivities
 from services.common.service import ServiceDefinition, WorkerSide
 from services.tickets.api import router
+from services.tickets.event_api import router as events_router
 from services.tickets.event_handlers import consumers
 from services.tickets.models import Base, tables
 from workflows.models import TaskQueue
@@ -16,7 +17,7 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, events_router],
     consumers=consumers,
     worker=WorkerSide(task_queue=TaskQueue.TICKETS, activities=TicketsActivities),
 )

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from services.common.data.db import Database
-from services.common.data.migrations import upgrade
+from services.common.data.migrations import include_name, upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName
 from services.definitions import load_definition
 
@@ -23,7 +23,9 @@ async def test_migrations_match_the_models(service: ServiceName, database_url: s
         await upgrade(database, definition.migrations)
 
         def differences(connection: Connection) -> list[object]:
-            context = MigrationContext.configure(connection)
+            context = MigrationContext.configure(
+                connection, opts={"include_name": include_name(definition.metadata)}
+            )
             return list(compare_metadata(context, definition.metadata))
 
         async with database.write_engine.connect() as connection:

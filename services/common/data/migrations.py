@@ -8,6 +8,7 @@ A service applies its migrations when it starts (``migrate_on_start``) or throug
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,24 @@ def make_revision(script_location: Path, url: str, message: str) -> None:
     )
 
 
+def include_name(metadata: MetaData) -> Callable[[str | None, str, Any], bool]:
+    """Autogenerate's filter: it leaves alone what the migrations build and the models
+    cannot describe, named in the metadata's ``info``: ``unmanaged_tables`` (with the
+    tables whose names they start, such as an SQLite FTS5 table's shadow tables) and
+    ``unmanaged_indexes``."""
+    tables = tuple(metadata.info.get("unmanaged_tables", ()))
+    indexes = frozenset(metadata.info.get("unmanaged_indexes", ()))
+
+    def _include(name: str | None, type_: str, _parent: Any) -> bool:
+        if name is None:
+            return True
+        if type_ == "table":
+            return not (tables and name.startswith(tables))
+        return not (type_ == "index" and name in indexes)
+
+    return _include
+
+
 def run_env(metadata: MetaData) -> None:
     """The body of every service's env.py."""
 
@@ -64,6 +83,7 @@ def run_env(metadata: MetaData) -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,
+            include_name=include_name(metadata),
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
         )
