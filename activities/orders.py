@@ -11,10 +11,10 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
 from services.orders import operations
+from workflows.contracts import PurchaseError
 from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput
 
 ORDER_MISSING = "OrderMissing"
-ORDER_NOT_PAYABLE = "OrderNotPayable"
 ORDER_CANCELLED = "OrderCancelled"
 
 
@@ -54,7 +54,7 @@ class OrdersActivities:
                 await operations.complete(uow, step.order_id)
             except (operations.OrderMissing, operations.OrderNotPayable) as refused:
                 raise ApplicationError(
-                    str(refused), type=ORDER_NOT_PAYABLE, non_retryable=True
+                    str(refused), type=PurchaseError.ORDER_NOT_PAYABLE, non_retryable=True
                 ) from None
             await uow.commit()
 

@@ -22,7 +22,7 @@ from services.payments.stripe_gateway import (
     charge_idempotency_key,
     refund_idempotency_key,
 )
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,

@@ -18,13 +18,10 @@ from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.event_rules import EventStarted
 from services.tickets.operations import Outcome
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.steps import Activity, LockedTicket, TicketHold
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
-
-# Selling a ticket the order no longer holds: a bug or a lost lock, never worth retrying.
-TICKET_NOT_HELD = "TicketNotHeld"
 
 
 class TicketsActivities:
@@ -72,9 +69,11 @@ class TicketsActivities:
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
     async def mark_ticket_sold(self, hold: TicketHold) -> None:
+        """Sell the ticket to the order holding it; TicketNotHeld (non-retryable, the
+        paid order is then refunded) if the order no longer holds it."""
         if await self._change(operations.mark_sold, hold) is Outcome.REFUSED:
             raise ApplicationError(
                 f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
-                type=TICKET_NOT_HELD,
+                type=PurchaseError.TICKET_NOT_HELD,
                 non_retryable=True,
             )

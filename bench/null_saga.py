@@ -32,13 +32,8 @@ from services.orders.models import Order
 from services.payments import purchase_client as payments_purchase_client
 from tests.support.polling import eventually
 from worker.main import SHUTDOWN_GRACE
-from workflows.models import (
-    ChargeInput,
-    ChargeResult,
-    PaymentRequest,
-    RefundInput,
-    TaskQueue,
-)
+from workflows.contracts import SEARCH_ATTRIBUTES, TaskQueue
+from workflows.models import ChargeInput, ChargeResult, PaymentRequest, RefundInput
 from workflows.purchase import PurchaseWorkflow
 from workflows.steps import (
     Activity,
@@ -125,7 +120,7 @@ async def register_namespace(temporal_address: str, namespace: str) -> None:
         await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=namespace)
         )
-        await register_search_attributes(client, namespace=namespace)
+        await register_search_attributes(client, SEARCH_ATTRIBUTES, namespace=namespace)
 
     await eventually(
         registered,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from devstack.binaries import find_binary
 from devstack.process import ManagedProcess
-from workflows.search_attributes import SEARCH_ATTRIBUTES
+from workflows.contracts import SEARCH_ATTRIBUTES
 
 # The history service reads its transfer queue (the activity and workflow tasks to hand
 # to the workers) at most this many times a second: 20 by default, so a task waited up

@@ -104,11 +104,12 @@ def search_attributes() -> None:
         exit_without_finalizing,
         register_search_attributes,
     )
+    from workflows.contracts import SEARCH_ATTRIBUTES
 
     async def _register() -> None:
         settings = get_settings()
         client = await connect_temporal(settings)
-        await register_search_attributes(client, settings.temporal_namespace)
+        await register_search_attributes(client, SEARCH_ATTRIBUTES, settings.temporal_namespace)
 
     asyncio.run(_register())
     exit_without_finalizing()

@@ -13,11 +13,6 @@ def load_definition(name: ServiceName) -> ServiceDefinition:
     return definition
 
 
-def worker_services() -> tuple[ServiceName, ...]:
-    """The services with a Temporal worker."""
-    return tuple(name for name in SERVICE_NAMES if load_definition(name).worker is not None)
-
-
 def service_name(value: str, choices: tuple[ServiceName, ...] = SERVICE_NAMES) -> ServiceName:
     """``value`` as one of ``choices``; ValueError naming them otherwise."""
     for name in choices:

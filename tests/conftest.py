@@ -27,6 +27,7 @@ from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
 from tests.support.temporal import start_dev_env, start_time_skipping_env
 from tests.tickets.support import TicketsApi
+from workflows.contracts import SEARCH_ATTRIBUTES
 
 # The bus connects in well under a second; this covers a retry after a failed first try.
 BUS_READY_WITHIN = 10.0
@@ -93,7 +94,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (a 15-minute timer fires in milliseconds), with the
     saga's search attributes, which the test server does not start with."""
     env = await start_time_skipping_env()
-    await register_search_attributes(env.client)
+    await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
     yield env
     await env.shutdown()
 

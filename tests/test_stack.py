@@ -20,7 +20,7 @@ from devstack.nats import NatsServer
 from tests.support.cards import localstripe, payment_method
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
-from workflows.search_attributes import SEARCH_ATTRIBUTES
+from workflows.contracts import SEARCH_ATTRIBUTES
 
 
 async def _publish_and_read(url: str, stream: str) -> None:

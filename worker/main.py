@@ -24,8 +24,10 @@ from services.common.observability.tracing import configure_tracing
 from services.common.runtime import ServiceRuntime
 from services.common.settings import ServiceName, Settings, get_settings
 from services.common.temporal import connect_temporal, exit_without_finalizing
-from services.definitions import load_definition, service_name, worker_services
+from services.definitions import load_definition, service_name
 from worker.health import WorkerHealth, serving_health
+from worker.sides import WORKER_SIDES, worker_services
+from workflows.contracts import order_of_workflow
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +41,15 @@ async def running_workers(
     client: Client,
     health: WorkerHealth | None = None,
 ) -> AsyncIterator[list[Worker]]:
-    """The workers of ``services``, each as its definition declares it, polling until the
+    """The workers of ``services``, each as ``worker.sides`` declares it, polling until the
     block ends, then shut down gracefully (running activities and workflow tasks finish
     first); each recorded in ``health`` as it starts."""
     async with contextlib.AsyncExitStack() as stack:
         workers = []
         for service in services:
-            definition = load_definition(service)
-            side = definition.worker
-            assert side is not None, f"{service} has no worker"
+            side = WORKER_SIDES[service]
             runtime = await stack.enter_async_context(
-                ServiceRuntime.running(definition, settings, consume=False)
+                ServiceRuntime.running(load_definition(service), settings, consume=False)
             )
             activities = side.activities(runtime)
             stack.push_async_callback(activities.aclose)
@@ -86,7 +86,7 @@ async def serve(services: Sequence[ServiceName], settings: Settings) -> None:
 def run(service: str) -> None:
     """The CLI's entry: one service's worker, or ``all`` of them in one process."""
     settings = get_settings()
-    configure_logging(settings)
+    configure_logging(settings, order_of_workflow=order_of_workflow)
     with_worker = worker_services()
     try:
         services = with_worker if service == "all" else [service_name(service, with_worker)]

@@ -14,16 +14,6 @@ from uuid import UUID
 from pydantic import BaseModel
 
 
-class TaskQueue(StrEnum):
-    TICKETS = "tickets"
-    ORDERS = "orders"
-    PAYMENTS = "payments"
-
-
-def workflow_id(order_id: UUID) -> str:
-    return f"order-{order_id}"
-
-
 class PurchaseInput(BaseModel):
     order_id: UUID
     ticket_id: UUID

@@ -20,7 +20,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.errors import PurchaseError
+    from workflows.contracts import (
+        ORDER_STATUS,
+        CancelReason,
+        OrderStatus,
+        PurchaseError,
+        TaskQueue,
+    )
     from workflows.models import (
         AuthenticationInput,
         ChargeInput,
@@ -33,15 +39,11 @@ with workflow.unsafe.imports_passed_through():
         PurchaseState,
         RefundInput,
         RefundOutcome,
-        TaskQueue,
     )
-    from workflows.order_status import OrderStatus
-    from workflows.search_attributes import ORDER_STATUS
     from workflows.steps import (
         Activity,
         AwaitingPaymentInput,
         CancelOrderInput,
-        CancelReason,
         LockedTicket,
         OrderInput,
         TicketHold,
@@ -56,10 +58,18 @@ FORWARD_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=5),
     maximum_attempts=8,
 )
-# A compensation never gives up: the ticket must be released and the money returned.
-COMPENSATION_RETRY = RetryPolicy(
+# Once money is taken, the saga only goes forward: completing steps never give up, nor
+# does a compensation (the ticket must be released and the money returned).
+UNLIMITED_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+COMPENSATION_RETRY = UNLIMITED_RETRY
+# A completing step that fails without a business reason, and says it is not worth
+# retrying (a bug), is run again after this pause, until a fix is deployed.
+UNEXPECTED_FAILURE_PAUSE = timedelta(minutes=5)
+# What may stop a paid purchase from completing: a refusal by the service that owns the
+# step, the only failures after payment that undo the purchase (and refund).
+BUSINESS_REFUSALS = frozenset({PurchaseError.TICKET_NOT_HELD, PurchaseError.ORDER_NOT_PAYABLE})
 # "Payment in progress" from the payments activity is retryable; the buyer is waiting.
 CHARGE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -79,6 +89,9 @@ LOCKED_PRICE = "locked-price"
 # waits for it, Stripe's webhook (the payment_event signal) or the saga's own look at the
 # end of the window settles it. Purchases begun before hear of such a card as declined.
 THREE_D_SECURE = "three-d-secure"
+# The saga's rules (README, "The purchase saga"): after payment only a business refusal
+# undoes the purchase.
+SAGA_RULES = "saga-rules"
 
 
 class Reservation(StrEnum):
@@ -277,19 +290,54 @@ class PurchaseWorkflow:
             self._authenticating = None
 
     async def _complete(self) -> None:
+        """Paid: forward only. Each step retries until it succeeds; only a refusal by the
+        service that owns it (the ticket is no longer held by this order, the order no
+        longer awaits payment) undoes the purchase, and the order says why."""
         try:
-            await self._step(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
-            await self._step(
+            await self._forward(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
+            await self._forward(
                 Activity.COMPLETE_ORDER,
                 OrderInput(order_id=self._purchase.order_id),
                 TaskQueue.ORDERS,
             )
-        except ActivityError:
-            workflow.logger.warning("completing a paid order failed; refunding", exc_info=True)
-            await self._undo(CancelReason.CANCELLED)
+        except ActivityError as refusal:
+            workflow.logger.warning(
+                "completing a paid order was refused (%s); refunding", failure_type(refusal)
+            )
+            await self._undo(CancelReason.COMPLETION_REFUSED)
             return
         self._compensations.clear()
         self._set_status(OrderStatus.COMPLETE)
+
+    async def _forward(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+        """A completing step: retried without limit; raises only a business refusal.
+
+        An orders step runs in the saga's worker first (a local activity) for a bounded
+        time; failing that, as an ordinary activity, whose retries show in the Web UI
+        and cost the history nothing however long they last."""
+        local = queue is TaskQueue.ORDERS
+        while True:
+            try:
+                if local:
+                    await self._step(activity, arg, queue)
+                else:
+                    await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
+                return
+            except ActivityError as error:
+                if failure_type(error) in BUSINESS_REFUSALS or not workflow.patched(SAGA_RULES):
+                    # (Purchases begun before the rules undid on any failure.)
+                    raise
+                if local:
+                    workflow.logger.warning("%s failed; retrying it on its queue", activity)
+                    local = False
+                    continue
+                workflow.logger.error(
+                    "%s failed without a business reason; trying again in %s",
+                    activity,
+                    UNEXPECTED_FAILURE_PAUSE,
+                    exc_info=True,
+                )
+            await workflow.sleep(UNEXPECTED_FAILURE_PAUSE)
 
     # --- compensation -------------------------------------------------------------------
 
@@ -478,6 +526,11 @@ class PurchaseWorkflow:
                 activity, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
             )
             return
+        await self._remote_step(activity, arg, queue, retry)
+
+    async def _remote_step(
+        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy
+    ) -> None:
         await workflow.execute_activity(
             activity, arg, task_queue=queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
         )

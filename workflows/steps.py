@@ -12,6 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from workflows.contracts import CancelReason
+
 
 class Activity(StrEnum):
     RESERVE_TICKET = "reserve_ticket"
@@ -48,17 +50,6 @@ class AwaitingPaymentInput(BaseModel):
 
 class OrderInput(BaseModel):
     order_id: UUID
-
-
-class CancelReason(StrEnum):
-    # The window ended unpaid: order.expired.
-    EXPIRED = "expired"
-    # The buyer (or an operator) cancelled, or completing the purchase failed: order.cancelled.
-    CANCELLED = "cancelled"
-    # The ticket was taken before this order could lock it: the order was never announced.
-    TICKET_UNAVAILABLE = "ticket_unavailable"
-    # Locked at another price than the buyer saw: let go, never announced either.
-    PRICE_CHANGED = "price_changed"
 
 
 class CancelOrderInput(BaseModel):

@@ -1,11 +1,11 @@
-"""What a service is made of, declared once: its app, its consumers and its worker."""
+"""What a service is made of, declared once: its tables, its app and its consumers (its
+Temporal worker, if it has one, is declared in ``worker/``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter
 from sqlalchemy import MetaData
@@ -14,28 +14,6 @@ from services.common.data.tables import CommonTables
 from services.common.messaging.change_hints import HintSource
 from services.common.messaging.consumers import Consumer
 from services.common.settings import ServiceName
-from workflows.models import TaskQueue
-
-if TYPE_CHECKING:
-    from services.common.runtime import ServiceRuntime
-
-
-class Activities(Protocol):
-    """A service's activities, bound to its runtime."""
-
-    def functions(self) -> Sequence[Callable[..., Any]]: ...
-
-    async def aclose(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class WorkerSide:
-    """What the service's Temporal worker runs on its task queue."""
-
-    task_queue: TaskQueue
-    # Called inside the worker's runtime of the service.
-    activities: Callable[[ServiceRuntime], Activities]
-    workflows: Sequence[type] = ()
 
 
 @dataclass(frozen=True)
@@ -53,7 +31,6 @@ class ServiceDefinition:
     signs_tokens: bool = False
     # The events whose arrival wakes the service's long polls.
     change_hints: HintSource | None = None
-    worker: WorkerSide | None = None
 
     @property
     def api_prefix(self) -> str:

@@ -1,5 +1,6 @@
-"""Temporal as the services see it: the client (connected lazily for the apps), the
-saga's business failures behind a failed Update, and the search attributes' registration."""
+"""Temporal as the services see it: the client (connected lazily for the apps), a
+business failure behind a failed Update, and registering search attributes. It names no
+workflow: the saga's own vocabulary is in ``workflows.contracts``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import asyncio
 import dataclasses
 import os
 import sys
+from collections.abc import Iterable
 from typing import NoReturn
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
@@ -25,8 +28,6 @@ from services.common.observability.temporal_metrics import temporal_runtime
 from services.common.observability.tracing import temporal_interceptors
 from services.common.payload_codec import payload_codec
 from services.common.settings import Settings
-from workflows.errors import PurchaseError
-from workflows.search_attributes import SEARCH_ATTRIBUTES
 
 
 async def connect_temporal(settings: Settings) -> Client:
@@ -100,12 +101,13 @@ class LazyTemporalClient:
         return self._client
 
 
-def business_failure(error: BaseException) -> ApplicationError | None:
-    """The saga's business failure (a ``PurchaseError`` type) behind a failed Update,
-    however deep Temporal wrapped it (an activity's failure sits under ActivityError)."""
+def business_failure(error: BaseException, types: Iterable[str]) -> ApplicationError | None:
+    """The business failure (one of ``types``) behind a failed Update, however deep
+    Temporal wrapped it (an activity's failure sits under ActivityError)."""
+    wanted = set(types)
     cause = error.__cause__
     while cause is not None:
-        if isinstance(cause, ApplicationError) and cause.type in set(PurchaseError):
+        if isinstance(cause, ApplicationError) and cause.type in wanted:
             return cause
         cause = cause.__cause__
     return None
@@ -117,13 +119,14 @@ def saga_has_finished(error: RPCError) -> bool:
     return error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION)
 
 
-async def register_search_attributes(client: Client, namespace: str = "default") -> None:
-    """For servers not started with ``--search-attribute``; safe to call again."""
+async def register_search_attributes(
+    client: Client, keys: Iterable[SearchAttributeKey[str]], namespace: str = "default"
+) -> None:
+    """Keyword search attributes, for servers not started with ``--search-attribute``;
+    safe to call again."""
     request = AddSearchAttributesRequest(
         namespace=namespace,
-        search_attributes={
-            key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTES
-        },
+        search_attributes={key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in keys},
     )
     try:
         await client.operator_service.add_search_attributes(request)

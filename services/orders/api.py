@@ -30,7 +30,7 @@ from services.common.money import to_cents
 from services.orders import operations, purchase_client
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 

@@ -12,8 +12,7 @@ from services.common.clock import utc_now
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
 from services.common.messaging.events import TicketStatus
-from workflows.order_status import OrderStatus
-from workflows.steps import CancelReason
+from workflows.contracts import CancelReason, OrderStatus
 
 
 class Base(DeclarativeBase):

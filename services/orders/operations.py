@@ -25,8 +25,7 @@ from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
-from workflows.order_status import OrderStatus
-from workflows.steps import CancelReason
+from workflows.contracts import CancelReason, OrderStatus
 
 
 async def place_order(

@@ -13,11 +13,15 @@ from temporalio.service import RPCError
 from services.common.http.errors import Conflict
 from services.common.temporal import business_failure, saga_has_finished
 from services.orders.models import Order
-from workflows.errors import PurchaseError
-from workflows.models import PurchaseInput, PurchaseState, TaskQueue, workflow_id
-from workflows.order_status import OrderStatus
+from workflows.contracts import (
+    OrderStatus,
+    PurchaseError,
+    TaskQueue,
+    initial_search_attributes,
+    workflow_id,
+)
+from workflows.models import PurchaseInput, PurchaseState
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import initial_search_attributes
 
 TICKET_RESERVED = "Ticket is already reserved"
 ALREADY_PAID = "Cannot cancel a paid order"
@@ -59,7 +63,7 @@ async def start_purchase(
             PurchaseWorkflow.wait_reserved, start_workflow_operation=start
         )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed)
+        failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
             raise Conflict(TICKET_RESERVED) from None
         if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
@@ -74,7 +78,7 @@ async def cancel_purchase(client: Client, order: Order) -> bool:
     try:
         await handle.execute_update(PurchaseWorkflow.cancel)
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed)
+        failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
             raise Conflict(ALREADY_PAID) from None
         raise

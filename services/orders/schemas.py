@@ -38,7 +38,8 @@ class OrderOut(ApiModel):
     expires_at: datetime | None
     cancel_reason: str | None = Field(
         description="Why a cancelled order was: expired (the window ended unpaid), "
-        "cancelled (by the buyer), ticket_unavailable, price_changed; else null."
+        "cancelled (by the buyer), ticket_unavailable, price_changed, completion_refused "
+        "(paid, but the sale could not complete: refunded); else null."
     )
     refunded: bool = Field(
         description="A cancelled order whose charge was returned to the card (a payment "

@@ -1,18 +1,16 @@
-"""The orders service: its app, its consumers, and its worker, which runs the purchase saga."""
+"""The orders service: its app and its consumers (its worker, which runs the purchase
+saga, is declared in worker/sides.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from activities.orders import OrdersActivities
 from services.common.messaging.change_hints import HintSource
 from services.common.messaging.events import Subject
-from services.common.service import ServiceDefinition, WorkerSide
+from services.common.service import ServiceDefinition
 from services.orders.api import router
 from services.orders.event_handlers import consumers
 from services.orders.models import Base, tables
-from workflows.models import TaskQueue
-from workflows.purchase import PurchaseWorkflow
 
 definition = ServiceDefinition(
     name="orders",
@@ -30,8 +28,5 @@ definition = ServiceDefinition(
             Subject.ORDER_COMPLETED,
         ),
         key="order_id",
-    ),
-    worker=WorkerSide(
-        task_queue=TaskQueue.ORDERS, activities=OrdersActivities, workflows=[PurchaseWorkflow]
     ),
 )

@@ -20,8 +20,8 @@ from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
+from workflows.contracts import OrderStatus
 from workflows.models import ChargeOutcome, PaymentRequest
-from workflows.order_status import OrderStatus
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 

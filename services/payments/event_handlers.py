@@ -24,7 +24,7 @@ from services.common.messaging.events import (
 )
 from services.common.messaging.replica import move_to_version
 from services.payments.models import Order, tables
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus
 
 _orders = cast(Table, Order.__table__)
 
@@ -39,7 +39,7 @@ async def on_order_created(event: OrderCreated, uow: UnitOfWork) -> None:
             user_id=event.user_id,
             ticket_id=event.ticket_id,
             price_cents=event.price_cents,
-            status=event.status,
+            status=OrderStatus(event.status),
             expires_at=as_utc(event.expires_at),
             version=event.version,
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.common.clock import utc_now
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus
 
 
 class Base(DeclarativeBase):

@@ -12,8 +12,8 @@ from temporalio.service import RPCError
 
 from services.common.http.errors import AppError, Conflict, PaymentRequired
 from services.common.temporal import business_failure, saga_has_finished
-from workflows.errors import PurchaseError
-from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest, workflow_id
+from workflows.contracts import PurchaseError, workflow_id
+from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
 
 PAY_UPDATE = "pay"
 PAYMENT_EVENT_SIGNAL = "payment_event"
@@ -24,7 +24,7 @@ def _status_for(failed: WorkflowUpdateFailedError) -> AppError | None:
     """402 for a declined card; 409 for a rejected payment (the validator's
     OrderNotAwaitingPayment or any other refusal); None for an infrastructure failure
     (an activity that failed for another reason than a business one)."""
-    failure = business_failure(failed)
+    failure = business_failure(failed, PurchaseError)
     if failure is not None and failure.type == PurchaseError.CARD_DECLINED:
         return PaymentRequired(failure.message or "Your card was declined.")
     if failure is not None:

@@ -1,16 +1,15 @@
-"""The tickets service: its app, its consumers, and its worker (the saga's lock on a ticket)."""
+"""The tickets service: its app and its consumers (its worker, the saga's lock on a
+ticket, is declared in worker/sides.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from activities.tickets import TicketsActivities
-from services.common.service import ServiceDefinition, WorkerSide
+from services.common.service import ServiceDefinition
 from services.tickets.api import router
 from services.tickets.event_api import router as events_router
 from services.tickets.event_handlers import consumers
 from services.tickets.models import Base, tables
-from workflows.models import TaskQueue
 
 definition = ServiceDefinition(
     name="tickets",
@@ -19,5 +18,4 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router, events_router],
     consumers=consumers,
-    worker=WorkerSide(task_queue=TaskQueue.TICKETS, activities=TicketsActivities),
 )

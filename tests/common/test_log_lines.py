@@ -21,6 +21,7 @@ from services.common.observability.logging import (
     uses_json,
 )
 from services.common.settings import Environment, Settings
+from workflows.contracts import order_of_workflow
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def lines_of(settings: Settings) -> tuple[logging.Logger, io.StringIO]:
     out = io.StringIO()
     logger = logging.getLogger(f"test.{uuid4().hex}")
     logger.propagate = False
-    logger.addHandler(log_handler(settings, out))
+    logger.addHandler(log_handler(settings, out, order_of_workflow=order_of_workflow))
     logger.setLevel(logging.INFO)
     return logger, out
 

@@ -25,14 +25,8 @@ from services.tickets.service import definition as tickets
 from tests.orders.support import purchase_settings
 from tests.support.apps import service_runtime
 from tests.support.jetstream import own_stream
-from workflows.errors import PurchaseError
-from workflows.steps import (
-    AwaitingPaymentInput,
-    CancelOrderInput,
-    CancelReason,
-    OrderInput,
-    TicketHold,
-)
+from workflows.contracts import CancelReason, PurchaseError
+from workflows.steps import AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from services.orders.models import Order, Ticket
 from tests.orders.support import Market
 from tests.support.metrics import figure
 from tests.support.polling import eventually
-from workflows.models import PaymentRequest, PurchaseInput, PurchaseState, TaskQueue, workflow_id
+from workflows.contracts import TaskQueue, workflow_id
+from workflows.models import PaymentRequest, PurchaseInput, PurchaseState
 from workflows.purchase import PurchaseWorkflow
 
 

@@ -19,14 +19,13 @@ from services.payments.service import definition
 from services.payments.stripe_gateway import StripeGateway
 from tests.support.apps import service_runtime
 from tests.support.polling import eventually
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError, TaskQueue
 from workflows.models import (
     ChargeInput,
     ChargeResult,
     PaymentReceipt,
     PaymentRequest,
     PurchaseInput,
-    TaskQueue,
 )
 
 

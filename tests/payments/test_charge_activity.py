@@ -25,7 +25,7 @@ from tests.payments.support import (
 )
 from tests.support.cards import DECLINED, NEEDS_3DS, VISA, authenticate, payment_method
 from tests.support.jetstream import stream_events
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,

@@ -25,7 +25,7 @@ from services.payments.event_handlers import orders_consumer
 from services.payments.models import Order
 from tests.payments.support import payments_runtime
 from tests.support.polling import eventually
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from services.payments.service import definition
 from tests.payments.support import PayOnlyPurchase, intents_of_order
 from tests.support.apps import AppUnderTest, app_client, bearer, use_temporal
 from tests.support.cards import DECLINED, payment_method
-from workflows.models import ChargeInput, PurchaseInput, TaskQueue, workflow_id
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus, TaskQueue, workflow_id
+from workflows.models import ChargeInput, PurchaseInput
 
 
 class PaymentsApi(AppUnderTest):

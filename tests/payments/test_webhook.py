@@ -21,7 +21,8 @@ from services.common.settings import Settings
 from services.payments.models import StripeEvent
 from services.payments.service import definition
 from tests.support.apps import AppUnderTest, app_client, use_temporal
-from workflows.models import PaymentEvent, workflow_id
+from workflows.contracts import workflow_id
+from workflows.models import PaymentEvent
 
 SECRET = "whsec_test_only_not_a_real_secret"
 

@@ -30,6 +30,7 @@ from tests.workflows.support import (
     Shop,
     running_purchases,
 )
+from workflows.contracts import SEARCH_ATTRIBUTES
 from workflows.models import PaymentEvent, PaymentRequest
 from workflows.purchase import PurchaseWorkflow
 
@@ -99,7 +100,7 @@ async def price_changed(purchases: Purchases) -> Handle:
 
 
 async def refunded(purchases: Purchases) -> Handle:
-    purchases.shop.fail_mark_sold = True
+    purchases.shop.refuse_mark_sold = True
     handle = await _reserved(purchases)
     await _pay(handle)
     return handle
@@ -204,7 +205,7 @@ def scrubbed(history_json: str) -> str:
 async def record() -> None:
     env = await start_time_skipping_env()
     try:
-        await register_search_attributes(env.client)
+        await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
         HISTORIES.mkdir(exist_ok=True)
         for name, drive in PATHS.items():
             async with running_purchases(env.client, Shop()) as purchases:

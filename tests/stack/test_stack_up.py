@@ -15,7 +15,7 @@ from temporalio.client import Client
 from devstack.run import WORKER_COMMANDS
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack
-from workflows.search_attributes import SEARCH_ATTRIBUTES
+from workflows.contracts import SEARCH_ATTRIBUTES
 
 
 @pytest.fixture

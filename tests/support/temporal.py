@@ -11,7 +11,7 @@ from devstack.binaries import find_binary
 from devstack.temporal import DISPATCH_ARGS
 from services.common.temporal import connect_temporal
 from tests.support.apps import make_settings
-from workflows.search_attributes import SEARCH_ATTRIBUTES
+from workflows.contracts import SEARCH_ATTRIBUTES
 
 
 async def start_time_skipping_env() -> WorkflowEnvironment:

@@ -11,7 +11,7 @@ from services.common.messaging.events import OrderCreated
 from services.tickets.event_handlers import on_order_created
 from tests.events.ticket_writes import reserve_ticket, sell_ticket
 from tests.tickets.support import TicketsApi, error
-from workflows.order_status import OrderStatus
+from workflows.contracts import OrderStatus
 
 
 async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,7 +31,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from services.common.temporal import data_converter
-from workflows.errors import PurchaseError
+from workflows.contracts import (
+    CancelReason,
+    PurchaseError,
+    TaskQueue,
+    initial_search_attributes,
+    workflow_id,
+)
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,
@@ -40,16 +47,12 @@ from workflows.models import (
     PurchaseState,
     RefundInput,
     RefundOutcome,
-    TaskQueue,
-    workflow_id,
 )
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import initial_search_attributes
 from workflows.steps import (
     Activity,
     AwaitingPaymentInput,
     CancelOrderInput,
-    CancelReason,
     LockedTicket,
     OrderInput,
     TicketHold,
@@ -78,13 +81,18 @@ class Shop:
     order_price_cents: dict[UUID, int | None] = field(default_factory=dict)
     refunds: list[UUID] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
-    fail_mark_sold: bool = False
+    # Selling the ticket is refused: the order no longer holds it (TicketNotHeld).
+    refuse_mark_sold: bool = False
+    # The tickets service is down (a retryable failure) this long after selling the
+    # ticket was first asked, in the test server's time.
+    tickets_down_for: timedelta | None = None
     # Each order's PaymentIntent waiting for authentication, as Stripe would say it:
     # (attempt, status), status one of requires_action, succeeded, requires_payment_method
     # (the authentication failed) or canceled.
     intents: dict[UUID, tuple[int, str]] = field(default_factory=dict)
-    # Whether each cancelled order was told it had been refunded.
+    # Whether each cancelled order was told it had been refunded, and why it was cancelled.
     cancelled_refunded: dict[UUID, bool] = field(default_factory=dict)
+    cancelled_reasons: dict[UUID, CancelReason] = field(default_factory=dict)
     # When set, releasing the ticket waits for it: the saga stays mid-compensation.
     release_gate: asyncio.Event | None = None
 
@@ -129,8 +137,16 @@ class Shop:
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
     async def mark_ticket_sold(self, hold: TicketHold) -> None:
         self.calls.append(Activity.MARK_TICKET_SOLD)
-        if self.fail_mark_sold:
-            raise ApplicationError("the tickets database refused", non_retryable=True)
+        info = activity.info()
+        down = self.tickets_down_for
+        if down is not None and info.current_attempt_scheduled_time - info.scheduled_time < down:
+            raise ApplicationError("the tickets database refused the connection")
+        if self.refuse_mark_sold:
+            raise ApplicationError(
+                "the ticket is not held by this order",
+                type=PurchaseError.TICKET_NOT_HELD,
+                non_retryable=True,
+            )
         assert self.ticket_holder == hold.order_id
         if self.ticket_status != "sold":
             self.ticket_status = "sold"
@@ -155,6 +171,7 @@ class Shop:
     async def cancel_order(self, step: CancelOrderInput) -> None:
         self.calls.append(Activity.CANCEL_ORDER)
         self.cancelled_refunded[step.order_id] = step.refunded
+        self.cancelled_reasons[step.order_id] = step.reason
         status = self.orders.get(step.order_id, "created")
         if status in ("cancelled", "complete"):
             return

@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from services.common.payload_codec import ENCODING, EncryptionCodec
 from tests.support.payload_keys import KEY_A
 from tests.workflows.support import DECLINE_MESSAGE, DECLINED_TOKEN, Shop, running_purchases
+from workflows.contracts import BUYER_ID
 from workflows.models import PaymentRequest
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import BUYER_ID
 
 GOOD_TOKEN = "pm_card_visa"
 

@@ -20,10 +20,9 @@ from tests.workflows.support import (
     Purchases,
     update_error_type,
 )
-from workflows.errors import PurchaseError
+from workflows.contracts import ORDER_STATUS, CancelReason, PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
-from workflows.search_attributes import ORDER_STATUS
 
 GOOD_TOKEN = "pm_card_visa"
 
@@ -183,8 +182,10 @@ async def test_payment_after_the_window_is_refused(purchases: Purchases) -> None
     assert purchases.shop.charges == {}
 
 
-async def test_completion_failing_after_a_charge_refunds_and_releases(purchases: Purchases) -> None:
-    purchases.shop.fail_mark_sold = True
+async def test_a_refusal_to_complete_a_paid_order_refunds_it_and_says_why(
+    purchases: Purchases,
+) -> None:
+    purchases.shop.refuse_mark_sold = True
     handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     order_id = reserved_order(purchases)
@@ -195,6 +196,7 @@ async def test_completion_failing_after_a_charge_refunds_and_releases(purchases:
     assert purchases.shop.refunds == [order_id]
     assert purchases.shop.ticket_holder is None
     assert ("order.cancelled", order_id) in purchases.shop.events
+    assert purchases.shop.cancelled_reasons[order_id] == CancelReason.COMPLETION_REFUSED
     # Undone last-first: the money back, then the ticket, then the order.
     undo = [
         call
@@ -202,6 +204,26 @@ async def test_completion_failing_after_a_charge_refunds_and_releases(purchases:
         if call in ("refund", "release_ticket", "cancel_order")
     ]
     assert undo == ["refund", "release_ticket", "cancel_order"]
+
+
+async def test_a_paid_order_outlives_an_outage_of_the_tickets_service(
+    purchases: Purchases, temporal_env: WorkflowEnvironment
+) -> None:
+    """Past payment the saga only goes forward: five minutes of a tickets service that
+    refuses connections delay the sale, and refund nothing."""
+    purchases.shop.tickets_down_for = timedelta(minutes=5)
+    handle = await purchases.start()
+    await handle.execute_update(PurchaseWorkflow.wait_reserved)
+    order_id = reserved_order(purchases)
+    paid_at = await temporal_env.get_current_time()
+
+    await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
+    final = await handle.result()
+    assert (final.status, final.charged, final.refunded) == ("complete", True, False)
+    assert await temporal_env.get_current_time() - paid_at >= timedelta(minutes=5)
+    assert purchases.shop.calls.count("mark_ticket_sold") > 8  # more than the old 8 tries
+    assert purchases.shop.refunds == [] and "refund" not in purchases.shop.calls
+    assert (purchases.shop.ticket_status, purchases.shop.orders[order_id]) == ("sold", "complete")
 
 
 async def test_cancelling_the_workflow_still_compensates(purchases: Purchases) -> None:

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from tests.support.polling import eventually
 from tests.workflows.support import THREE_DS_TOKEN, Purchases, update_error_type
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.models import (
     ChargeOutcome,
     PaymentEvent,

@@ -14,8 +14,6 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflows.order_status import OrderStatus
-
 
 class Subject(StrEnum):
     USER_CREATED = "user.created"
@@ -133,7 +131,9 @@ class OrderCreated(Event):
     user_id: UUID
     ticket_id: UUID
     price_cents: int
-    status: OrderStatus
+    # An order status (``workflows.contracts.OrderStatus``): the shared library names no
+    # saga, so the consumer reads it into the enum.
+    status: str
     expires_at: datetime
 
 

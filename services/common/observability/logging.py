@@ -3,9 +3,9 @@
 purchase), readable text in development; ``configure_logging`` sets a process up.
 
 A line is about a purchase when it is logged inside one of its activities or by its
-workflow (Temporal's loggers name the workflow, ``order-<order id>``), or inside
-``about_order`` (a consumer applying an order's event); its trace id is the current
-span's, when tracing is on.
+workflow (Temporal's loggers name the workflow, whose id names the order: the process
+says how, ``order_of_workflow``), or inside ``about_order`` (a consumer applying an
+order's event); its trace id is the current span's, when tracing is on.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import IO, Any
 from uuid import UUID
@@ -24,8 +24,8 @@ from temporalio import activity, workflow
 from services.common.observability.tracing import current_trace_id
 from services.common.settings import Settings
 
-# workflows.models.workflow_id: the saga's workflow id is the order's.
-_PURCHASE_WORKFLOW_PREFIX = "order-"
+# The order a workflow id names, if any (``workflows.contracts.order_of_workflow``).
+OrderOfWorkflow = Callable[[str], str | None]
 # Loud on the payment path (three lines per charge) and of no use to an operator.
 _CHATTY = ("httpx", "stripe")
 
@@ -46,10 +46,14 @@ class PurchaseContext(logging.Filter):
     """Puts ``order_id`` and ``trace_id`` on a record about a purchase (neither when
     unknown, so other lines carry no empty keys)."""
 
+    def __init__(self, order_of_workflow: OrderOfWorkflow | None = None) -> None:
+        super().__init__()
+        self.order_of_workflow = order_of_workflow
+
     def filter(self, record: logging.LogRecord) -> bool:
         fields = record.__dict__
         if fields.get("order_id") is None:
-            order_id = _order_id.get() or _order_of(fields)
+            order_id = _order_id.get() or self._order_of(fields)
             if order_id is not None:
                 record.order_id = order_id
         if fields.get("trace_id") is None:
@@ -58,20 +62,19 @@ class PurchaseContext(logging.Filter):
                 record.trace_id = trace_id
         return True
 
-
-def _order_of(fields: Mapping[str, Any]) -> str | None:
-    # Temporal's workflow and activity loggers say which workflow in ``extra``; a plain
-    # logger inside an activity is still in its context.
-    details = fields.get("temporal_workflow") or fields.get("temporal_activity")
-    if isinstance(details, Mapping):
-        workflow_id = details.get("workflow_id")
-    elif activity.in_activity():
-        workflow_id = activity.info().workflow_id
-    else:
-        return None
-    if isinstance(workflow_id, str) and workflow_id.startswith(_PURCHASE_WORKFLOW_PREFIX):
-        return workflow_id.removeprefix(_PURCHASE_WORKFLOW_PREFIX)
-    return None
+    def _order_of(self, fields: Mapping[str, Any]) -> str | None:
+        if self.order_of_workflow is None:
+            return None
+        # Temporal's workflow and activity loggers say which workflow in ``extra``; a
+        # plain logger inside an activity is still in its context.
+        details = fields.get("temporal_workflow") or fields.get("temporal_activity")
+        if isinstance(details, Mapping):
+            workflow_id = details.get("workflow_id")
+        elif activity.in_activity():
+            workflow_id = activity.info().workflow_id
+        else:
+            return None
+        return self.order_of_workflow(workflow_id) if isinstance(workflow_id, str) else None
 
 
 class ReadableFormatter(logging.Formatter):
@@ -108,16 +111,24 @@ def uses_json(settings: Settings) -> bool:
     return not settings.is_development
 
 
-def log_handler(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+def log_handler(
+    settings: Settings,
+    stream: IO[str] | None = None,
+    *,
+    order_of_workflow: OrderOfWorkflow | None = None,
+) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(PurchaseContext())
+    handler.addFilter(PurchaseContext(order_of_workflow))
     handler.setFormatter(json_formatter() if uses_json(settings) else ReadableFormatter())
     return handler
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(
+    settings: Settings, *, order_of_workflow: OrderOfWorkflow | None = None
+) -> None:
     """The process's one handler on the root logger; uvicorn's loggers hand their lines
-    to it instead of printing them their own way."""
+    to it instead of printing them their own way. ``order_of_workflow`` reads the order
+    out of a workflow id (a process that runs workflows or activities passes it)."""
     if uses_json(settings):
         # The workflow's and activity's details are fields of their own (``extra``); a
         # copy of them on the end of every message is noise there.
@@ -126,7 +137,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(log_handler(settings))
+    root.addHandler(log_handler(settings, order_of_workflow=order_of_workflow))
     root.setLevel(settings.log_level.upper())
     for chatty in _CHATTY:
         logging.getLogger(chatty).setLevel(logging.WARNING)
