@@ -15,8 +15,7 @@ from services.orders.models import Ticket as TicketReplica
 from services.tickets.models import Event
 from tests.orders.support import Market
 from tests.support.polling import eventually
-from workflows.order_status import OrderStatus
-from workflows.steps import CancelReason
+from workflows.contracts import CancelReason, OrderStatus
 
 
 async def _ticket_for_event(market: Market, starts_at: datetime) -> dict[str, Any]:

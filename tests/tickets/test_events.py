@@ -29,7 +29,7 @@ from tests.tickets.support import (
     event_body,
     start_event,
 )
-from workflows.errors import PurchaseError
+from workflows.contracts import PurchaseError
 from workflows.steps import TicketHold
 
 
