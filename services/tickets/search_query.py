@@ -8,18 +8,28 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
+from services.common.http.errors import BadRequest
 from services.common.http.schemas import ApiModel
 from services.tickets.search import MAX_QUERY, Filters, Sort
 
 MAX_SEARCH_PAGE = 100
 
 
-def _day_start(moment: datetime | date | None, *, next_day: bool = False) -> datetime | None:
-    """A bare date stands for its whole day in UTC: from its start, to the next day's."""
-    if moment is None or isinstance(moment, datetime):
-        return moment
-    day = moment + timedelta(days=1) if next_day else moment
-    return datetime.combine(day, time(), tzinfo=UTC)
+def _moment(raw: str | None, field: str, *, next_day: bool = False) -> datetime | None:
+    """ISO 8601 with its offset, or a bare date: its whole day in UTC (from its start, to
+    the next day's). BadRequest naming the field otherwise."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) == len("2027-03-14"):
+            day = date.fromisoformat(raw) + timedelta(days=1 if next_day else 0)
+            return datetime.combine(day, time(), tzinfo=UTC)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{field} is not a date or an ISO 8601 time", field=field) from None
+    if moment.tzinfo is None:
+        raise BadRequest(f"{field} must give its UTC offset", field=field)
+    return moment
 
 
 class SearchQuery(ApiModel):
@@ -30,13 +40,15 @@ class SearchQuery(ApiModel):
         f"{MAX_QUERY} characters.",
     )
     city: str | None = Field(default=None, description="The event's city, exactly (any case).")
-    start_from: datetime | date | None = Field(
+    start_from: str | None = Field(
         default=None,
+        max_length=40,
         alias="from",
         description="Events starting at or after this (ISO 8601 with offset, or a date).",
     )
-    start_to: datetime | date | None = Field(
+    start_to: str | None = Field(
         default=None,
+        max_length=40,
         alias="to",
         description="Events starting at or before this (ISO 8601 with offset, or a date: "
         "its whole day).",
@@ -58,8 +70,8 @@ class SearchQuery(ApiModel):
         return Filters.parse(
             q=self.q,
             city=self.city,
-            start_from=_day_start(self.start_from),
-            start_to=_day_start(self.start_to, next_day=True),
+            start_from=_moment(self.start_from, "from"),
+            start_to=_moment(self.start_to, "to", next_day=True),
             min_price=self.min_price,
             max_price=self.max_price,
             sort=self.sort or default_sort,
