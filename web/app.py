@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web.api_client import ApiUnavailable, new_http_client
 from web.dependencies import api_for
-from web.pages import auth, my, orders, tickets
+from web.pages import auth, events, my, orders, tickets
 from web.rendering import STATIC, page
 from web.settings import WebSettings, get_web_settings
 
@@ -55,7 +55,7 @@ def create_app(
     )
     app.state.settings = settings
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
-    for module in (tickets, auth, orders, my):
+    for module in (tickets, auth, orders, my, events):
         app.include_router(module.router)
     install_error_pages(app)
     return app

@@ -17,13 +17,13 @@ MAX_SEARCH_PAGE = 100
 
 def _moment(raw: str | None, field: str, *, next_day: bool = False) -> datetime | None:
     """ISO 8601 with its offset, or a bare date: its whole day in UTC (from its start, to
-    the next day's). BadRequest naming the field otherwise."""
+    its last instant). BadRequest naming the field otherwise."""
     if raw is None:
         return None
     try:
         if len(raw) == len("2027-03-14"):
-            day = date.fromisoformat(raw) + timedelta(days=1 if next_day else 0)
-            return datetime.combine(day, time(), tzinfo=UTC)
+            day = datetime.combine(date.fromisoformat(raw), time(), tzinfo=UTC)
+            return day + timedelta(days=1, microseconds=-1) if next_day else day
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{field} is not a date or an ISO 8601 time", field=field) from None

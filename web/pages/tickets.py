@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from web.api_client import Api, api_error
 from web.dependencies import ApiDep
+from web.pages.events import event_choices, front_page_events
 from web.rendering import AWAITING_PAYMENT, COMPLETE, page, price_text, redirect, signin_url
 
 router = APIRouter()
@@ -25,13 +26,14 @@ async def for_sale(
     request: Request, api: ApiDep, page_number: Annotated[int, Query(alias="page", ge=1)] = 1
 ) -> Response:
     page_number = min(page_number, MAX_PAGE)
-    user, listed = await asyncio.gather(
+    user, listed, found = await asyncio.gather(
         api.current_user(),
         api.call(
             "GET",
             "/api/tickets",
             params={"limit": PAGE_SIZE, "offset": (page_number - 1) * PAGE_SIZE},
         ),
+        front_page_events(api, request.query_params),
     )
     tickets = listed.json() if listed.status_code == 200 else []
     return page(
@@ -42,15 +44,29 @@ async def for_sale(
         tickets=tickets,
         page_number=page_number,
         has_next='rel="next"' in listed.headers.get("link", ""),
+        **found,
     )
 
 
 @router.get("/tickets/new")
-async def new_form(request: Request, api: ApiDep) -> Response:
-    user = await api.current_user()
+async def new_form(
+    request: Request,
+    api: ApiDep,
+    event_id: Annotated[str, Query(alias="eventId", max_length=64)] = "",
+) -> Response:
+    user, events = await asyncio.gather(api.current_user(), event_choices(api))
     if user is None:
         return redirect(api, signin_url("/tickets/new"))
-    return page(request, api, "ticket_new.html", user=user, values={}, errors={}, messages=[])
+    return page(
+        request,
+        api,
+        "ticket_new.html",
+        user=user,
+        values={"eventId": event_id},
+        errors={},
+        messages=[],
+        events=events,
+    )
 
 
 @router.post("/tickets/new")
@@ -59,10 +75,19 @@ async def create(
     api: ApiDep,
     title: Annotated[str, Form()] = "",
     price: Annotated[str, Form()] = "",
+    event_id: Annotated[str, Form(alias="eventId")] = "",
+    section: Annotated[str, Form()] = "",
+    row: Annotated[str, Form()] = "",
+    seat: Annotated[str, Form()] = "",
 ) -> Response:
     if not api.signed_in:
         return redirect(api, signin_url("/tickets/new"))
-    created = await api.call("POST", "/api/tickets", json={"title": title, "price": price.strip()})
+    place = {"section": section, "row": row, "seat": seat}
+    listing: dict[str, Any] = {"title": title, "price": price.strip()}
+    listing.update({name: value.strip() for name, value in place.items() if value.strip()})
+    if event_id:
+        listing["eventId"] = event_id
+    created = await api.call("POST", "/api/tickets", json=listing)
     if created.status_code == 201:
         return redirect(api, f"/tickets/{created.json()['id']}")
     if created.status_code == 401:
@@ -74,9 +99,10 @@ async def create(
         "ticket_new.html",
         user=await api.current_user(),
         status_code=400 if created.status_code < 500 else created.status_code,
-        values={"title": title, "price": price},
+        values={"title": title, "price": price, "eventId": event_id, **place},
         errors=error.fields,
         messages=error.messages,
+        events=await event_choices(api),
     )
 
 
