@@ -10,7 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
-from services.orders import operations
+from services.orders import errors, operations
 from workflows.contracts import PurchaseError
 from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput
 
@@ -35,12 +35,12 @@ class OrdersActivities:
                 await operations.mark_awaiting_payment(
                     uow, step.order_id, step.expires_at, step.price_cents
                 )
-            except operations.OrderMissing as missing:
+            except errors.OrderMissing as missing:
                 # The row is written before the saga starts: retrying cannot help.
                 raise ApplicationError(
                     str(missing), type=ORDER_MISSING, non_retryable=True
                 ) from None
-            except operations.OrderAlreadyCancelled as cancelled:
+            except errors.OrderAlreadyCancelled as cancelled:
                 # Nobody can pay for it: the saga undoes the lock instead of holding it.
                 raise ApplicationError(
                     str(cancelled), type=ORDER_CANCELLED, non_retryable=True
@@ -52,7 +52,7 @@ class OrdersActivities:
         async with self.runtime.unit_of_work() as uow:
             try:
                 await operations.complete(uow, step.order_id)
-            except (operations.OrderMissing, operations.OrderNotPayable) as refused:
+            except (errors.OrderMissing, errors.OrderNotPayable) as refused:
                 raise ApplicationError(
                     str(refused), type=PurchaseError.ORDER_NOT_PAYABLE, non_retryable=True
                 ) from None
@@ -63,6 +63,6 @@ class OrdersActivities:
         async with self.runtime.unit_of_work() as uow:
             try:
                 await operations.cancel(uow, step.order_id, step.reason, refunded=step.refunded)
-            except operations.OrderMissing:
+            except errors.OrderMissing:
                 return  # nothing to cancel
             await uow.commit()

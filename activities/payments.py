@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
-from services.payments import operations
+from services.payments import errors, operations
 from services.payments.stripe_gateway import (
     CardDeclined,
     StripeGateway,
@@ -70,11 +70,11 @@ class PaymentsActivities:
                     # Committed before Stripe is called: a crash in between leaves an
                     # attempt the next try replays with the same idempotency key.
                     await uow.commit()
-            except operations.AlreadyDeclined as declined:
+            except errors.AlreadyDeclined as declined:
                 raise _declined(declined.message) from None
-            except operations.AttemptInFlight as busy:
+            except errors.AttemptInFlight as busy:
                 raise ApplicationError(str(busy), type=PAYMENT_IN_PROGRESS) from None
-            except operations.AlreadyRefunded as refunded:
+            except errors.AlreadyRefunded as refunded:
                 raise ApplicationError(
                     str(refunded), type=PurchaseError.NOT_AWAITING_PAYMENT, non_retryable=True
                 ) from None
@@ -133,7 +133,7 @@ class PaymentsActivities:
             try:
                 async with self.runtime.unit_of_work() as uow:
                     step = await operations.refundable(uow, refund.order_id, datetime.now(UTC))
-            except operations.AttemptInFlight as busy:
+            except errors.AttemptInFlight as busy:
                 raise ApplicationError(str(busy), type=PAYMENT_IN_PROGRESS) from None
             if step is None:
                 return RefundOutcome(refunded=False)

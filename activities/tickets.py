@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.runtime import ServiceRuntime
 from services.tickets import operations
-from services.tickets.event_rules import EventStarted
+from services.tickets.event_errors import EventStarted
 from services.tickets.operations import Outcome
 from workflows.contracts import PurchaseError
 from workflows.steps import Activity, LockedTicket, TicketHold

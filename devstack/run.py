@@ -79,6 +79,8 @@ class Stack:
                 str(settings.api_port),
                 # A log line per request is CPU spent on every request; errors are still logged.
                 "--no-access-log",
+                # Each app finds its client behind TRUSTED_PROXIES itself.
+                "--no-proxy-headers",
             ],
             ready_port=settings.api_port,
             host=settings.api_host,

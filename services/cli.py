@@ -33,18 +33,26 @@ def serve(
     from services.common.observability.logging import configure_logging
     from services.common.observability.tracing import configure_tracing
 
-    settings = get_settings()
-    # uvicorn's own lines go through the process's handler (log_config=None).
-    configure_logging(settings)
+    # uvicorn's own lines go through the process's handler (log_config=None). The app
+    # finds the client behind its TRUSTED_PROXIES itself (services.common.http.forwarded),
+    # so uvicorn's own proxy handling, with its own default, stays out of the way.
     if service == "web":
+        from web.settings import get_web_settings
+
+        # The shop's own settings only: it holds none of the services' keys.
+        web = get_web_settings()
+        configure_logging(web)
         uvicorn.run(
             "web.main:app",
-            host=host or settings.api_host,
+            host=host or web.api_host,
             port=port if port is not None else 8001 + len(SERVICE_NAMES),
             log_config=None,
+            proxy_headers=False,
         )
         return
 
+    settings = get_settings()
+    configure_logging(settings)
     name = _service_name(service)
     configure_tracing(settings, name)
     uvicorn.run(
@@ -52,6 +60,7 @@ def serve(
         host=host or settings.api_host,
         port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
         log_config=None,
+        proxy_headers=False,
     )
 
 
@@ -83,12 +92,22 @@ def migrate(
 
 @app.command()
 def revision(
-    service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}")],
+    service: Annotated[
+        str,
+        typer.Argument(
+            help=f"one of: {', '.join(SERVICE_NAMES)}; or shared, for the tables every "
+            "service's database has (outbox, banned_users, revoked_sessions)"
+        ),
+    ],
     message: Annotated[str, typer.Option("-m", "--message", help="what the migration does")],
 ) -> None:
-    """Autogenerate a migration from the difference between a service's models and its database."""
-    from services.common.data.migrations import make_revision
+    """Autogenerate a migration from the difference between a service's models and its
+    database (`shared`: the shared tables', compared on the tickets database)."""
+    from services.common.data.migrations import SHARED_MIGRATIONS, make_revision
 
+    if service == "shared":
+        make_revision(SHARED_MIGRATIONS, get_settings().database_url_for("tickets"), message)
+        return
     name = _service_name(service)
     make_revision(load_definition(name).migrations, get_settings().database_url_for(name), message)
 
@@ -145,13 +164,13 @@ def _set_role(email: str, role_name: str) -> None:
     import asyncio
 
     from services.auth.admins import set_role
-    from services.common.http.errors import NotFound
+    from services.common.errors import DomainError
     from services.common.identity.tokens import Role
 
     try:
         asyncio.run(set_role(get_settings(), email, Role(role_name)))
-    except NotFound:
-        typer.echo(f"No user has the address {email}", err=True)
+    except DomainError as refused:
+        typer.echo(refused.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{email}: {role_name} (tokens minted from now on carry it)")
 
@@ -183,7 +202,7 @@ def events_merge(
     import asyncio
     from uuid import UUID
 
-    from services.common.http.errors import AppError
+    from services.common.errors import DomainError
     from services.tickets.event_admin import merge
 
     try:
@@ -192,7 +211,7 @@ def events_merge(
         raise typer.BadParameter("an event id is a UUID") from None
     try:
         moved = asyncio.run(merge(get_settings(), keep_id, duplicate_id))
-    except AppError as refused:
+    except DomainError as refused:
         typer.echo(refused.message, err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{moved} ticket(s) moved to {keep_id}; event {duplicate_id} deleted")

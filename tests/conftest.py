@@ -25,6 +25,7 @@ from tests.support.apps import app_client, make_settings
 from tests.support.jetstream import jetstream, new_stream_name, own_stream
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresCluster
+from tests.support.redis import RedisServer
 from tests.support.temporal import start_dev_env, start_time_skipping_env
 from tests.tickets.support import TicketsApi
 from workflows.contracts import SEARCH_ATTRIBUTES
@@ -76,6 +77,15 @@ def database_url(
         return f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")
     return cluster.new_database_url()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's redis-server, the limits' shared store as deployed."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     # The Temporal Web UI's codec endpoint.
     "services.codec_server": ("services.common",),
     # Every service's definition by name (each service's own service.py).
-    "services.definitions": ("services.common", *tuple(f"services.{s}" for s in SERVICES)),
+    "services.definitions": ("services.common", *(f"services.{s}" for s in SERVICES)),
     # The `ticketing` command: the composition root, above every layer (it starts the
     # stack, an API, a worker or a migration, as asked).
     "services.cli": PACKAGES,
@@ -50,8 +50,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "activities": ("activities", "services.common", "workflows"),
     # The worker assembles: which workflows and activities run on which task queue.
     "worker": ("worker", "activities", "services", "workflows"),
-    # The web shop: a client of the API over HTTP; the shared library's plumbing only.
-    "web": ("web", "services.common"),
+    # The web shop: a client of the API over HTTP; the shared library's plumbing, and the
+    # order statuses the API answers with.
+    "web": ("web", "services.common", "workflows.contracts"),
     # Development machinery: the embedded servers and the one-URL gateway of `ticketing up`.
     "devstack": ("devstack", "services", "web", "workflows"),
     # Benchmarks drive everything, and nothing imports them.
@@ -69,6 +70,8 @@ NOT_IN_WORKFLOWS = (
     "nats",
     "stripe",
 )
+# Below the routes nothing speaks HTTP.
+HTTP = ("fastapi", "starlette", "services.common.http")
 
 
 def _module_name(path: Path) -> str:
@@ -176,6 +179,53 @@ def test_the_saga_does_no_io() -> None:
         if any(_within(imported, banned) for banned in NOT_IN_WORKFLOWS)
     ]
     assert not offending, "\n".join(offending)
+
+
+def test_operations_and_purchase_clients_speak_no_http() -> None:
+    """An operation (or a purchase client) raises its service's domain errors; the
+    routes map them to HTTP."""
+    offending = [
+        f"{name} imports {imported}"
+        for name, found in sorted(imports().items())
+        if name.split(".")[-1] in ("operations", "purchase_client") and _within(name, "services")
+        for imported in sorted(found["ours"] | found["outside"])
+        if any(_within(imported, banned) for banned in HTTP)
+    ]
+    assert not offending, "\n".join(offending)
+
+
+# The one exception, on its way out: ordering a ticket coordinates two units of work and
+# the saga from operations.py; it moves to a coordinator of its own that the route calls.
+COMMITS_PENDING_A_COORDINATOR = {"services.orders.operations": {"order_ticket", "_abandon"}}
+
+
+def test_operations_never_commit() -> None:
+    """Whoever opens a unit of work commits it: a route (its dependency's), an activity,
+    a consumer or a command. An operation is handed one and neither opens nor commits."""
+    offending = []
+    for name, path in modules().items():
+        if not (_within(name, "services") and name.endswith(".operations")):
+            continue
+        allowed = COMMITS_PENDING_A_COORDINATOR.get(name, set())
+        for function in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if function.name in allowed:
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and _commits_or_opens(node.func):
+                    offending.append(f"{name}.{function.name}, line {node.lineno}")
+    assert not offending, "operations that commit or open a unit of work:\n" + "\n".join(
+        sorted(set(offending))
+    )
+
+
+def _commits_or_opens(called: ast.expr) -> bool:
+    if isinstance(called, ast.Attribute):
+        return called.attr in ("commit", "unit_of_work")
+    if isinstance(called, ast.Name):
+        return called.id in ("UnitOfWork", "units_of_work")
+    return False
 
 
 def test_the_rules_see_a_back_arrow_and_a_cycle() -> None:

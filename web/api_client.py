@@ -8,6 +8,7 @@ another's request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie, CookieJar
 from typing import Any, TypeVar
@@ -30,9 +31,37 @@ class _NoCookieJar(CookieJar):
         return None
 
 
+class _ByPrefix(httpx.AsyncBaseTransport):
+    """Each path prefix to the server that serves it (``/api/users`` to auth's Service,
+    say), without going out through the public ingress and back in; the Host header stays
+    the public one the request was built for."""
+
+    def __init__(self, routes: Mapping[str, str], inner: httpx.AsyncBaseTransport) -> None:
+        self.routes = [(prefix.rstrip("/"), httpx.URL(url)) for prefix, url in routes.items()]
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        for prefix, server in self.routes:
+            if path == prefix or path.startswith(prefix + "/"):
+                request.url = request.url.copy_with(
+                    scheme=server.scheme, host=server.host, port=server.port
+                )
+                break
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def new_http_client(
-    base_url: str, transport: httpx.AsyncBaseTransport | None = None
+    base_url: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+    routes: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    if routes:
+        transport = _ByPrefix(routes, transport or httpx.AsyncHTTPTransport(limits=limits))
     return httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
@@ -40,7 +69,7 @@ def new_http_client(
         cookies=_NoCookieJar(),
         # Long polls wait up to 20 s on the API's side.
         timeout=httpx.Timeout(35.0, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=limits,
         follow_redirects=False,
     )
 
@@ -92,10 +121,9 @@ class Api:
         self.set_cookies: list[str] = []
         self.headers = {"accept": "application/json"}
         if request.client is not None:
-            forwarded = request.headers.get("x-forwarded-for")
-            self.headers["x-forwarded-for"] = (
-                f"{forwarded}, {request.client.host}" if forwarded else request.client.host
-            )
+            # The visitor as the shop's own trusted proxies established them (web.app),
+            # alone: never what the visitor's request claimed before them.
+            self.headers["x-forwarded-for"] = request.client.host
 
     @property
     def signed_in(self) -> bool:

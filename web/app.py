@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common.http.forwarded import resolve_forwarded_client
 from web.api_client import ApiUnavailable, new_http_client
 from web.dependencies import api_for
 from web.pages import auth, events, my, orders, tickets
@@ -40,7 +41,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.http = new_http_client(settings.api_url, api_transport)
+        app.state.http = new_http_client(settings.api_url, api_transport, settings.web_api_routes)
         try:
             yield
         finally:
@@ -58,6 +59,7 @@ def create_app(
     for module in (tickets, auth, orders, my, events):
         app.include_router(module.router)
     install_error_pages(app)
+    resolve_forwarded_client(app, settings.trusted_proxies)
     return app
 
 

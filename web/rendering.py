@@ -14,16 +14,17 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.api_client import Api
 from web.settings import WebSettings
+from workflows.contracts import OrderStatus
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 # Order statuses, as the API spells them.
-AWAITING_PAYMENT = "awaiting:payment"
-CREATED = "created"
-COMPLETE = "complete"
-CANCELLED = "cancelled"
+AWAITING_PAYMENT: str = OrderStatus.AWAITING_PAYMENT
+CREATED: str = OrderStatus.CREATED
+COMPLETE: str = OrderStatus.COMPLETE
+CANCELLED: str = OrderStatus.CANCELLED
 FINAL_STATUSES = frozenset({COMPLETE, CANCELLED})
 
 

@@ -7,11 +7,18 @@ sees a database URL or a secret key.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Literal
 
-from pydantic import model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from services.common.identity.tokens import HOST_SESSION_COOKIE, SESSION_COOKIE
+from services.common.identity.tokens import session_cookie_name
+from services.common.settings import (
+    LOOPBACK,
+    parse_trusted_proxies,
+    refuse_trusting_anyone,
+    split_list,
+)
 
 # localstripe accepts any test-mode publishable key.
 LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
@@ -24,16 +31,37 @@ class WebSettings(BaseSettings):
     environment: str = "development"
     # The API's base URL as the web app reaches it; by default the embedded stack's.
     web_api_url: str | None = None
+    # Where some paths go instead, without the round trip through the ingress: a JSON
+    # object of path prefix to base URL, e.g. {"/api/users": "http://shop-ticketing-auth"}
+    # (the chart sets each service's). The Host header stays WEB_API_URL's.
+    web_api_routes: dict[str, str] = Field(default_factory=dict)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Its log lines, as every process's (services.common.observability.logging).
+    log_format: Literal["json", "text"] | None = None
+    log_level: str = "INFO"
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
+    # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
+    # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
+    # alone is what the shop forwards to the API.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK))
 
     # Unset: development against localstripe, whose Stripe.js stand-in the browser loads
     # from STRIPE_API_BASE (or STRIPE_JS_URL, where browsers reach localstripe elsewhere).
     stripe_publishable_key: str | None = None
     stripe_api_base: str = "http://127.0.0.1:8420"
     stripe_js_url: str | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return split_list(value)
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _trusted_proxies_parse(cls, entries: list[str]) -> list[str]:
+        return parse_trusted_proxies(entries)
 
     @property
     def is_development(self) -> bool:
@@ -43,7 +71,7 @@ class WebSettings(BaseSettings):
     def session_cookie(self) -> str:
         """The API's session cookie, as it names it: only development's is plain
         ``session``; everywhere else the browser holds it as ``__Host-session``."""
-        return SESSION_COOKIE if self.is_development else HOST_SESSION_COOKIE
+        return session_cookie_name(self.environment)
 
     @property
     def api_url(self) -> str:
@@ -77,6 +105,7 @@ class WebSettings(BaseSettings):
     def _real_stripe_in_production(self) -> WebSettings:
         if not self.is_development and not self.stripe_publishable_key:
             raise ValueError("STRIPE_PUBLISHABLE_KEY must be set outside development")
+        refuse_trusting_anyone(self.trusted_proxies, production=not self.is_development)
         return self
 
 

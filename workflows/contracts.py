@@ -71,6 +71,9 @@ ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 TICKET_ID = SearchAttributeKey.for_keyword("TicketId")
 BUYER_ID = SearchAttributeKey.for_keyword("BuyerId")
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[str], ...] = (ORDER_STATUS, TICKET_ID, BUYER_ID)
+# OrderStatus while the saga undoes an order (refund, release, cancel), before the order
+# itself reads "cancelled": a purchase stuck there is a compensation that keeps failing.
+CANCELLING = "cancelling"
 
 
 def initial_search_attributes(

@@ -13,6 +13,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from workflows.contracts import CancelReason
+
 
 class PurchaseInput(BaseModel):
     order_id: UUID
@@ -70,17 +72,66 @@ class PaymentEvent(BaseModel):
     event_type: str
 
 
-class PurchaseState(BaseModel):
-    """What the ``state`` query answers."""
+class Phase(StrEnum):
+    """Where the saga stands."""
 
-    status: str
-    deadline: datetime | None
-    payment_attempts: int
-    ticket_reserved: bool
-    charged: bool
-    refunded: bool
-    # A card authentication (3-D Secure) is under way.
-    authenticating: bool = False
+    # Locking the ticket.
+    RESERVING = "reserving"
+    # The window is open: the buyer may pay, try another card, or cancel.
+    AWAITING_PAYMENT = "awaiting_payment"
+    # The window has ended, or a cancel came: a charge or card authentication begun
+    # inside it still decides the outcome.
+    CLOSING = "closing"
+    # Paid: the ticket is being sold and the order completed; it only goes forward.
+    COMPLETING = "completing"
+    # Undoing what was done: refund, release the ticket, cancel the order.
+    COMPENSATING = "compensating"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+class PaymentStep(StrEnum):
+    """The one payment interaction (with Stripe) under way at a time."""
+
+    CHARGE = "charge"
+    # Settling a card authentication (3-D Secure) from what Stripe says of it.
+    SETTLE = "settle"
+
+
+class Canceller(StrEnum):
+    BUYER = "buyer"
+    # The workflow itself was cancelled (Web UI, CLI).
+    OPERATOR = "operator"
+
+
+class PurchaseState(BaseModel):
+    """The saga's state, the one it acts on; what the ``state`` query answers."""
+
+    phase: Phase = Phase.RESERVING
+    # The order's status as the saga last set it (also its OrderStatus search attribute).
+    status: str = "created"
+    deadline: datetime | None = None
+    # What the order costs: the replica's price until the lock fixes it.
+    price_cents: int | None = None
+    payment_attempts: int = 0
+    paying: PaymentStep | None = None
+    # The attempt whose card authentication (3-D Secure) is under way, and whether
+    # Stripe has said something of it since the saga last looked.
+    authentication_attempt: int | None = None
+    stripe_moved: bool = False
+    receipt: PaymentReceipt | None = None
+    ticket_reserved: bool = False
+    refunded: bool = False
+    cancel_requested: Canceller | None = None
+    cancel_reason: CancelReason | None = None
+
+    @property
+    def charged(self) -> bool:
+        return self.receipt is not None
+
+    @property
+    def authenticating(self) -> bool:
+        return self.authentication_attempt is not None
 
 
 # --- activity inputs ----------------------------------------------------------------

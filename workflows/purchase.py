@@ -4,6 +4,16 @@ the order, or cancel it and undo what was done.
 Workflow code only: no I/O, no clock but ``workflow.now()``, activities called by name.
 A change to what this code does for a running purchase must keep replaying its history
 (tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
+
+The saga's rules (README, "The purchase saga"):
+
+- Before money is taken, any failure undoes. Once paid, the saga only goes forward: the
+  completing steps retry without limit, and only a business refusal undoes (refunds).
+- One payment interaction (a charge or a settle) at a time: ``_payment_lock``, which the
+  ``pay`` Update, the settle on Stripe's webhook and the window's end all take.
+- Compensations are ordinary activities, retried without limit.
+- Cancelling the workflow (an operator) is a cancel request like the buyer's: the step
+  under way finishes, a payment under way decides, and a paid purchase completes.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
+        CANCELLING,
         ORDER_STATUS,
         CancelReason,
         OrderStatus,
@@ -29,12 +41,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.models import (
         AuthenticationInput,
+        Canceller,
         ChargeInput,
         ChargeOutcome,
         ChargeResult,
         PaymentEvent,
         PaymentReceipt,
         PaymentRequest,
+        PaymentStep,
+        Phase,
         PurchaseInput,
         PurchaseState,
         RefundInput,
@@ -52,7 +67,11 @@ with workflow.unsafe.imports_passed_through():
 
 STEP_TIMEOUT = timedelta(seconds=10)
 CHARGE_TIMEOUT = timedelta(seconds=30)
-# A forward step gives up after a while (and the purchase is undone); the caller waits.
+# Stripe may take up to a minute a call (the gateway's timeout and retries), and a refund
+# makes a few calls: each attempt may take this long.
+REFUND_TIMEOUT = timedelta(minutes=6)
+# Before payment a step gives up after a while (and the purchase is undone); the buyer
+# waits for it.
 FORWARD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=5),
@@ -63,34 +82,35 @@ FORWARD_RETRY = RetryPolicy(
 UNLIMITED_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
-COMPENSATION_RETRY = UNLIMITED_RETRY
-# A completing step that fails without a business reason, and says it is not worth
-# retrying (a bug), is run again after this pause, until a fix is deployed.
-UNEXPECTED_FAILURE_PAUSE = timedelta(minutes=5)
-# What may stop a paid purchase from completing: a refusal by the service that owns the
-# step, the only failures after payment that undo the purchase (and refund).
-BUSINESS_REFUSALS = frozenset({PurchaseError.TICKET_NOT_HELD, PurchaseError.ORDER_NOT_PAYABLE})
 # "Payment in progress" from the payments activity is retryable; the buyer is waiting.
 CHARGE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=2),
     maximum_attempts=6,
 )
+# A completing step that fails without a business reason, and says it is not worth
+# retrying (a bug), is run again after this pause, until a fix is deployed.
+UNEXPECTED_FAILURE_PAUSE = timedelta(minutes=5)
+# What may stop a paid purchase from completing: a refusal by the service that owns the
+# step, the only failures after payment that undo the purchase (and refund).
+BUSINESS_REFUSALS = frozenset({PurchaseError.TICKET_NOT_HELD, PurchaseError.ORDER_NOT_PAYABLE})
 
 RESERVATION_FAILED = "ReservationFailed"
 
 # The orders worker runs this workflow, so the orders service's own steps run in it as
-# local activities: no trip through a task queue. Purchases begun before keep theirs.
+# local activities: no trip through a task queue.
 LOCAL_ORDER_STEPS = "local-order-steps"
 # The lock fixes the price: reserving answers the ticket's price at that moment, which is
 # what the order costs and the charge takes (the replica's may lag a seller's edit).
 LOCKED_PRICE = "locked-price"
 # A card may need the buyer's authentication (3-D Secure): the charge answers that it
 # waits for it, Stripe's webhook (the payment_event signal) or the saga's own look at the
-# end of the window settles it. Purchases begun before hear of such a card as declined.
+# end of the window settles it.
 THREE_D_SECURE = "three-d-secure"
-# The saga's rules (README, "The purchase saga"): after payment only a business refusal
-# undoes the purchase.
+# The saga's rules (module docstring): after payment only a business refusal undoes the
+# purchase; compensations run as ordinary activities, with OrderStatus "cancelling"
+# meanwhile; a settle waits for a charge under way; Stripe's word heard before a charge
+# does not make the saga look again after it.
 SAGA_RULES = "saga-rules"
 
 
@@ -118,38 +138,47 @@ class PurchaseWorkflow:
     @workflow.init
     def __init__(self, purchase: PurchaseInput) -> None:
         self._purchase = purchase
-        self._status = OrderStatus.CREATED
+        self._state = PurchaseState(price_cents=purchase.price_cents)
         self._reservation: Reservation | None = None
-        self._deadline: datetime | None = None
-        self._window_open = False
-        self._attempts = 0
-        self._charging = False
-        self._receipt: PaymentReceipt | None = None
-        self._cancel_requested = False
-        self._ticket_reserved = False
-        self._refunded = False
-        self._cancel_reason = CancelReason.CANCELLED
-        # What the order costs: the replica's price, until the lock fixes it.
-        self._price_cents = purchase.price_cents
-        # The attempt whose card authentication is under way, and whether Stripe has said
-        # something of it since the saga last looked.
-        self._authenticating: int | None = None
-        self._stripe_moved = False
+        # Held by the one payment interaction under way (``_state.paying`` says which).
+        self._payment_lock = asyncio.Lock()
         # Registered before the step each undoes; run last-first.
         self._compensations: list[Compensation] = []
+        # Whether this run's compensations are ordinary activities (SAGA_RULES).
+        self._undo_remotely = False
 
     # --- the saga ---------------------------------------------------------------------
 
     @workflow.run
     async def run(self, purchase: PurchaseInput) -> PurchaseState:
-        try:
-            await self._purchase_ticket()
-        except asyncio.CancelledError:
-            # The workflow itself was cancelled (an operator): undo, then end cancelled.
-            await self._undo(CancelReason.CANCELLED)
-            raise
+        # The saga runs in a task that cancelling the workflow does not reach: a cancel
+        # becomes a request it honours where it can.
+        saga = asyncio.create_task(self._purchase_ticket())
+        while not saga.done():
+            try:
+                await asyncio.shield(saga)
+            except asyncio.CancelledError:
+                self._cancelled_by_operator()
+        saga.result()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state()
+        state = self._state
+        if state.cancel_requested is Canceller.OPERATOR:
+            if state.cancel_reason is CancelReason.CANCELLED:
+                # Undone because of it: the workflow ends cancelled.
+                raise asyncio.CancelledError("cancelled by an operator; compensated")
+            workflow.logger.warning("cancel requested after payment: the order %s", state.status)
+        return state
+
+    def _cancelled_by_operator(self) -> None:
+        state = self._state
+        if state.phase in (Phase.COMPENSATING, Phase.CANCELLED):
+            return  # being undone already: the compensations finish
+        if state.receipt is not None:
+            workflow.set_current_details(
+                "Cancel requested after payment: the order completes (forward only)."
+            )
+        if state.cancel_requested is None:
+            state.cancel_requested = Canceller.OPERATOR
 
     async def _purchase_ticket(self) -> None:
         self._compensations.append(self._cancel_order)
@@ -161,16 +190,16 @@ class PurchaseWorkflow:
                     return
             else:
                 await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
-                self._ticket_reserved = True
-            self._deadline = workflow.now() + timedelta(
+                self._state.ticket_reserved = True
+            self._state.deadline = workflow.now() + timedelta(
                 seconds=self._purchase.payment_window_seconds
             )
             await self._step(
                 Activity.MARK_AWAITING_PAYMENT,
                 AwaitingPaymentInput(
                     order_id=self._purchase.order_id,
-                    expires_at=self._deadline,
-                    price_cents=self._price_cents,
+                    expires_at=self._state.deadline,
+                    price_cents=self._state.price_cents,
                 ),
                 TaskQueue.ORDERS,
             )
@@ -183,21 +212,20 @@ class PurchaseWorkflow:
                 CancelReason.TICKET_UNAVAILABLE if unavailable else CancelReason.CANCELLED
             )
             return
-        self._window_open = True
+        self._state.phase = Phase.AWAITING_PAYMENT
         self._set_status(OrderStatus.AWAITING_PAYMENT)
         self._reservation = Reservation.RESERVED
 
         await self._wait_for_payment_or_cancel()
-        if self._receipt is None:
-            await self._undo(
-                CancelReason.CANCELLED if self._cancel_requested else CancelReason.EXPIRED
-            )
+        if self._state.receipt is None:
+            cancelled = self._state.cancel_requested is not None
+            await self._undo(CancelReason.CANCELLED if cancelled else CancelReason.EXPIRED)
             return
         await self._complete()
 
     async def _reserve_at_locked_price(self) -> LockedTicket | None:
-        """Lock the ticket; it costs what it cost at that moment. None, with the lock let
-        go, when that is not the price the buyer saw."""
+        """Lock the ticket; it costs what it cost at that moment. None when that is not
+        the price the buyer saw: then the ticket is released before the buyer hears."""
         locked: LockedTicket = await workflow.execute_activity(
             Activity.RESERVE_TICKET,
             self._hold,
@@ -205,23 +233,25 @@ class PurchaseWorkflow:
             result_type=LockedTicket,
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=FORWARD_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        self._ticket_reserved = True
+        self._state.ticket_reserved = True
         expected = self._purchase.expected_price_cents
         if expected is not None and locked.price_cents != expected:
-            # Answered once let go: when the buyer hears of it, nothing is held.
             await self._undo(CancelReason.PRICE_CHANGED)
             self._reservation = Reservation.PRICE_CHANGED
             return None
-        self._price_cents = locked.price_cents
+        self._state.price_cents = locked.price_cents
         return locked
 
     async def _wait_for_payment_or_cancel(self) -> None:
-        assert self._deadline is not None
-        await self._wait_for_payment_until(self._deadline)
-        self._window_open = False
-        # A charge begun inside the window decides the outcome, even if it ends after it.
-        await workflow.wait_condition(lambda: not self._charging)
+        assert self._state.deadline is not None
+        await self._wait_for_payment_until(self._state.deadline)
+        self._state.phase = Phase.CLOSING
+        # A payment interaction begun inside the window decides the outcome, even if it
+        # ends after it: the window's end waits for it.
+        async with self._payment_lock:
+            pass
         if self._awaiting_authentication():
             # So may an authentication begun inside it, within the grace; then the saga
             # asks Stripe itself (its webhook may never come) and gives up on what is
@@ -234,35 +264,46 @@ class PurchaseWorkflow:
     async def _wait_for_payment_until(self, until: datetime) -> None:
         """Until paid, cancelled or ``until``; settling the card authentication each time
         Stripe says it moved."""
+        state = self._state
         while (remaining := until - workflow.now()) > timedelta(0):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: (
-                        self._receipt is not None
-                        or self._cancel_requested
-                        or (self._authenticating is not None and self._stripe_moved)
+                        state.receipt is not None
+                        or state.cancel_requested is not None
+                        or (state.authentication_attempt is not None and state.stripe_moved)
                     ),
                     timeout=remaining,
                 )
-            if not (self._stripe_moved and self._awaiting_authentication()):
+            if not (state.stripe_moved and self._awaiting_authentication()):
                 return
-            self._stripe_moved = False
+            state.stripe_moved = False
             await self._settle_authentication(give_up=False)
 
     def _awaiting_authentication(self) -> bool:
         return (
-            self._authenticating is not None
-            and self._receipt is None
-            and not self._cancel_requested
+            self._state.authentication_attempt is not None
+            and self._state.receipt is None
+            and self._state.cancel_requested is None
         )
 
     async def _settle_authentication(self, *, give_up: bool) -> None:
         """What Stripe says of the authentication decides: paid, declined (the buyer may
         try another card), or still with the buyer. Giving up, an unfinished one is
-        cancelled on Stripe's side so that it can no longer take money."""
-        attempt = self._authenticating
+        cancelled on Stripe's side so that it can no longer take money. Waits for a
+        charge under way, which may have settled it already."""
+        if self._payment_lock.locked() and not workflow.patched(SAGA_RULES):
+            # A purchase begun before the rules settled beside a charge: as its history did.
+            await self._settle(give_up=give_up)
+            return
+        async with self._payment_lock:
+            if self._state.authentication_attempt is not None and self._state.receipt is None:
+                await self._settle(give_up=give_up)
+
+    async def _settle(self, *, give_up: bool) -> None:
+        attempt = self._state.authentication_attempt
         assert attempt is not None
-        self._charging = True
+        self._state.paying = PaymentStep.SETTLE
         try:
             settled: ChargeResult = await workflow.execute_activity(
                 Activity.SETTLE_AUTHENTICATION,
@@ -274,25 +315,27 @@ class PurchaseWorkflow:
                 start_to_close_timeout=CHARGE_TIMEOUT,
                 # Giving up must come to an answer; a look on a webhook may fail, the
                 # look at the window's end follows.
-                retry_policy=COMPENSATION_RETRY if give_up else CHARGE_RETRY,
+                retry_policy=UNLIMITED_RETRY if give_up else CHARGE_RETRY,
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError:
             workflow.logger.warning("settling a card authentication failed", exc_info=True)
             return
         finally:
-            self._charging = False
+            self._state.paying = None
         if settled.outcome is ChargeOutcome.SUCCEEDED:
-            self._receipt = PaymentReceipt(
+            self._state.receipt = PaymentReceipt(
                 payment_id=settled.payment_id, stripe_id=settled.stripe_id
             )
-            self._authenticating = None
+            self._state.authentication_attempt = None
         elif settled.outcome is ChargeOutcome.DECLINED:
-            self._authenticating = None
+            self._state.authentication_attempt = None
 
     async def _complete(self) -> None:
         """Paid: forward only. Each step retries until it succeeds; only a refusal by the
         service that owns it (the ticket is no longer held by this order, the order no
         longer awaits payment) undoes the purchase, and the order says why."""
+        self._state.phase = Phase.COMPLETING
         try:
             await self._forward(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
             await self._forward(
@@ -307,6 +350,7 @@ class PurchaseWorkflow:
             await self._undo(CancelReason.COMPLETION_REFUSED)
             return
         self._compensations.clear()
+        self._state.phase = Phase.COMPLETE
         self._set_status(OrderStatus.COMPLETE)
 
     async def _forward(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
@@ -342,59 +386,56 @@ class PurchaseWorkflow:
     # --- compensation -------------------------------------------------------------------
 
     async def _undo(self, reason: CancelReason) -> None:
-        """Run the compensations last-first, to the end even if the workflow is cancelled
-        meanwhile: they run in their own task, which cancelling the workflow does not
-        reach (shielded)."""
-        self._cancel_reason = reason
-        self._window_open = False
-        task = asyncio.create_task(self._run_compensations())
-        while not task.done():
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if task.done() and task.cancelled():
-                    raise
-        task.result()
-        self._set_status(OrderStatus.CANCELLED)
-
-    async def _run_compensations(self) -> None:
+        """Run the compensations last-first, each to its end (the saga's task is out of
+        reach of a workflow cancel)."""
+        self._state.cancel_reason = reason
+        self._state.phase = Phase.COMPENSATING
+        self._undo_remotely = workflow.patched(SAGA_RULES)
+        if self._undo_remotely:
+            # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
+            self._set_status(CANCELLING)
         while self._compensations:
             await self._compensations.pop()()
+        self._state.phase = Phase.CANCELLED
+        self._set_status(OrderStatus.CANCELLED)
 
     async def _cancel_order(self) -> None:
         await self._compensate(
             Activity.CANCEL_ORDER,
             CancelOrderInput(
                 order_id=self._purchase.order_id,
-                reason=self._cancel_reason,
-                refunded=self._refunded,
+                reason=self._state.cancel_reason or CancelReason.CANCELLED,
+                refunded=self._state.refunded,
             ),
             TaskQueue.ORDERS,
         )
 
     async def _release_ticket(self) -> None:
         await self._compensate(Activity.RELEASE_TICKET, self._hold, TaskQueue.TICKETS)
-        self._ticket_reserved = False
+        self._state.ticket_reserved = False
 
     async def _refund(self) -> None:
-        if self._authenticating is not None:
-            # An authentication may have succeeded after all: the refund settles it
-            # first, and says whether there was money to return.
-            refund: RefundOutcome = await workflow.execute_activity(
-                Activity.REFUND,
-                RefundInput(order_id=self._purchase.order_id),
-                task_queue=TaskQueue.PAYMENTS,
-                result_type=RefundOutcome,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=COMPENSATION_RETRY,
-            )
-            self._authenticating = None
-            self._refunded = refund.refunded
-            return
-        await self._compensate(
-            Activity.REFUND, RefundInput(order_id=self._purchase.order_id), TaskQueue.PAYMENTS
+        """Refunds what was taken, if anything: an authentication still under way is
+        settled first (it may have succeeded after all)."""
+        refund: RefundOutcome | None = await workflow.execute_activity(
+            Activity.REFUND,
+            RefundInput(order_id=self._purchase.order_id),
+            task_queue=TaskQueue.PAYMENTS,
+            result_type=RefundOutcome,
+            start_to_close_timeout=REFUND_TIMEOUT if self._undo_remotely else STEP_TIMEOUT,
+            retry_policy=UNLIMITED_RETRY,
         )
-        self._refunded = self._receipt is not None
+        self._state.authentication_attempt = None
+        # (A payments worker older than RefundOutcome answered nothing.)
+        self._state.refunded = (
+            refund.refunded if refund is not None else self._state.receipt is not None
+        )
+
+    async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+        if self._undo_remotely:
+            await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
+        else:
+            await self._step(activity, arg, queue, UNLIMITED_RETRY)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -408,105 +449,120 @@ class PurchaseWorkflow:
             raise refused("Ticket price changed", PurchaseError.PRICE_CHANGED)
         if self._reservation is Reservation.FAILED:
             raise ApplicationError("The ticket could not be reserved", type=RESERVATION_FAILED)
-        return self.state()
+        return self._state
 
     @workflow.update
     async def pay(self, request: PaymentRequest) -> PaymentReceipt:
-        self._charging = True
-        self._attempts += 1
-        if self._attempts == 1:
+        # Again: what the validator saw may have moved before the handler ran.
+        self._refuse_unless_payable(request)
+        async with self._payment_lock:
+            self._check_payable(request, lock_free=False)
+            self._state.paying = PaymentStep.CHARGE
+            try:
+                return await self._charge(request)
+            finally:
+                self._state.paying = None
+
+    async def _charge(self, request: PaymentRequest) -> PaymentReceipt:
+        state = self._state
+        state.payment_attempts += 1
+        if state.payment_attempts == 1:
             self._compensations.append(self._refund)
+        if state.stripe_moved and workflow.patched(SAGA_RULES):
+            # What Stripe said so far is settled by this charge (it settles an earlier
+            # attempt's authentication first).
+            state.stripe_moved = False
         try:
+            assert state.price_cents is not None
             charged: ChargeResult = await workflow.execute_activity(
                 Activity.CHARGE,
                 ChargeInput(
                     order_id=self._purchase.order_id,
                     buyer_id=request.buyer_id,
-                    amount_cents=self._price_cents,
+                    amount_cents=state.price_cents,
                     token=request.token,
-                    attempt=self._attempts,
+                    attempt=state.payment_attempts,
                     accepts_authentication=workflow.patched(THREE_D_SECURE),
                 ),
                 task_queue=TaskQueue.PAYMENTS,
                 result_type=ChargeResult,
                 start_to_close_timeout=CHARGE_TIMEOUT,
                 retry_policy=CHARGE_RETRY,
-            )
-            # The charge settled any authentication an earlier attempt left unfinished.
-            self._authenticating = None
-            if charged.outcome is ChargeOutcome.REQUIRES_ACTION:
-                self._authenticating = self._attempts
-                return PaymentReceipt(
-                    payment_id=charged.payment_id,
-                    stripe_id=charged.stripe_id,
-                    status=ChargeOutcome.REQUIRES_ACTION,
-                    client_secret=charged.client_secret,
-                )
-            self._receipt = PaymentReceipt(
-                payment_id=charged.payment_id, stripe_id=charged.stripe_id
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as error:
             if failure_type(error) == PurchaseError.CARD_DECLINED:
-                self._authenticating = None
+                state.authentication_attempt = None
                 cause = error.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(error)
                 # The buyer may try again, with another card, until the window ends.
                 raise refused(message, PurchaseError.CARD_DECLINED) from None
             raise
-        finally:
-            self._charging = False
-        return self._receipt
+        # The charge settled any authentication an earlier attempt left unfinished.
+        state.authentication_attempt = None
+        if charged.outcome is ChargeOutcome.REQUIRES_ACTION:
+            state.authentication_attempt = state.payment_attempts
+            return PaymentReceipt(
+                payment_id=charged.payment_id,
+                stripe_id=charged.stripe_id,
+                status=ChargeOutcome.REQUIRES_ACTION,
+                client_secret=charged.client_secret,
+            )
+        state.receipt = PaymentReceipt(payment_id=charged.payment_id, stripe_id=charged.stripe_id)
+        return state.receipt
 
     @pay.validator
     def _refuse_unless_payable(self, request: PaymentRequest) -> None:
-        if self._receipt is not None:
+        self._check_payable(request, lock_free=True)
+
+    def _check_payable(self, request: PaymentRequest, *, lock_free: bool) -> None:
+        """The one home of "may this order be paid now" (the payments route maps its
+        refusals to 409 with these messages)."""
+        state = self._state
+        if state.receipt is not None or state.phase in (Phase.COMPLETING, Phase.COMPLETE):
             raise refused("Order has already been paid", PurchaseError.NOT_AWAITING_PAYMENT)
-        if self._charging:
-            raise refused("A payment is already in progress", PurchaseError.NOT_AWAITING_PAYMENT)
         if request.order_id != self._purchase.order_id:
             raise refused("Payment is for another order", PurchaseError.NOT_AWAITING_PAYMENT)
-        if (
-            self._status != OrderStatus.AWAITING_PAYMENT
-            or not self._window_open
-            or self._cancel_requested
-            or self._deadline is None
-            or workflow.now() >= self._deadline
+        if state.cancel_requested is not None or state.phase in (
+            Phase.COMPENSATING,
+            Phase.CANCELLED,
         ):
+            raise refused("Cannot pay for a cancelled order", PurchaseError.NOT_AWAITING_PAYMENT)
+        ended = state.deadline is not None and workflow.now() >= state.deadline
+        if state.phase is Phase.CLOSING or ended:
+            raise refused("The payment window has ended", PurchaseError.NOT_AWAITING_PAYMENT)
+        if state.phase is not Phase.AWAITING_PAYMENT:
             raise refused("Order is not awaiting payment", PurchaseError.NOT_AWAITING_PAYMENT)
+        if lock_free and self._payment_lock.locked():
+            raise refused("A payment is already in progress", PurchaseError.NOT_AWAITING_PAYMENT)
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
         """Stripe says a PaymentIntent moved: only a reason to look (the saga asks
         Stripe), so a duplicate or a stale one costs a look and changes nothing."""
         workflow.logger.info("Stripe: %s for %s", event.event_type, event.payment_intent_id)
-        self._stripe_moved = True
+        self._state.stripe_moved = True
 
     @workflow.update
     async def cancel(self) -> PurchaseState:
         """The buyer cancels; answers once the order is cancelled and the ticket released."""
-        await workflow.wait_condition(lambda: not self._charging)
-        if self._receipt is not None:
-            raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
-        self._cancel_requested = True
-        await workflow.wait_condition(lambda: self._status == OrderStatus.CANCELLED)
-        return self.state()
+        # A payment under way decides first.
+        async with self._payment_lock:
+            if self._state.receipt is not None:
+                raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+            if self._state.cancel_requested is None:
+                self._state.cancel_requested = Canceller.BUYER
+        await workflow.wait_condition(lambda: self._state.phase is Phase.CANCELLED)
+        return self._state
 
     @cancel.validator
     def _refuse_if_paid(self) -> None:
-        if self._receipt is not None or self._status == OrderStatus.COMPLETE:
+        if self._state.receipt is not None or self._state.phase is Phase.COMPLETE:
             raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
 
     @workflow.query
     def state(self) -> PurchaseState:
-        return PurchaseState(
-            status=self._status,
-            deadline=self._deadline,
-            payment_attempts=self._attempts,
-            ticket_reserved=self._ticket_reserved,
-            charged=self._receipt is not None,
-            refunded=self._refunded,
-            authenticating=self._authenticating is not None,
-        )
+        return self._state
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -514,8 +570,8 @@ class PurchaseWorkflow:
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
-    def _set_status(self, status: OrderStatus) -> None:
-        self._status = status
+    def _set_status(self, status: str) -> None:
+        self._state.status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 
     async def _step(
@@ -523,7 +579,11 @@ class PurchaseWorkflow:
     ) -> None:
         if queue is TaskQueue.ORDERS and workflow.patched(LOCAL_ORDER_STEPS):
             await workflow.execute_local_activity(
-                activity, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+                activity,
+                arg,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=retry,
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
             return
         await self._remote_step(activity, arg, queue, retry)
@@ -532,8 +592,10 @@ class PurchaseWorkflow:
         self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy
     ) -> None:
         await workflow.execute_activity(
-            activity, arg, task_queue=queue, start_to_close_timeout=STEP_TIMEOUT, retry_policy=retry
+            activity,
+            arg,
+            task_queue=queue,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=retry,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-
-    async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
-        await self._step(activity, arg, queue, COMPENSATION_RETRY)

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from services.auth import operations
+from services.auth.errors import UserNotFound
 from services.auth.models import User
 from services.auth.schemas import BannedUserOut
 from services.common.http.current_user import CurrentUser, CurrentUserDep
@@ -49,7 +50,7 @@ async def ban(
 ) -> BannedUserOut:
     """Ban a user: auth refuses their sign-in and every service refuses their tokens."""
     user = await operations.ban(
-        uow, id_or_not_found(user_id, "User"), timedelta(seconds=settings.jwt_expires_seconds)
+        uow, id_or_not_found(user_id, UserNotFound), timedelta(seconds=settings.jwt_expires_seconds)
     )
     await uow.commit()
     log.info("user %s (%s) banned by admin %s (%s)", user.id, user.email, admin.id, admin.email)

@@ -15,7 +15,7 @@ from services.common.settings import Settings
 
 
 async def set_role(settings: Settings, email: str, role: Role) -> None:
-    """NotFound if no user has this address."""
+    """UserNotFound if no user has this address."""
     database = Database.connect(
         settings.database_url_for("auth"), sqlite_driver=settings.sqlite_driver
     )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.auth import operations
 from services.auth.cookies import clear_session_cookie, set_session_cookie
+from services.auth.errors import EmailInUse
 from services.auth.models import User, UserSession
 from services.auth.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from services.auth.schemas import (
@@ -27,7 +28,7 @@ from services.auth.throttles import guard_signin, guard_signup, hashing_slot
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep, OptionalUserDep, VerifierDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, UnitOfWorkDep
-from services.common.http.errors import BadRequest, Conflict, NotAuthorized
+from services.common.http.errors import BadRequest, NotAuthorized
 from services.common.identity.tokens import Role, TokenClaims, TokenSigner, TokenVerifier
 from services.common.settings import Settings
 
@@ -92,7 +93,7 @@ async def signup(
 ) -> UserOut:
     # Checked first only to spare the hash; the unique constraint is what decides a race.
     if await find_user(read_sessions, body.email) is not None:
-        raise Conflict(operations.EMAIL_IN_USE, field="email")
+        raise EmailInUse()
     # Hashed before the transaction starts, so no write lock is held while scrypt runs.
     password_hash = await asyncio.to_thread(
         hash_password, body.password, settings.password_hash_cost

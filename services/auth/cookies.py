@@ -19,7 +19,7 @@ def set_session_cookie(
     near the session's absolute end."""
     lifetime = int((claims.expires_at - claims.issued_at).total_seconds())
     response.set_cookie(
-        session_cookie_name(settings),
+        session_cookie_name(settings.environment),
         token,
         max_age=max(lifetime, 0),
         path="/",
@@ -32,7 +32,7 @@ def set_session_cookie(
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
-        session_cookie_name(settings),
+        session_cookie_name(settings.environment),
         path="/",
         secure=settings.is_production,
         httponly=True,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, ForeignKey, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.clock import utc_now
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
 from services.common.identity.tokens import Role
@@ -34,9 +35,7 @@ class User(Base):
     banned: Mapped[bool] = mapped_column(default=False)
     # Granted by command only (`ticketing admin grant <email>`); tokens carry it.
     role: Mapped[Role] = mapped_column(String(16), default=Role.USER, server_default=Role.USER)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # Optimistic concurrency: an UPDATE that finds another version changes nothing.
     version: Mapped[int] = mapped_column(nullable=False)
 

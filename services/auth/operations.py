@@ -9,15 +9,13 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from services.auth.errors import EmailInUse, UserNotFound
 from services.auth.events import user_banned, user_created, user_sessions_revoked, user_updated
 from services.auth.models import User, UserSession, tables
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.http.errors import Conflict, NotFound
 from services.common.identity.bans import record_ban
 from services.common.identity.revocations import record_revocation
 from services.common.identity.tokens import Role
-
-EMAIL_IN_USE = "Email in use"
 
 # Added to the token lifetime: covers clock skew between services and a session refresh
 # that read the user (or the session) just before the ban (or the sign-out) committed.
@@ -25,13 +23,14 @@ BAN_MARGIN = timedelta(minutes=5)
 
 
 async def sign_up(uow: UnitOfWork, email: str, password_hash: str) -> User:
-    """A new account; Conflict if the email is taken (the unique constraint decides a race)."""
+    """A new account; EmailInUse if the email is taken (the unique constraint decides a
+    race)."""
     user = User(email=email, password_hash=password_hash)
     uow.session.add(user)
     try:
         await uow.session.flush()
     except IntegrityError:
-        raise Conflict(EMAIL_IN_USE, field="email") from None
+        raise EmailInUse() from None
     uow.publish(user_created(user))
     return user
 
@@ -105,7 +104,7 @@ async def change_password(
     whoever knew the old password is signed out everywhere but here."""
     user = await uow.session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise NotFound("User not found")
+        raise UserNotFound()
     user.password_hash = new_hash
     await uow.session.flush()
     uow.publish(user_updated(user))
@@ -134,7 +133,7 @@ async def set_role(uow: UnitOfWork, email: str, role: Role) -> User:
         select(User).where(User.email == email.strip().lower()).with_for_update()
     )
     if user is None:
-        raise NotFound("User not found")
+        raise UserNotFound(f"No user has the address {email}")
     if user.role != role:
         user.role = role
         await uow.session.flush()
@@ -148,7 +147,7 @@ async def ban(uow: UnitOfWork, user_id: UUID, token_lifetime: timedelta) -> User
     # once do not collide on the version.
     user = await uow.session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise NotFound("User not found")
+        raise UserNotFound()
     if user.banned:
         return user
     # No token issued before now outlives this instant, and none is issued after.

@@ -18,15 +18,24 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 
 
-def _valid_email(value: str) -> str:
-    # The validator behind pydantic's EmailStr, called directly so that the message is
-    # ours and a display name ("Ann <ann@x.io>") is refused rather than stripped.
+def normalized_email(value: str) -> str | None:
+    """The address as stored and looked up (None: not an address): one account per
+    address however it is spelt, in case, in Unicode (fullwidth letters, an ideographic
+    full stop, characters IDNA ignores) or with whitespace around it."""
+    # The validator behind pydantic's EmailStr, called directly so that a display name
+    # ("Ann <ann@x.io>") is refused rather than stripped.
     try:
-        normalized = validate_email(value, check_deliverability=False).normalized
+        normalized = validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError:
-        raise ValueError("Email must be valid") from None
-    # One account per address whatever its case, so the stored form is lower-cased.
+        return None
     return normalized.lower()
+
+
+def _valid_email(value: str) -> str:
+    normalized = normalized_email(value)
+    if normalized is None:
+        raise ValueError("Email must be valid")
+    return normalized
 
 
 def _new_password(value: str) -> str:

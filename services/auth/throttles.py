@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 
 from fastapi import Request
 
+from services.auth.schemas import normalized_email
 from services.common.http.dependencies import SettingsDep
 from services.common.http.errors import BadRequest, ServiceBusy
-from services.common.http.throttle import ThrottleDep, client_address
+from services.common.http.forwarded import client_address
+from services.common.http.throttle import ThrottleDep
 from services.common.settings import Settings
 
 ACCOUNT_LOCKED = "Too many failed sign-ins for this account: try again later"
@@ -25,13 +27,14 @@ TOO_MANY_SIGNINS = "Too many sign-ins from your address: try again later"
 
 
 async def _email_of(request: Request) -> str | None:
-    """The account a sign-in names, as stored (lower-cased); None for a body the route
+    """The account a sign-in names, normalised exactly as the route looks it up, so that
+    no other spelling of the address gets a lock of its own; None for a body the route
     will refuse anyway. Starlette keeps the body read, so the route reads it again free."""
     try:
         email = json.loads(await request.body()).get("email")
     except (ValueError, AttributeError):
         return None
-    return email.strip().lower() if isinstance(email, str) else None
+    return normalized_email(email) if isinstance(email, str) else None
 
 
 async def guard_signin(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 from enum import StrEnum
 from functools import lru_cache
@@ -22,9 +23,15 @@ ServiceName = Literal["auth", "tickets", "orders", "payments"]
 SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments")
 
 
+# Whom TRUSTED_PROXIES names by default: only this machine (uvicorn's own default).
+LOOPBACK: tuple[str, ...] = ("127.0.0.1", "::1")
+
+
 class Environment(StrEnum):
+    """Development runs on generated keys and localstripe; production, on configured
+    ones. There is no third: a deployment that tests is a production deployment."""
+
     DEVELOPMENT = "development"
-    TEST = "test"
     PRODUCTION = "production"
 
 
@@ -134,9 +141,22 @@ class Settings(BaseSettings):
     # catalogue.
     max_open_orders_per_buyer: int = Field(default=3, ge=1)
 
+    # The proxies in front of this process whose X-Forwarded-For (and -Proto) are
+    # believed: addresses or CIDRs, comma-separated or a JSON list. The client is the
+    # rightmost X-Forwarded-For hop that is none of them (services.common.http.forwarded).
+    # Loopback by default; a deployment names its nginx / ingress and web-shop networks.
+    # `*` (anyone may say who the client is) is refused in production.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK))
+
     # Throttles (services.common.http.throttle): each limit in the `limits` notation.
     throttling: bool = True
+    # Where the counts live: in the process (memory://), or in Redis (redis://host:6379/0)
+    # that every replica of every service shares.
     throttle_storage: str = "memory://"
+    # How many copies of this process the deployment runs at most (the chart sets each
+    # API's HPA maximum): above 1, production refuses counts kept in the process, which
+    # would let a visitor spread attempts over the replicas.
+    replicas: int = Field(default=1, ge=1)
     signin_attempts_per_address: str = "30/minute"
     # Past this many wrong passwords the account's sign-in is locked until the window ends.
     signin_failures_per_account: str = "5/15 minutes"
@@ -170,15 +190,17 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
 
-    @field_validator("allowed_origins", "payload_keys", "temporal_ui_origins", mode="before")
+    @field_validator(
+        "allowed_origins", "payload_keys", "temporal_ui_origins", "trusted_proxies", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            return [origin.strip() for origin in text.split(",") if origin.strip()]
-        return value
+        return split_list(value)
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _trusted_proxies_parse(cls, entries: list[str]) -> list[str]:
+        return parse_trusted_proxies(entries)
 
     @field_validator("allowed_origins", "temporal_ui_origins", mode="after")
     @classmethod
@@ -207,8 +229,7 @@ class Settings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
-        """Fails closed: every environment but ``development`` (``test`` too) runs with
-        production's rules (configured keys and Stripe, Secure cookies)."""
+        """Configured keys and Stripe, Secure cookies: every environment but development."""
         return not self.is_development
 
     @property
@@ -236,6 +257,53 @@ class Settings(BaseSettings):
         if self.is_production and not self.throttling:
             raise ValueError("THROTTLING=false is refused in production")
         return self
+
+    @model_validator(mode="after")
+    def _replicas_share_their_counts_in_production(self) -> Settings:
+        in_process = self.throttle_storage.removeprefix("async+").startswith("memory")
+        if self.is_production and self.replicas > 1 and in_process:
+            raise ValueError(
+                "THROTTLE_STORAGE=memory:// is refused in production with REPLICAS above 1:"
+                " each replica would count on its own (use redis://...)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _proxies_named_in_production(self) -> Settings:
+        refuse_trusting_anyone(self.trusted_proxies, production=self.is_production)
+        return self
+
+
+def split_list(value: object) -> object:
+    """A list setting as the environment gives it: a JSON list or comma-separated."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def parse_trusted_proxies(entries: list[str]) -> list[str]:
+    """TRUSTED_PROXIES, each an address or a network (``10.0.0.0/8``), or ``*``."""
+    for entry in entries:
+        if entry.strip() == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"TRUSTED_PROXIES: {entry!r} is neither an address nor a network"
+            ) from None
+    return [entry.strip() for entry in entries]
+
+
+def refuse_trusting_anyone(trusted_proxies: list[str], *, production: bool) -> None:
+    # With `*` the client names itself: X-Forwarded-For's leftmost entry, whatever it says.
+    if production and "*" in trusted_proxies:
+        raise ValueError(
+            "TRUSTED_PROXIES=* is refused in production: name the proxies' addresses or networks"
+        )
 
 
 def parse_payload_key(entry: str) -> tuple[str, bytes]:

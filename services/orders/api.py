@@ -22,12 +22,12 @@ from services.common.http.dependencies import (
     TemporalDep,
     UnitsOfWorkDep,
 )
-from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
 from services.common.money import to_cents
 from services.orders import operations, purchase_client
+from services.orders.errors import NotOrderOwner, OrderAlreadyPaid, OrderNotFound
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
 from workflows.contracts import OrderStatus
@@ -56,9 +56,9 @@ async def own_order(
 ) -> tuple[Order, Ticket]:
     found = await read_order(read_sessions, order_id)
     if found is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound()
     if found[0].user_id != user.id:
-        raise Forbidden("You do not own this order")
+        raise NotOrderOwner()
     return found
 
 
@@ -167,7 +167,7 @@ async def show(
     `Prefer: wait=N`: the answer comes as soon as the order changes, or is a 304 after
     N seconds."""
 
-    order_uuid = id_or_not_found(order_id, "Order")
+    order_uuid = id_or_not_found(order_id, OrderNotFound)
 
     async def represent() -> bytes:
         return representation(*await own_order(read_sessions, order_uuid, user))
@@ -188,14 +188,14 @@ async def cancel(
     order_id: str, user: CurrentUserDep, read_sessions: ReadSessionsDep, temporal: TemporalDep
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
-    order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, "Order"), user)
+    order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, OrderNotFound), user)
     if order.status == OrderStatus.COMPLETE:
-        raise Conflict(purchase_client.ALREADY_PAID)
+        raise OrderAlreadyPaid()
     if order.status != OrderStatus.CANCELLED and not await purchase_client.cancel_purchase(
         await temporal.get(), order
     ):
         # The saga had already finished: its outcome is in the order.
         final = await read_order(read_sessions, order.id)
         if final is not None and final[0].status == OrderStatus.COMPLETE:
-            raise Conflict(purchase_client.ALREADY_PAID)
+            raise OrderAlreadyPaid()
     return Response(status_code=204)

@@ -58,7 +58,8 @@ class Order(Base):
     user_id: Mapped[UUID] = mapped_column(Uuid)
     ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id"))
     status: Mapped[OrderStatus] = mapped_column(String(32), default=OrderStatus.CREATED)
-    # The price when ordered: what the buyer is charged, whatever the ticket says later.
+    # What the charge takes: the replica's price when ordered, then the one the saga's lock
+    # on the ticket found (mark_awaiting_payment), whatever the ticket says later.
     price_cents: Mapped[int]
     # The end of the payment window, set when the ticket is locked.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

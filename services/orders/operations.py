@@ -19,10 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc, utc_now
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.http.errors import Conflict, Forbidden, NotFound
+from services.common.errors import DomainError
 from services.common.observability.metrics import PURCHASES
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
+from services.orders.errors import (
+    EventStarted,
+    OrderAlreadyCancelled,
+    OrderMissing,
+    OrderNotPayable,
+    OwnTicket,
+    TicketNotFound,
+    TicketReserved,
+    TicketSold,
+    TooManyOpenOrders,
+)
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
 from workflows.contracts import CancelReason, OrderStatus
@@ -38,7 +49,7 @@ async def place_order(
     freed when the order is cancelled, which the saga does only after releasing the
     ticket: the next buyer can win at once. The tickets service's lock still decides.
     """
-    price_cents = await refuse_unorderable(uow.session, buyer_id, ticket_id)
+    price_cents = await orderable_price(uow.session, buyer_id, ticket_id)
     await _hold_buyer(uow, buyer_id)
     open_orders = await uow.session.scalar(
         select(func.count())
@@ -46,22 +57,16 @@ async def place_order(
         .where(Order.user_id == buyer_id, Order.status.in_(OPEN_STATUSES))
     )
     if (open_orders or 0) >= max_open_orders:
-        raise Conflict(
-            f"You already have {max_open_orders} orders awaiting payment: "
-            "pay for or cancel one first"
-        )
+        raise TooManyOpenOrders(max_open_orders)
     order = Order(user_id=buyer_id, ticket_id=ticket_id, price_cents=price_cents)
     uow.session.add(order)
     try:
         await uow.session.flush()
     except IntegrityError:
         PURCHASES.labels("refused_at_gate").inc()
-        raise Conflict(purchase_client.TICKET_RESERVED) from None
+        raise TicketReserved() from None
     return order
 
-
-TICKET_SOLD = "Ticket is already sold"
-EVENT_STARTED = "Event has started"
 
 # Built once, as plain columns in one statement: in a rush every losing buyer runs it.
 _ORDERABLE = select(
@@ -76,22 +81,23 @@ _ORDERABLE = select(
 ).where(Ticket.id == bindparam("ticket_id"))
 
 
-async def refuse_unorderable(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
-    """The ticket's price, unless it is unknown (404), the buyer's own (403) or held by a
-    live order (409). On a read session it refuses a rush's losers without taking the
-    write lock; in the order's own transaction the unique index has the last word."""
+async def orderable_price(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
+    """The ticket's price, unless it is unknown (TicketNotFound), the buyer's own
+    (OwnTicket) or held by a live order (TicketReserved, TicketSold). On a read session
+    it refuses a rush's losers without taking the write lock; in the order's own
+    transaction the unique index has the last word."""
     row = (await session.execute(_ORDERABLE, {"ticket_id": ticket_id})).one_or_none()
     if row is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     if row.user_id == buyer_id:
-        raise Forbidden("You cannot buy your own ticket")
+        raise OwnTicket()
     if row.live_order_status is not None:
         PURCHASES.labels("refused_at_gate").inc()
         sold = row.live_order_status == OrderStatus.COMPLETE
-        raise Conflict(TICKET_SOLD if sold else purchase_client.TICKET_RESERVED)
+        raise TicketSold() if sold else TicketReserved()
     # The tickets service refuses it too (the saga's reserve step); told here at once.
     if row.starts_at is not None and as_utc(row.starts_at) <= utc_now():
-        raise Conflict(EVENT_STARTED)
+        raise EventStarted()
     price_cents: int = row.price_cents
     return price_cents
 
@@ -117,10 +123,10 @@ async def order_ticket(
     authentication_grace_seconds: int = 0,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
-    Conflict if another order holds the ticket."""
+    TicketReserved if another order holds the ticket."""
     # Most of a rush's buyers are told here, on a read that waits for no writer.
     async with read_sessions() as session:
-        await refuse_unorderable(session, buyer_id, ticket_id)
+        await orderable_price(session, buyer_id, ticket_id)
     async with units_of_work() as uow:
         order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
         await uow.commit()
@@ -132,7 +138,7 @@ async def order_ticket(
             expected_price_cents,
             authentication_grace_seconds=authentication_grace_seconds,
         )
-    except Conflict:
+    except DomainError:
         raise
     except Exception:
         await _abandon(units_of_work, temporal, order)
@@ -153,18 +159,6 @@ async def _abandon(
     async with units_of_work() as uow:
         await cancel(uow, order.id, CancelReason.CANCELLED)
         await uow.commit()
-
-
-class OrderMissing(Exception):
-    pass
-
-
-class OrderNotPayable(Exception):
-    """Completing an order that is no longer awaiting payment."""
-
-
-class OrderAlreadyCancelled(Exception):
-    """Marking awaiting payment an order cancelled meanwhile (its saga's start failed)."""
 
 
 async def _order(uow: UnitOfWork, order_id: UUID) -> Order:

@@ -10,8 +10,8 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from services.common.http.errors import Conflict
 from services.common.temporal import business_failure, saga_has_finished
+from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
 from services.orders.models import Order
 from workflows.contracts import (
     OrderStatus,
@@ -23,10 +23,6 @@ from workflows.contracts import (
 from workflows.models import PurchaseInput, PurchaseState
 from workflows.purchase import PurchaseWorkflow
 
-TICKET_RESERVED = "Ticket is already reserved"
-ALREADY_PAID = "Cannot cancel a paid order"
-PRICE_CHANGED = "Ticket price changed"
-
 
 async def start_purchase(
     client: Client,
@@ -37,8 +33,9 @@ async def start_purchase(
     authentication_grace_seconds: int = 0,
 ) -> PurchaseState:
     """Starts the saga and answers once the ticket is locked for the order, in one call
-    (Update-with-Start); Conflict if another order holds the ticket, or if the lock finds
-    another price than ``expected_price_cents`` (then nothing stays held)."""
+    (Update-with-Start); TicketReserved if another order holds the ticket, PriceChanged
+    if the lock finds another price than ``expected_price_cents`` (then nothing stays
+    held)."""
     purchase = PurchaseInput(
         order_id=order.id,
         ticket_id=order.ticket_id,
@@ -65,9 +62,9 @@ async def start_purchase(
     except WorkflowUpdateFailedError as failed:
         failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
-            raise Conflict(TICKET_RESERVED) from None
+            raise TicketReserved() from None
         if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
-            raise Conflict(PRICE_CHANGED, field="price") from None
+            raise PriceChanged() from None
         raise
 
 
@@ -80,7 +77,7 @@ async def cancel_purchase(client: Client, order: Order) -> bool:
     except WorkflowUpdateFailedError as failed:
         failure = business_failure(failed, PurchaseError)
         if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
-            raise Conflict(ALREADY_PAID) from None
+            raise OrderAlreadyPaid() from None
         raise
     except RPCError as error:
         # Temporal being unreachable is not "already finished": the cancel must fail.

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
-from services.common.http.errors import Conflict, ErrorResponse, Forbidden, NotFound
+from services.common.http.errors import Conflict, ErrorResponse
 from services.common.http.throttle import ThrottleDep, per_user
-from services.common.look_again import look_until
+from services.common.polling import poll_until
 from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
+from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
 from workflows.contracts import OrderStatus
@@ -39,7 +40,7 @@ async def find_order(
         async with read_sessions() as session:
             return await session.get(Order, order_id)
 
-    return await look_until(
+    return await poll_until(
         look,
         lambda order: order is not None,
         within=REPLICA_GRACE_SECONDS,
@@ -54,7 +55,7 @@ def refuse_unless_payable(order: Order) -> None:
     if order.status == OrderStatus.COMPLETE:
         raise Conflict("Order has already been paid")
     if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise Conflict(purchase_client.NOT_AWAITING_PAYMENT)
+        raise OrderNotAwaitingPayment()
     if as_utc(order.expires_at) <= datetime.now(UTC):
         raise Conflict("The payment window has ended")
 
@@ -91,9 +92,9 @@ async def pay(
     once charged, or 202 when the card needs authentication first."""
     order = await find_order(read_sessions, body.order_id)
     if order is None:
-        raise NotFound("Order not found")
+        raise OrderNotFound()
     if order.user_id != user.id:
-        raise Forbidden("You do not own this order")
+        raise NotOrderOwner()
     refuse_unless_payable(order)
     if throttle.enabled:
         async with read_sessions() as session:

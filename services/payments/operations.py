@@ -25,6 +25,7 @@ from sqlalchemy import select
 from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.observability.metrics import PAYMENT_ATTEMPTS
+from services.payments.errors import AlreadyDeclined, AlreadyRefunded, AttemptInFlight
 from services.payments.events import charge_created
 from services.payments.models import (
     AttemptStatus,
@@ -77,22 +78,6 @@ class Declined:
 class Refundable:
     payment_id: UUID
     stripe_id: str
-
-
-class AttemptInFlight(Exception):
-    """Another attempt for this order is with Stripe right now; try again shortly."""
-
-
-class AlreadyRefunded(Exception):
-    """The order was charged and then refunded; it is not to be charged again."""
-
-
-class AlreadyDeclined(Exception):
-    """This attempt was declined before; its outcome stands."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 async def payment_for(uow: UnitOfWork, order_id: UUID) -> Payment | None:
@@ -188,7 +173,7 @@ async def claim(
         own = await _attempt_row(uow, payment.id, charge.attempt)
         if own is not None:
             # Settled (declined) already, but the answer never reached the workflow.
-            raise AlreadyDeclined(own.failure_message or "Your card was declined.")
+            raise AlreadyDeclined(own.failure_message)
     uow.session.add(
         PaymentAttempt(
             payment_id=payment.id,

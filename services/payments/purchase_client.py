@@ -10,31 +10,31 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError
 from temporalio.service import RPCError
 
-from services.common.http.errors import AppError, Conflict, PaymentRequired
+from services.common.errors import DomainError
 from services.common.temporal import business_failure, saga_has_finished
+from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
 from workflows.contracts import PurchaseError, workflow_id
 from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
 
 PAY_UPDATE = "pay"
 PAYMENT_EVENT_SIGNAL = "payment_event"
-NOT_AWAITING_PAYMENT = "Order is not awaiting payment"
 
 
-def _status_for(failed: WorkflowUpdateFailedError) -> AppError | None:
-    """402 for a declined card; 409 for a rejected payment (the validator's
-    OrderNotAwaitingPayment or any other refusal); None for an infrastructure failure
-    (an activity that failed for another reason than a business one)."""
+def _refusal_of(failed: WorkflowUpdateFailedError) -> DomainError | None:
+    """CardDeclined for a declined card; OrderNotAwaitingPayment for a rejected payment
+    (the validator's refusal or any other); None for an infrastructure failure (an
+    activity that failed for another reason than a business one)."""
     failure = business_failure(failed, PurchaseError)
     if failure is not None and failure.type == PurchaseError.CARD_DECLINED:
-        return PaymentRequired(failure.message or "Your card was declined.")
+        return CardDeclined(failure.message or None)
     if failure is not None:
-        return Conflict(NOT_AWAITING_PAYMENT)
+        return OrderNotAwaitingPayment()
     cause = failed.__cause__
     while cause is not None:
         if isinstance(cause, ActivityError):
             return None
         cause = cause.__cause__
-    return Conflict(NOT_AWAITING_PAYMENT)
+    return OrderNotAwaitingPayment()
 
 
 async def pay(client: Client, request: PaymentRequest) -> PaymentReceipt:
@@ -44,13 +44,13 @@ async def pay(client: Client, request: PaymentRequest) -> PaymentReceipt:
             PAY_UPDATE, request, result_type=PaymentReceipt
         )
     except WorkflowUpdateFailedError as failed:
-        status = _status_for(failed)
-        if status is None:
+        refusal = _refusal_of(failed)
+        if refusal is None:
             raise
-        raise status from None
+        raise refusal from None
     except RPCError as error:
         if saga_has_finished(error):
-            raise Conflict(NOT_AWAITING_PAYMENT) from None
+            raise OrderNotAwaitingPayment() from None
         raise
     return receipt
 

@@ -11,11 +11,11 @@ from sqlalchemy import bindparam, or_, select
 from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
-from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
+from services.tickets.errors import TicketNotFound
 from services.tickets.event_operations import event_for_ticket
 from services.tickets.models import Event, Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
@@ -124,9 +124,9 @@ async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> lis
 @router.get("/{ticket_id}", response_model=TicketOut)
 async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> TicketOut:
     async with read_sessions() as session:
-        ticket = await session.get(Ticket, id_or_not_found(ticket_id, "Ticket"))
+        ticket = await session.get(Ticket, id_or_not_found(ticket_id, TicketNotFound))
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     return TicketOut.of(ticket)
 
 
@@ -157,7 +157,7 @@ async def edit(
     place = _place(body) if given & {"section", "row", "seat"} else operations.UNCHANGED
     ticket = await operations.edit_ticket(
         uow,
-        id_or_not_found(ticket_id, "Ticket"),
+        id_or_not_found(ticket_id, TicketNotFound),
         user.id,
         body.title,
         to_cents(body.price),

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
-from services.common.http.errors import NotFound
 from services.common.http.ids import id_or_not_found
 from services.common.identity.tokens import Role
 from services.common.messaging.events import TicketStatus
 from services.tickets import event_operations
+from services.tickets.event_errors import EventNotFound
 from services.tickets.event_rules import has_started
 from services.tickets.event_schemas import EventIn, EventOut
 from services.tickets.models import Event, Ticket
@@ -63,9 +63,9 @@ async def find(
 async def show(event_id: str, read_sessions: ReadSessionsDep) -> EventWithTickets:
     """The event with its tickets for sale, cheapest first (none once it has started)."""
     async with read_sessions() as session:
-        event = await session.get(Event, id_or_not_found(event_id, "Event"))
+        event = await session.get(Event, id_or_not_found(event_id, EventNotFound))
         if event is None:
-            raise NotFound("Event not found")
+            raise EventNotFound()
         tickets = (
             []
             if has_started(event)
@@ -97,7 +97,7 @@ async def edit(event_id: str, body: EventIn, user: CurrentUserDep, uow: UnitOfWo
     its tickets carry the new name, place and start in their ``ticket.updated``."""
     event = await event_operations.edit_event(
         uow,
-        id_or_not_found(event_id, "Event"),
+        id_or_not_found(event_id, EventNotFound),
         user.id,
         is_admin=user.claims.role is Role.ADMIN,
         body=body,

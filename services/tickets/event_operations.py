@@ -14,18 +14,20 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.http.errors import BadRequest, Conflict, Forbidden, NotFound
 from services.common.messaging.events import TicketStatus
+from services.tickets.event_errors import (
+    EventNotFound,
+    MergeIntoItself,
+    NoSuchEvent,
+    NotEventCreator,
+    SoldEventEdit,
+    StartedEventEdit,
+)
 from services.tickets.event_rules import has_started
 from services.tickets.event_schemas import EventIn
 from services.tickets.events import ticket_updated
 from services.tickets.models import Event, Ticket
 from services.tickets.search import event_search_text, fold, ticket_search_text
-
-NO_SUCH_EVENT = "No such event"
-EVENT_STARTED_EDIT = "Cannot edit an event that has started"
-SOLD_TICKETS_EDIT = "Cannot edit an event with sold tickets"
-SAME_EVENT = "Cannot merge an event into itself"
 
 
 def _apply(event: Event, body: EventIn) -> None:
@@ -50,10 +52,10 @@ async def create_event(uow: UnitOfWork, creator_id: UUID, body: EventIn) -> Even
 
 
 async def event_for_ticket(uow: UnitOfWork, event_id: UUID) -> Event:
-    """The event a ticket is listed for: BadRequest on ``eventId`` if there is none."""
+    """The event a ticket is listed for: NoSuchEvent if there is none."""
     event = await uow.session.get(Event, event_id)
     if event is None:
-        raise BadRequest(NO_SUCH_EVENT, field="eventId")
+        raise NoSuchEvent()
     return event
 
 
@@ -78,16 +80,16 @@ async def edit_event(
     is sold."""
     event = await uow.session.get(Event, event_id)
     if event is None:
-        raise NotFound("Event not found")
+        raise EventNotFound()
     if event.user_id != editor_id and not is_admin:
-        raise Forbidden("You did not create this event")
+        raise NotEventCreator()
     if has_started(event):
-        raise Conflict(EVENT_STARTED_EDIT)
+        raise StartedEventEdit()
     sold = await uow.session.scalar(
         select(exists().where(Ticket.event_id == event.id, Ticket.status == TicketStatus.SOLD))
     )
     if sold:
-        raise Conflict(SOLD_TICKETS_EDIT)
+        raise SoldEventEdit()
     _apply(event, body)
     await uow.session.flush()
     await _reannounce_tickets(uow, event)
@@ -96,13 +98,13 @@ async def edit_event(
 
 async def merge_events(uow: UnitOfWork, keep_id: UUID, duplicate_id: UUID) -> int:
     """Moves every ticket of ``duplicate_id`` to ``keep_id`` and deletes the duplicate;
-    answers how many tickets moved. NotFound if either is missing."""
+    answers how many tickets moved. EventNotFound if either is missing."""
     if keep_id == duplicate_id:
-        raise BadRequest(SAME_EVENT)
+        raise MergeIntoItself()
     keep = await uow.session.get(Event, keep_id)
     duplicate = await uow.session.get(Event, duplicate_id)
     if keep is None or duplicate is None:
-        raise NotFound(f"Event {keep_id if keep is None else duplicate_id} not found")
+        raise EventNotFound(f"Event {keep_id if keep is None else duplicate_id} not found")
     moved = list(await uow.session.scalars(select(Ticket).where(Ticket.event_id == duplicate.id)))
     for ticket in moved:
         ticket.event_id = keep.id

@@ -8,18 +8,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, exists, or_
 
 from services.common.clock import as_utc, utc_now
-from services.common.http.errors import BadRequest, Conflict
+from services.tickets.event_errors import EventPassed
 from services.tickets.models import Event, Ticket
-
-EVENT_STARTED = "Event has started"
-EVENT_PASSED_FIELD = "Event has already started"
-
-
-class EventStarted(Conflict):
-    """Reserving a ticket whose event has started: a business refusal, like a ticket
-    another order holds."""
-
-    default_message = EVENT_STARTED
 
 
 def has_started(event: Event | None, now: datetime | None = None) -> bool:
@@ -37,4 +27,4 @@ def not_started(now: datetime) -> ColumnElement[bool]:
 def refuse_started(event: Event | None) -> None:
     """Listing or editing a ticket for an event that has started: a field error."""
     if has_started(event):
-        raise BadRequest(EVENT_PASSED_FIELD, field="eventId")
+        raise EventPassed()

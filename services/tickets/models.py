@@ -3,12 +3,13 @@ events at venues they are tickets for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import DateTime, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from services.common.clock import utc_now
 from services.common.data.db import new_metadata
 from services.common.data.tables import common_tables
 from services.common.messaging.events import TicketStatus
@@ -46,9 +47,7 @@ class Event(Base):
     search_text: Mapped[str] = mapped_column(String(600))
     # The city folded: the city filter matches it exactly.
     city_key: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     version: Mapped[int] = mapped_column(nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
@@ -71,9 +70,7 @@ class Ticket(Base):
     order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
     # While reserved: the end of the holding order's payment window (from order.created).
     reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     # Optimistic concurrency: an UPDATE that finds another version changes nothing.
     version: Mapped[int] = mapped_column(nullable=False)
     # The event it is a ticket for; None for a ticket listed without one ("date not given").

@@ -21,15 +21,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.common.clock import utc_now
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.http.errors import Conflict, Forbidden, NotFound
 from services.common.messaging.events import TicketStatus
-from services.tickets.event_rules import EventStarted, has_started, not_started, refuse_started
+from services.tickets.errors import NotTicketOwner, TicketNotFound, TicketReserved, TicketSold
+from services.tickets.event_errors import EventStarted
+from services.tickets.event_rules import has_started, not_started, refuse_started
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Event, Ticket
 from services.tickets.search import ticket_search_text
-
-RESERVED_EDIT = "Cannot edit a reserved ticket"
-SOLD_EDIT = "Cannot edit a sold ticket"
 
 
 class Unchanged(Enum):
@@ -59,7 +57,7 @@ async def list_ticket(
     event: Event | None = None,
     place: Place = Place(),
 ) -> Ticket:
-    """BadRequest (on ``eventId``) for an event that has started."""
+    """EventPassed for an event that has started."""
     refuse_started(event)
     ticket = Ticket(
         title=title,
@@ -91,13 +89,13 @@ async def edit_ticket(
     that has started (the ticket's, or the one it moves to)."""
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise TicketNotFound()
     if ticket.user_id != editor_id:
-        raise Forbidden("You do not own this ticket")
+        raise NotTicketOwner()
     if ticket.status == TicketStatus.SOLD:
-        raise Conflict(SOLD_EDIT)
+        raise TicketSold()
     if ticket.order_id is not None:
-        raise Conflict(RESERVED_EDIT)
+        raise TicketReserved()
     refuse_started(ticket.event)
     if not isinstance(event, Unchanged):
         refuse_started(event)
@@ -111,7 +109,7 @@ async def edit_ticket(
         await uow.session.flush()
     except StaleDataError:
         # Reserved (or edited) between our read and our write: the lock wins.
-        raise Conflict(RESERVED_EDIT) from None
+        raise TicketReserved() from None
     uow.publish(ticket_updated(ticket))
     return ticket
 

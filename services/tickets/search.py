@@ -40,8 +40,8 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql import Select
 
 from services.common.clock import as_utc
-from services.common.http.errors import BadRequest
 from services.common.messaging.events import TicketStatus
+from services.tickets.event_errors import BadSearch
 from services.tickets.models import Event, Ticket
 
 MAX_QUERY = 100
@@ -112,25 +112,25 @@ class Filters:
         cursor: str | None = None,
         limit: int = 20,
     ) -> Filters:
-        """BadRequest naming the field at fault."""
+        """BadSearch naming the field at fault."""
         if q is not None and len(q) > MAX_QUERY:
-            raise BadRequest(f"Search is at most {MAX_QUERY} characters", field="q")
+            raise BadSearch(f"Search is at most {MAX_QUERY} characters", field="q")
         if city is not None and len(city) > 100:
-            raise BadRequest("City is at most 100 characters", field="city")
+            raise BadSearch("City is at most 100 characters", field="city")
         try:
             order = Sort(sort or Sort.SOONEST)
         except ValueError:
-            raise BadRequest("Sort is one of soonest, cheapest, newest", field="sort") from None
+            raise BadSearch("Sort is one of soonest, cheapest, newest", field="sort") from None
         for name, moment in (("from", start_from), ("to", start_to)):
             if moment is not None and moment.tzinfo is None:
-                raise BadRequest(f"{name} must give its UTC offset", field=name)
+                raise BadSearch(f"{name} must give its UTC offset", field=name)
         if start_from is not None and start_to is not None and start_from > start_to:
-            raise BadRequest("from must not be after to", field="from")
+            raise BadSearch("from must not be after to", field="from")
         for name, price in (("minPrice", min_price), ("maxPrice", max_price)):
             if price is not None and (not price.is_finite() or price < 0 or price > 10**6):
-                raise BadRequest(f"{name} must be between 0 and 1000000", field=name)
+                raise BadSearch(f"{name} must be between 0 and 1000000", field=name)
         if min_price is not None and max_price is not None and min_price > max_price:
-            raise BadRequest("minPrice must not be above maxPrice", field="minPrice")
+            raise BadSearch("minPrice must not be above maxPrice", field="minPrice")
         return cls(
             words=tuple(words(q or "")),
             city=fold(city) or None if city else None,
@@ -158,7 +158,7 @@ def _read_cursor(cursor: str, order: Sort) -> tuple[Any, UUID]:
         value: Any = int(key) if order is Sort.CHEAPEST else as_utc(datetime.fromisoformat(key))
         return value, UUID(row_id)
     except (ValueError, TypeError, UnicodeError, binascii.Error):
-        raise BadRequest(BAD_CURSOR, field="cursor") from None
+        raise BadSearch(BAD_CURSOR, field="cursor") from None
 
 
 def make_cursor(order: Sort, key: Any, row_id: UUID) -> str:

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from pydantic import Field
 
-from services.common.http.errors import BadRequest
 from services.common.http.schemas import ApiModel
+from services.tickets.event_errors import BadSearch
 from services.tickets.search import MAX_QUERY, Filters, Sort
 
 MAX_SEARCH_PAGE = 100
@@ -17,7 +17,7 @@ MAX_SEARCH_PAGE = 100
 
 def _moment(raw: str | None, field: str, *, next_day: bool = False) -> datetime | None:
     """ISO 8601 with its offset, or a bare date: its whole day in UTC (from its start, to
-    its last instant). BadRequest naming the field otherwise."""
+    its last instant). BadSearch naming the field otherwise."""
     if raw is None:
         return None
     try:
@@ -26,9 +26,9 @@ def _moment(raw: str | None, field: str, *, next_day: bool = False) -> datetime 
             return day + timedelta(days=1, microseconds=-1) if next_day else day
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise BadRequest(f"{field} is not a date or an ISO 8601 time", field=field) from None
+        raise BadSearch(f"{field} is not a date or an ISO 8601 time", field=field) from None
     if moment.tzinfo is None:
-        raise BadRequest(f"{field} must give its UTC offset", field=field)
+        raise BadSearch(f"{field} must give its UTC offset", field=field)
     return moment
 
 

@@ -59,10 +59,16 @@ def test_production_refuses_to_start_without_the_public_key(tmp_path: Path) -> N
         production(tmp_path, jwt_public_key=None)
 
 
-@pytest.mark.parametrize("environment", ["test", "production"])
-def test_only_development_counts_as_development(tmp_path: Path, environment: str) -> None:
-    # `test` used to run on generated keys and localstripe like development.
+def test_production_refuses_generated_keys(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="must be set in production"):
+        Settings(_env_file=None, environment="production", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("environment", ["test", "staging"])
+def test_an_environment_is_development_or_production(tmp_path: Path, environment: str) -> None:
+    # `test` was once accepted and quietly ran with production's rules: now it is refused
+    # at start, saying what is accepted.
+    with pytest.raises(ValidationError, match="'development' or 'production'"):
         Settings(_env_file=None, environment=environment, data_dir=tmp_path)
 
 

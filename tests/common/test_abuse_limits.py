@@ -135,3 +135,30 @@ async def test_throttling_off_is_only_for_tests_and_benchmarks(settings: Setting
     with pytest.raises(ValueError, match="THROTTLING=false"):
         # mypy sees the decorator, not the method it wraps.
         production._throttles_stay_on_in_production()  # type: ignore[operator]
+
+
+# Each is accepted as victim@test.dev and finds that account.
+SPELLINGS = [
+    "victim@\uff54est.dev",  # a fullwidth letter
+    "victim@test\u3002dev",  # an ideographic full stop
+    "victim@te\u034fst.dev",  # COMBINING GRAPHEME JOINER, which IDNA ignores
+    "victim@te\u034f\u034fst.dev",  # as many of them as one likes
+    "victim@te\ufe00st.dev",  # a variation selector
+    "  Victim@TEST.dev ",
+]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_no_spelling_of_the_address_escapes_the_accounts_lock(
+    auth_client: httpx.AsyncClient,
+) -> None:
+    assert await auth_client.post("/api/users/signup", json=credentials("victim@test.dev"))
+    for spelling in SPELLINGS[:3]:
+        wrong = await auth_client.post(
+            "/api/users/signin", json=credentials(spelling, "wrong password")
+        )
+        assert wrong.status_code == 400, spelling
+    for spelling in SPELLINGS:
+        locked = await auth_client.post("/api/users/signin", json=credentials(spelling))
+        assert locked.status_code == 429, spelling
+        assert locked.json()["errors"][0]["message"].startswith("Too many failed sign-ins")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.common.http.conditional import LONGEST_WAIT_SECONDS, etag_of, matches, requested_wait
-from services.common.look_again import look_until
+from services.common.polling import poll_until
 
 
 @pytest.mark.parametrize(
@@ -38,20 +38,20 @@ def test_if_none_match_compares_tags_weakly() -> None:
     assert not matches(etag.strip('"'), etag)  # an unquoted tag is not the tag
 
 
-async def test_look_until_stops_at_the_first_found_look() -> None:
+async def test_poll_until_stops_at_the_first_found_look() -> None:
     looks = iter([None, None, "there", "later"])
 
     async def look() -> str | None:
         return next(looks)
 
-    found = await look_until(
+    found = await poll_until(
         look, lambda seen: seen is not None, within=5, first_pause=0.001, longest_pause=0.002
     )
     assert found == "there"
     assert next(looks) == "later"
 
 
-async def test_look_until_returns_the_last_look_when_time_runs_out() -> None:
+async def test_poll_until_returns_the_last_look_when_time_runs_out() -> None:
     count = 0
 
     async def look() -> int:
@@ -59,7 +59,7 @@ async def test_look_until_returns_the_last_look_when_time_runs_out() -> None:
         count += 1
         return count
 
-    last = await look_until(
+    last = await poll_until(
         look, lambda _seen: False, within=0.2, first_pause=0.01, longest_pause=0.02
     )
     assert last == count and 3 <= count <= 25

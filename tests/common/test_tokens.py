@@ -17,15 +17,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.common.identity.tokens import (
+    HOST_SESSION_COOKIE,
     SESSION_COOKIE,
     InvalidToken,
     TokenSigner,
     TokenVerifier,
     private_key_pem,
     public_key_pem,
+    session_cookie_name,
 )
 from services.common.settings import Settings
 from tests.tickets.support import TicketsApi, error
+from web.settings import WebSettings
 
 USER = UUID("8a1e0a3c-5a0f-4f38-9a53-3c1f0b1d2e4f")
 
@@ -157,3 +160,11 @@ def test_verifier_refuses_bad_tokens(tmp_path: Any, make_token: Callable[[Settin
     assert verifier.verify(signed(settings)).user_id == USER
     with pytest.raises(InvalidToken):
         verifier.verify(make_token(settings))
+
+
+def test_the_api_and_the_web_shop_name_the_session_cookie_alike() -> None:
+    assert session_cookie_name("development") == SESSION_COOKIE
+    assert session_cookie_name("production") == HOST_SESSION_COOKIE
+    for environment in ("development", "production"):
+        web = WebSettings.model_construct(environment=environment)
+        assert web.session_cookie == session_cookie_name(environment)

@@ -15,6 +15,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from services.common.settings import Settings
+from tests.auth.test_production_settings import key_pair
 from worker.main import SHUTDOWN_GRACE
 
 CHART = Path(__file__).resolve().parents[2] / "docker" / "helm" / "ticketing"
@@ -49,6 +51,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "ticketing-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "shop-example-com-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "registry-credentials": {".dockerconfigjson": "FAKE-REGISTRY-AUTH"},
+    "ticketing-throttle-store": {"url": "rediss://:FAKE-REDIS-PASSWORD@redis:6380/0"},
 }
 SECRET_VALUES = [value for keys in SECRETS.values() for value in keys.values()]
 
@@ -163,10 +166,12 @@ def test_every_object_is_valid_for_a_current_kubernetes(rendered: Rendered) -> N
 
 def test_it_renders_every_part(rendered: Rendered) -> None:
     deployments = {item["metadata"]["name"] for item in rendered.of_kind("Deployment")}
-    assert deployments == {f"{FULLNAME}-{c}" for c in (*APIS, "web", *WORKERS)}
+    assert deployments == {f"{FULLNAME}-{c}" for c in (*APIS, "web", *WORKERS, "redis")}
+    # The limits' store runs one copy: a restart only forgets counts of a few minutes.
+    scaled = deployments - {f"{FULLNAME}-redis"}
     for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget"):
         targets = {item["metadata"]["name"] for item in rendered.of_kind(kind)}
-        assert targets == deployments, kind
+        assert targets == scaled, kind
     for hpa in rendered.of_kind("HorizontalPodAutoscaler"):
         assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
     assert rendered.of_kind("Secret") == []
@@ -179,7 +184,8 @@ def test_every_deployment_is_probed_sized_and_unprivileged(rendered: Rendered) -
         container = _container(pod)
         ports = {port["name"]: port["containerPort"] for port in container["ports"]}
         for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"]["port"] in ports, (name, probe)
+            check = container[probe].get("httpGet") or container[probe]["tcpSocket"]
+            assert check["port"] in ports, (name, probe)
         for bound in ("requests", "limits"):
             assert set(container["resources"][bound]) >= {"cpu", "memory"}, (name, bound)
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -290,7 +296,7 @@ def test_only_auth_holds_the_private_key_and_only_payments_the_stripe_key(
         assert ("JWT_PRIVATE_KEY" in env) is is_auth, name
         is_payments = name in (f"{FULLNAME}-payments", f"{FULLNAME}-payments-worker")
         assert ("ticketing-stripe" in secrets) is is_payments, name
-        if name != f"{FULLNAME}-web":
+        if name not in (f"{FULLNAME}-web", f"{FULLNAME}-redis"):
             # Every service's process verifies tokens (and production requires the key).
             assert "ticketing-jwt-public" in secrets, name
             assert env["JWT_PUBLIC_KEY"]["value"].startswith("/etc/ticketing/"), name
@@ -375,15 +381,28 @@ def test_network_policies_shut_everything_else_out(rendered: Rendered) -> None:
     (dns,) = deny["egress"]
     assert {port["port"] for port in dns["ports"]} == {53}
     # Besides Prometheus to /metrics (test_metrics_and_traces_...), only the ingress
-    # controller gets in.
-    ingress_rules = [
-        spec
+    # controller gets in, and the web shop into the APIs.
+    ingress_rules = {
+        name: spec
         for name, spec in policies.items()
         if spec.get("ingress") and name != f"{FULLNAME}-from-prometheus"
-    ]
-    assert len(ingress_rules) == 1
-    tiers = ingress_rules[0]["podSelector"]["matchExpressions"][1]
+    }
+    assert set(ingress_rules) == {
+        f"{FULLNAME}-from-ingress",
+        f"{FULLNAME}-api-from-web",
+        f"{FULLNAME}-redis-from-api",
+    }
+    (from_apis,) = ingress_rules[f"{FULLNAME}-redis-from-api"]["ingress"]
+    assert from_apis["from"][0]["podSelector"]["matchExpressions"][1]["values"] == ["api"]
+    tiers = ingress_rules[f"{FULLNAME}-from-ingress"]["podSelector"]["matchExpressions"][1]
     assert tiers == {"key": "ticketing/tier", "operator": "In", "values": ["api", "web"]}
+    from_web = ingress_rules[f"{FULLNAME}-api-from-web"]
+    assert from_web["podSelector"]["matchExpressions"][1]["values"] == ["api"]
+    (rule,) = from_web["ingress"]
+    web_labels = rendered.deployment("web")["spec"]["template"]["metadata"]["labels"]
+    assert rule["from"][0]["podSelector"]["matchLabels"].items() <= web_labels.items()
+    (egress,) = policies[f"{FULLNAME}-web-to-api"]["egress"]
+    assert egress["to"][0]["podSelector"]["matchExpressions"][1]["values"] == ["api"]
 
 
 def test_metrics_and_traces_reach_prometheus_and_the_collector_only_where_named() -> None:
@@ -419,3 +438,102 @@ def test_metrics_and_traces_reach_prometheus_and_the_collector_only_where_named(
         assert annotations["prometheus.io/scrape"] == "true"
         assert annotations["prometheus.io/path"] == "/metrics"
         assert int(annotations["prometheus.io/port"]) in ports
+
+
+def test_the_apis_and_the_shop_believe_only_the_named_proxies(rendered: Rendered) -> None:
+    """TRUSTED_PROXIES in every process that counts visitors, as the values name them."""
+    values = _production_values() if "shop-example-com-tls" in rendered.text else {}
+    expected = ",".join(values.get("trustedProxies", ["10.244.0.0/16"]))
+    settings = rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    web = rendered.named("ConfigMap", f"{FULLNAME}-web-settings")["data"]
+    assert settings["TRUSTED_PROXIES"] == web["TRUSTED_PROXIES"] == expected
+    assert "*" not in expected
+    for component in APIS:
+        container = _container(rendered.deployment(component)["spec"]["template"]["spec"])
+        assert container["envFrom"][0]["configMapRef"]["name"] == f"{FULLNAME}-settings"
+
+
+def test_the_shop_calls_each_service_directly_under_the_public_host(rendered: Rendered) -> None:
+    """The visitor's address the shop forwards reaches the API as the shop sent it: no
+    ingress in between to replace X-Forwarded-For with the shop pod's address."""
+    web = rendered.named("ConfigMap", f"{FULLNAME}-web-settings")["data"]
+    routes = json.loads(web["WEB_API_ROUTES"])
+    assert set(routes) == set(PREFIXES) - {"/"}
+    for prefix, url in routes.items():
+        service = rendered.named("Service", url.removeprefix("http://"))
+        assert service["metadata"]["name"] == f"{FULLNAME}-{PREFIXES[prefix]}"
+        assert [port["port"] for port in service["spec"]["ports"]] == [80]
+    assert web["WEB_API_URL"].startswith("https://")
+
+
+@pytest.mark.parametrize("trusted", [["*"], [], ["10.0.0.0/8", "*"]])
+def test_the_chart_refuses_to_trust_anyone(trusted: list[str]) -> None:
+    with pytest.raises(Exception, match="trustedProxies"):
+        Rendered({"trustedProxies": trusted})
+
+
+def test_every_api_replica_counts_in_one_shared_store(
+    rendered: Rendered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THROTTLE_STORAGE names the chart's Redis, and each API says how many copies it
+    may run (REPLICAS): settings production accepts only with a shared store."""
+    settings = rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    url = settings["THROTTLE_STORAGE"]
+    assert url == f"redis://{FULLNAME}-redis:6379/0"
+    service = rendered.named("Service", f"{FULLNAME}-redis")
+    assert [port["port"] for port in service["spec"]["ports"]] == [6379]
+    redis = rendered.deployment("redis")["spec"]["template"]
+    assert service["spec"]["selector"].items() <= redis["metadata"]["labels"].items()
+    assert _container(redis["spec"])["image"].startswith("redis:")
+    hpas = {
+        item["spec"]["scaleTargetRef"]["name"]: item["spec"]
+        for item in rendered.of_kind("HorizontalPodAutoscaler")
+    }
+    for component in APIS:
+        deployment = rendered.deployment(component)
+        replicas = int(
+            _env(_container(deployment["spec"]["template"]["spec"]))["REPLICAS"]["value"]
+        )
+        hpa = hpas.get(deployment["metadata"]["name"])
+        assert replicas == (hpa["maxReplicas"] if hpa else deployment["spec"]["replicas"])
+        assert replicas > 1, component
+        # What the pod's process is given, production's own check accepts...
+        for name, value in {**settings, "REPLICAS": str(replicas)}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("JWT_PUBLIC_KEY", key_pair()[1])
+        assert Settings(_env_file=None).throttle_storage == url
+        # ... and the in-process store it would refuse.
+        monkeypatch.setenv("THROTTLE_STORAGE", "memory://")
+        with pytest.raises(ValueError, match="THROTTLE_STORAGE=memory:// is refused"):
+            Settings(_env_file=None)
+
+
+def test_a_store_of_ones_own_comes_from_a_secret() -> None:
+    rendered = Rendered(
+        {
+            "throttleStore": {
+                "redis": {"enabled": False},
+                "urlSecret": {"name": "ticketing-throttle-store", "key": "url"},
+                "networkPolicy": {"to": [{"ipBlock": {"cidr": "10.9.0.0/24"}}]},
+            }
+        }
+    )
+    assert f"{FULLNAME}-redis" not in {
+        item["metadata"]["name"] for item in rendered.of_kind("Deployment")
+    }
+    assert "THROTTLE_STORAGE" not in rendered.named("ConfigMap", f"{FULLNAME}-settings")["data"]
+    for component in APIS:
+        env = _env(_container(rendered.deployment(component)["spec"]["template"]["spec"]))
+        ref = env["THROTTLE_STORAGE"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "ticketing-throttle-store", "key": "url"}
+    policy = rendered.named("NetworkPolicy", f"{FULLNAME}-api-to-throttle-store")
+    assert policy["spec"]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.9.0.0/24"}}]
+    with pytest.raises(Exception, match="throttleStore"):
+        Rendered({"throttleStore": {"redis": {"enabled": False}}})
+
+
+def test_the_production_example_limits_each_client_at_the_ingress() -> None:
+    (ingress,) = Rendered(_production_values()).of_kind("Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    for limit in ("limit-rps", "limit-connections", "limit-burst-multiplier"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{limit}"]) > 0, limit

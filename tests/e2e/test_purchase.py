@@ -30,7 +30,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     assert code == 0
 
 
-# Stripe.js's PaymentMethod, and the card token the course's client (Stripe Checkout) posts.
+# Stripe.js's PaymentMethod, and the card token the seed project's web client posts (Stripe
+# Checkout).
 @pytest.mark.parametrize("make_card", [payment_method, card_token], ids=["pm", "tok"])
 async def test_buy_pay_and_the_order_completes(
     running: RunningStack,

@@ -22,6 +22,9 @@ from tests.support.cards import localstripe
 from tests.support.jetstream import jetstream, msg_id, stream_messages
 
 HELD = ("awaiting:payment", "complete")
+# A purchase's history stays far below Temporal's limits whatever it went through: a
+# step retried for hours must not grow it (retries of ordinary activities are not events).
+MAX_HISTORY_EVENTS = 1000
 
 
 def _utc(stored: object) -> datetime | None:
@@ -56,6 +59,8 @@ class Invariants:
         violations += await self.stream_once()
         violations += await self.stripe_charges()
         violations += await self.workflows_within_window(slack)
+        violations += await self.refunds_recorded()
+        violations += await self.histories_small()
         return violations
 
     async def converged(self, *, within: float = 60, slack: timedelta) -> list[str]:
@@ -236,6 +241,31 @@ class Invariants:
             if expires is not None and now > expires + slack:
                 violations.append(f"{workflow.id} still running {now - expires} after its window")
         return violations
+
+    async def refunds_recorded(self) -> list[str]:
+        """A cancelled order whose charge was refunded says so, and why: the refund was
+        the saga undoing for a reason it recorded, never a silent loss of a sale."""
+        refunded_payments = {
+            str(order)
+            for (order,) in await self.databases.rows(
+                "payments", "SELECT order_id FROM payments WHERE status = 'refunded'"
+            )
+        }
+        return [
+            f"order {order} refunded without recording it (refunded {refunded}, reason {reason})"
+            for order, status, refunded, reason in await self.databases.rows(
+                "orders", "SELECT id, status, refunded, cancel_reason FROM orders"
+            )
+            if str(order) in refunded_payments
+            and (status != "cancelled" or not refunded or reason is None)
+        ]
+
+    async def histories_small(self) -> list[str]:
+        return [
+            f"{workflow.id} has {workflow.history_length} history events"
+            async for workflow in self.temporal.list_workflows('WorkflowType="Purchase"')
+            if workflow.history_length > MAX_HISTORY_EVENTS
+        ]
 
 
 async def _list_all(stripe: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:

@@ -16,13 +16,22 @@ from tests.reliability.invariants import Invariants
 from tests.reliability.market import Market
 from tests.reliability.scenarios.contention import contention
 from tests.reliability.scenarios.copies import copies_killed_mid_rush
+from tests.reliability.scenarios.edges import edges
 from tests.reliability.scenarios.expiry import expiry_at_scale
 from tests.reliability.scenarios.faults import faults
 from tests.reliability.scenarios.hostile_input import hostile_input
 from tests.reliability.scenarios.three_d_secure import three_d_secure
 from tests.reliability.stack import running_stack
 
-SCENARIOS = ("contention", "expiry", "three_d_secure", "faults", "hostile_input", "schema_fuzz")
+SCENARIOS = (
+    "contention",
+    "expiry",
+    "three_d_secure",
+    "faults",
+    "edges",
+    "hostile_input",
+    "schema_fuzz",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,12 @@ class Profile:
     authentications: int
     fault_purchases: int
     outage_seconds: float
+    # The edges: purchases per edge, and how long the tickets database is down after
+    # the money is taken (each longer than a bounded retry budget would survive).
+    edge_purchases: int
+    edge_outages: tuple[float, ...]
+    # Stripe slowed once per entry; True: with the workers killed mid-charge.
+    edge_slow_stripe_kills: tuple[bool, ...]
     schema_examples: int
     # Fixed in the suite so that a failure reproduces; random in the full run.
     schema_seed: int | None
@@ -58,15 +73,22 @@ SHORT = Profile(
     authentications=8,
     fault_purchases=3,
     outage_seconds=3,
+    edge_purchases=2,
+    # Longer than the 16 s of backoff that once turned a paid order into a refund.
+    edge_outages=(20,),
+    edge_slow_stripe_kills=(True,),
     schema_examples=10,
     schema_seed=1,
+    # The edges run on PostgreSQL in the suite, where the database refuses connections
+    # (each attempt fails at once); the full run has them on both engines.
+    scenarios=tuple(name for name in SCENARIOS if name != "edges"),
 )
 # The suite's second run, on PostgreSQL: the scenarios whose outcome depends on the
 # engine (concurrent conditional updates, the database outage) and the cheap row-count
 # check; expiry and schema fuzzing would add about 25 s and exercise the HTTP layer or
 # timers more than the database.
 SHORT_POSTGRESQL = replace(
-    SHORT, name="short-postgresql", scenarios=("contention", "faults", "hostile_input")
+    SHORT, name="short-postgresql", scenarios=("contention", "faults", "edges", "hostile_input")
 )
 FULL = Profile(
     "full",
@@ -78,6 +100,9 @@ FULL = Profile(
     authentications=100,
     fault_purchases=12,
     outage_seconds=10,
+    edge_purchases=5,
+    edge_outages=(30, 180),
+    edge_slow_stripe_kills=(False, True),
     schema_examples=100,
     schema_seed=None,
 )
@@ -92,7 +117,7 @@ COPIES = replace(
     fault_purchases=8,
     outage_seconds=5,
     schema_examples=0,
-    scenarios=("contention", "expiry", "faults", "copies_killed"),
+    scenarios=("contention", "expiry", "faults", "edges", "copies_killed"),
     copies=2,
 )
 
@@ -164,6 +189,16 @@ async def run(
                     ),
                 ),
                 (
+                    "edges",
+                    lambda: edges(
+                        market,
+                        stack,
+                        purchases=profile.edge_purchases,
+                        outages=profile.edge_outages,
+                        slow_stripe_kills=profile.edge_slow_stripe_kills,
+                    ),
+                ),
+                (
                     "three_d_secure",
                     lambda: three_d_secure(
                         market, purchases=profile.authentications, settle_within=within
@@ -205,5 +240,8 @@ async def run(
     )
     report["inputs_tried"] = hostile.get("inputs_tried", 0) + fuzzed.get("schema_cases_tried", 0)
     report["faults_survived"] = report["scenarios"].get("faults", {}).get("faults_survived", [])
+    edged = report["scenarios"].get("edges", {})
+    report["edges_survived"] = edged.get("faults_survived", [])
+    report["violations"] += len(edged.get("paid_but_not_complete", []))
     report["seconds"] = round(time.monotonic() - started, 1)
     return report

@@ -52,8 +52,28 @@ class Copies:
 
 class HarnessStack(Stack):
     def __init__(self, settings: Settings, *, copies: int = 1) -> None:
+        # The services reach Stripe through a link the scenarios can slow down
+        # (``slow_stripe``); known before the children's environment is made.
+        self.stripe_link_port = free_port()
+        self.stripe_delay_file = settings.data_dir / "stripe-delay-seconds"
         # Every worker process runs every service's worker, as `ticketing up`'s does.
         super().__init__(settings, worker_commands=WORKER_COMMANDS * copies)
+        assert self.localstripe is not None, "the harness runs on localstripe"
+        self.stripe_link = ManagedProcess(
+            name="stripe link",
+            command=[
+                sys.executable,
+                "-m",
+                "tests.reliability.balancer",
+                "--port",
+                str(self.stripe_link_port),
+                "--to",
+                f"127.0.0.1:{settings.localstripe_port}",
+                "--delay-file",
+                str(self.stripe_delay_file),
+            ],
+            ready_port=self.stripe_link_port,
+        )
         self.databases = ServiceDatabases(
             {service: settings.database_url_for(service) for service in SERVICE_NAMES}
         )
@@ -97,6 +117,8 @@ class HarnessStack(Stack):
         )
 
     def start(self) -> None:
+        self.started.append(self.stripe_link)
+        self.stripe_link.start()
         super().start()
         if self.balancer is not None:
             self.started.append(self.balancer)
@@ -109,7 +131,12 @@ class HarnessStack(Stack):
             f"{service.upper()}_DATABASE_URL": self.settings.database_url_for(service)
             for service in SERVICE_NAMES
         }
-        return {**super().child_env(), **urls}
+        stripe = {"STRIPE_API_BASE": f"http://127.0.0.1:{self.stripe_link_port}"}
+        return {**super().child_env(), **urls, **stripe}
+
+    def slow_stripe(self, seconds: float) -> None:
+        """Every request from the services to Stripe waits ``seconds`` from now on (0: none)."""
+        self.stripe_delay_file.write_text(str(seconds))
 
     def set_window(self, seconds: int) -> None:
         """The payment window of orders placed from now on: the orders API reads it when

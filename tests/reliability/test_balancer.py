@@ -1,10 +1,14 @@
 """The several-copies profile's balancer: connections spread round-robin over the copies,
-and a copy that refuses (killed) is passed over for the next."""
+and a copy that refuses (killed) is passed over for the next; as a slow link, requests
+wait what its delay file says."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Awaitable
+from pathlib import Path
 
 from tests.reliability.balancer import serve
 from tests.support.ports import free_port
@@ -50,3 +54,29 @@ async def test_connections_go_round_robin_and_around_a_dead_copy() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await balancing
         second.close()
+
+
+async def test_a_slow_link_holds_each_request_as_long_as_its_file_says(tmp_path: Path) -> None:
+    server, server_port = await named_server(b"one")
+    delay = tmp_path / "delay"
+    port = free_port()
+    linking = asyncio.create_task(serve(port, [("127.0.0.1", server_port)], delay=delay))
+    try:
+        await asyncio.sleep(0.1)
+        assert await timed(ask(port)) < 0.5  # no file: no delay
+        delay.write_text("0.8")
+        slow = await timed(ask(port))
+        assert slow >= 0.8
+        delay.write_text("0")
+        assert await timed(ask(port)) < 0.5
+    finally:
+        linking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await linking
+        server.close()
+
+
+async def timed(request: Awaitable[bytes]) -> float:
+    started = time.monotonic()
+    assert await request == b"one"
+    return time.monotonic() - started

@@ -17,7 +17,7 @@ from activities.tickets import TicketsActivities
 from services.common.identity.tokens import Role, TokenSigner, private_key_pem
 from services.common.messaging.events import TicketCreated, TicketUpdated
 from services.tickets import operations
-from services.tickets.event_rules import EventStarted
+from services.tickets.event_errors import EventStarted
 from tests.events.ticket_writes import reserve_ticket, sell_ticket
 from tests.support.jetstream import decoded, stream_messages
 from tests.support.polling import eventually

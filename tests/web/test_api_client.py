@@ -105,3 +105,72 @@ async def test_an_api_failure_gets_a_page_of_its_own_never_a_stack_trace() -> No
     assert "can't reach Ticketing" in page.text
     assert "secret detail" not in page.text
     assert "Traceback" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("peer", "claimed", "forwarded"),
+    [
+        # Through the shop's own proxy: the hop it saw, not what the visitor wrote first.
+        ("10.0.0.1", "6.6.6.6, 198.51.100.7", "198.51.100.7"),
+        ("10.0.0.1", None, "10.0.0.1"),
+        # Straight to the shop: the peer, whatever it claims.
+        ("198.51.100.9", "6.6.6.6", "198.51.100.9"),
+    ],
+)
+async def test_the_shop_forwards_the_visitor_its_proxies_saw_and_nothing_else(
+    peer: str, claimed: str | None, forwarded: str
+) -> None:
+    told: list[str | None] = []
+    api = FastAPI()
+
+    @api.get("/api/tickets")
+    async def tickets(request: Request) -> list[object]:
+        told.append(request.headers.get("x-forwarded-for"))
+        return []
+
+    app = create_app(
+        WebSettings(_env_file=None, web_api_url="http://api", trusted_proxies="10.0.0.1"),
+        api_transport=httpx.ASGITransport(app=api),
+    )
+    headers = {"x-forwarded-for": claimed} if claimed else {}
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://shop") as visitor,
+    ):
+        assert (await visitor.get("/", headers=headers)).status_code == 200
+    assert told == [forwarded]
+
+
+async def test_each_prefix_goes_to_its_own_server_with_the_public_host() -> None:
+    """As the chart has it: the shop reaches each service's own address, not the ingress."""
+    reached: list[tuple[str, str, str]] = []
+
+    def server(name: str) -> FastAPI:
+        api = FastAPI()
+
+        @api.get("/api/tickets")
+        async def tickets(request: Request) -> list[object]:
+            reached.append((name, request.url.path, request.headers["host"]))
+            return []
+
+        return api
+
+    mounts = {"http://tickets-service": server("tickets"), "http://api": server("ingress")}
+
+    class Servers(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            app = mounts[f"{request.url.scheme}://{request.url.host}"]
+            return await httpx.ASGITransport(app=app).handle_async_request(request)
+
+    app = create_app(
+        WebSettings(
+            _env_file=None,
+            web_api_url="http://api",
+            web_api_routes={"/api/tickets": "http://tickets-service"},
+        ),
+        api_transport=Servers(),
+    )
+    async with app.router.lifespan_context(app), browser(app) as visitor:
+        assert (await visitor.get("/")).status_code == 200
+    assert reached == [("tickets", "/api/tickets", "api")]

@@ -83,9 +83,14 @@ class Shop:
     calls: list[str] = field(default_factory=list)
     # Selling the ticket is refused: the order no longer holds it (TicketNotHeld).
     refuse_mark_sold: bool = False
-    # The tickets service is down (a retryable failure) this long after selling the
-    # ticket was first asked, in the test server's time.
-    tickets_down_for: timedelta | None = None
+    # An activity's service is down (a retryable failure) this long after the activity
+    # was first scheduled, in the test server's time: {"mark_ticket_sold": 5 minutes}.
+    down_for: dict[str, timedelta] = field(default_factory=dict)
+    # An activity waits for its gate, once called: the saga stays mid-step.
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    # Payment activities (charge, settle, refund) running at once, and the most seen.
+    paying_now: int = 0
+    most_paying_at_once: int = 0
     # Each order's PaymentIntent waiting for authentication, as Stripe would say it:
     # (attempt, status), status one of requires_action, succeeded, requires_payment_method
     # (the authentication failed) or canceled.
@@ -93,25 +98,48 @@ class Shop:
     # Whether each cancelled order was told it had been refunded, and why it was cancelled.
     cancelled_refunded: dict[UUID, bool] = field(default_factory=dict)
     cancelled_reasons: dict[UUID, CancelReason] = field(default_factory=dict)
-    # When set, releasing the ticket waits for it: the saga stays mid-compensation.
-    release_gate: asyncio.Event | None = None
 
-    def activities(self) -> list[Callable[..., Any]]:
-        return [
-            self.reserve_ticket,
-            self.release_ticket,
-            self.mark_ticket_sold,
-            self.mark_order_awaiting_payment,
-            self.complete_order,
-            self.cancel_order,
-            self.charge,
-            self.settle_authentication,
-            self.refund,
-        ]
+    def gate(self, activity_name: str) -> asyncio.Event:
+        """Holds ``activity_name`` once called, until the event is set."""
+        return self.gates.setdefault(activity_name, asyncio.Event())
+
+    async def _called(self, activity_name: str) -> None:
+        self.calls.append(activity_name)
+        info = activity.info()
+        down = self.down_for.get(activity_name)
+        if down is not None and info.current_attempt_scheduled_time - info.scheduled_time < down:
+            raise ApplicationError(f"the service behind {activity_name} refused the connection")
+        gate = self.gates.get(activity_name)
+        if gate is not None:
+            await gate.wait()
+
+    @contextlib.asynccontextmanager
+    async def _paying(self, activity_name: str) -> AsyncIterator[None]:
+        self.paying_now += 1
+        self.most_paying_at_once = max(self.most_paying_at_once, self.paying_now)
+        try:
+            await self._called(activity_name)
+            yield
+        finally:
+            self.paying_now -= 1
+
+    def activities(self, queue: TaskQueue) -> list[Callable[..., Any]]:
+        """Each queue's own, as each service's worker registers them: a step sent to the
+        wrong queue finds nobody to run it."""
+        by_queue: dict[TaskQueue, list[Callable[..., Any]]] = {
+            TaskQueue.TICKETS: [self.reserve_ticket, self.release_ticket, self.mark_ticket_sold],
+            TaskQueue.ORDERS: [
+                self.mark_order_awaiting_payment,
+                self.complete_order,
+                self.cancel_order,
+            ],
+            TaskQueue.PAYMENTS: [self.charge, self.settle_authentication, self.refund],
+        }
+        return by_queue[queue]
 
     @activity.defn(name=Activity.RESERVE_TICKET)
     async def reserve_ticket(self, hold: TicketHold) -> LockedTicket:
-        self.calls.append(Activity.RESERVE_TICKET)
+        await self._called(Activity.RESERVE_TICKET)
         locked = LockedTicket(price_cents=self.ticket_price_cents)
         if self.ticket_holder == hold.order_id:
             return locked
@@ -127,20 +155,14 @@ class Shop:
 
     @activity.defn(name=Activity.RELEASE_TICKET)
     async def release_ticket(self, hold: TicketHold) -> None:
-        self.calls.append(Activity.RELEASE_TICKET)
-        if self.release_gate is not None:
-            await self.release_gate.wait()
+        await self._called(Activity.RELEASE_TICKET)
         if self.ticket_holder == hold.order_id:
             self.ticket_holder, self.ticket_status = None, "available"
             self.events.append(("ticket.updated", hold.order_id))
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
     async def mark_ticket_sold(self, hold: TicketHold) -> None:
-        self.calls.append(Activity.MARK_TICKET_SOLD)
-        info = activity.info()
-        down = self.tickets_down_for
-        if down is not None and info.current_attempt_scheduled_time - info.scheduled_time < down:
-            raise ApplicationError("the tickets database refused the connection")
+        await self._called(Activity.MARK_TICKET_SOLD)
         if self.refuse_mark_sold:
             raise ApplicationError(
                 "the ticket is not held by this order",
@@ -154,7 +176,7 @@ class Shop:
 
     @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
     async def mark_order_awaiting_payment(self, step: AwaitingPaymentInput) -> None:
-        self.calls.append(Activity.MARK_AWAITING_PAYMENT)
+        await self._called(Activity.MARK_AWAITING_PAYMENT)
         if self.orders.get(step.order_id, "created") == "created":
             self.orders[step.order_id] = "awaiting:payment"
             self.order_price_cents[step.order_id] = step.price_cents
@@ -162,14 +184,14 @@ class Shop:
 
     @activity.defn(name=Activity.COMPLETE_ORDER)
     async def complete_order(self, step: OrderInput) -> None:
-        self.calls.append(Activity.COMPLETE_ORDER)
+        await self._called(Activity.COMPLETE_ORDER)
         if self.orders.get(step.order_id) == "awaiting:payment":
             self.orders[step.order_id] = "complete"
             self.events.append(("order.completed", step.order_id))
 
     @activity.defn(name=Activity.CANCEL_ORDER)
     async def cancel_order(self, step: CancelOrderInput) -> None:
-        self.calls.append(Activity.CANCEL_ORDER)
+        await self._called(Activity.CANCEL_ORDER)
         self.cancelled_refunded[step.order_id] = step.refunded
         self.cancelled_reasons[step.order_id] = step.reason
         status = self.orders.get(step.order_id, "created")
@@ -203,55 +225,55 @@ class Shop:
 
     @activity.defn(name=Activity.SETTLE_AUTHENTICATION)
     async def settle_authentication(self, step: AuthenticationInput) -> ChargeResult:
-        self.calls.append(Activity.SETTLE_AUTHENTICATION)
-        waiting = self.intents.get(step.order_id)
-        if step.order_id in self.charges:
-            outcome = ChargeOutcome.SUCCEEDED
-        elif waiting is None or waiting[0] != step.attempt:
-            outcome = ChargeOutcome.DECLINED
-        else:
-            outcome = self._settle(step.order_id, give_up=step.give_up)
-        return ChargeResult(
-            payment_id=uuid4(),
-            stripe_id=f"pi_{step.attempt}",
-            outcome=outcome,
-            client_secret=f"pi_{step.attempt}_secret" if outcome == "requires_action" else None,
-            message=AUTHENTICATION_FAILED if outcome == "declined" else None,
-        )
+        async with self._paying(Activity.SETTLE_AUTHENTICATION):
+            waiting = self.intents.get(step.order_id)
+            if step.order_id in self.charges:
+                outcome = ChargeOutcome.SUCCEEDED
+            elif waiting is None or waiting[0] != step.attempt:
+                outcome = ChargeOutcome.DECLINED
+            else:
+                outcome = self._settle(step.order_id, give_up=step.give_up)
+            return ChargeResult(
+                payment_id=uuid4(),
+                stripe_id=f"pi_{step.attempt}",
+                outcome=outcome,
+                client_secret=f"pi_{step.attempt}_secret" if outcome == "requires_action" else None,
+                message=AUTHENTICATION_FAILED if outcome == "declined" else None,
+            )
 
     @activity.defn(name=Activity.CHARGE)
     async def charge(self, charge: ChargeInput) -> ChargeResult:
-        self.calls.append(Activity.CHARGE)
-        # An earlier attempt's authentication is settled for good first.
-        earlier = charge.order_id in self.intents
-        if earlier and self._settle(charge.order_id, give_up=True) is ChargeOutcome.SUCCEEDED:
-            return ChargeResult(payment_id=uuid4(), stripe_id="pi_earlier")
-        if charge.token == THREE_DS_TOKEN and charge.accepts_authentication:
-            self.intents[charge.order_id] = (charge.attempt, "requires_action")
-            return ChargeResult(
-                payment_id=uuid4(),
-                stripe_id=f"pi_{charge.attempt}",
-                outcome=ChargeOutcome.REQUIRES_ACTION,
-                client_secret=f"pi_{charge.attempt}_secret",
-            )
-        if charge.token in (DECLINED_TOKEN, THREE_DS_TOKEN):
-            raise ApplicationError(
-                DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
-            )
-        assert charge.order_id not in self.charges, "charged twice"
-        self.charges[charge.order_id] = charge.token
-        self.charged_cents[charge.order_id] = charge.amount_cents
-        self.events.append(("charge.created", charge.order_id))
-        return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_{charge.attempt}")
+        async with self._paying(Activity.CHARGE):
+            # An earlier attempt's authentication is settled for good first.
+            earlier = charge.order_id in self.intents
+            if earlier and self._settle(charge.order_id, give_up=True) is ChargeOutcome.SUCCEEDED:
+                return ChargeResult(payment_id=uuid4(), stripe_id="pi_earlier")
+            if charge.token == THREE_DS_TOKEN and charge.accepts_authentication:
+                self.intents[charge.order_id] = (charge.attempt, "requires_action")
+                return ChargeResult(
+                    payment_id=uuid4(),
+                    stripe_id=f"pi_{charge.attempt}",
+                    outcome=ChargeOutcome.REQUIRES_ACTION,
+                    client_secret=f"pi_{charge.attempt}_secret",
+                )
+            if charge.token in (DECLINED_TOKEN, THREE_DS_TOKEN):
+                raise ApplicationError(
+                    DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
+                )
+            assert charge.order_id not in self.charges, "charged twice"
+            self.charges[charge.order_id] = charge.token
+            self.charged_cents[charge.order_id] = charge.amount_cents
+            self.events.append(("charge.created", charge.order_id))
+            return ChargeResult(payment_id=uuid4(), stripe_id=f"pi_{charge.attempt}")
 
     @activity.defn(name=Activity.REFUND)
     async def refund(self, refund: RefundInput) -> RefundOutcome:
-        self.calls.append(Activity.REFUND)
-        if refund.order_id in self.intents:
-            self._settle(refund.order_id, give_up=True)
-        if refund.order_id in self.charges and refund.order_id not in self.refunds:
-            self.refunds.append(refund.order_id)
-        return RefundOutcome(refunded=refund.order_id in self.refunds)
+        async with self._paying(Activity.REFUND):
+            if refund.order_id in self.intents:
+                self._settle(refund.order_id, give_up=True)
+            if refund.order_id in self.charges and refund.order_id not in self.refunds:
+                self.refunds.append(refund.order_id)
+            return RefundOutcome(refunded=refund.order_id in self.refunds)
 
 
 DEFAULT_WINDOW_SECONDS = 15 * 60
@@ -325,22 +347,22 @@ class Purchases:
 async def running_purchases(
     client: Client, shop: Shop, *, codec: PayloadCodec | None = None
 ) -> AsyncIterator[Purchases]:
-    """The saga's worker on a queue of its own, and the shop's activities on the
-    services' queues, for the duration of one test; payloads encrypted by ``codec``."""
+    """The services' workers, as worker/main.py runs them (the saga on the orders queue,
+    its worker running the orders steps too), against the shop's activities, for the
+    duration of one test; payloads encrypted by ``codec``."""
     client = pydantic_client(client, codec)
-    task_queue = f"purchase-{uuid4()}"
-    # The saga's own worker runs the orders steps too, as local activities.
     workers = [
         Worker(
             client,
-            task_queue=task_queue,
-            workflows=[PurchaseWorkflow],
-            activities=shop.activities(),
+            task_queue=queue,
+            workflows=[PurchaseWorkflow] if queue is TaskQueue.ORDERS else [],
+            activities=shop.activities(queue),
         )
-    ] + [Worker(client, task_queue=queue, activities=shop.activities()) for queue in TaskQueue]
+        for queue in TaskQueue
+    ]
     async with contextlib.AsyncExitStack() as stack:
         for worker in workers:
             await stack.enter_async_context(worker)
-        purchases = Purchases(client, task_queue, shop)
+        purchases = Purchases(client, TaskQueue.ORDERS, shop)
         yield purchases
         await purchases.end_what_is_left()

@@ -23,6 +23,7 @@ from tests.workflows.support import (
 from workflows.contracts import ORDER_STATUS, CancelReason, PurchaseError
 from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
+from workflows.steps import Activity
 
 GOOD_TOKEN = "pm_card_visa"
 
@@ -159,8 +160,7 @@ async def test_ticket_already_taken(purchases: Purchases) -> None:
 
 
 async def test_payment_after_the_window_is_refused(purchases: Purchases) -> None:
-    gate = asyncio.Event()
-    purchases.shop.release_gate = gate
+    gate = purchases.shop.gate("release_ticket")
     handle = await purchases.start(window_seconds=60)
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     order_id = reserved_order(purchases)
@@ -211,7 +211,7 @@ async def test_a_paid_order_outlives_an_outage_of_the_tickets_service(
 ) -> None:
     """Past payment the saga only goes forward: five minutes of a tickets service that
     refuses connections delay the sale, and refund nothing."""
-    purchases.shop.tickets_down_for = timedelta(minutes=5)
+    purchases.shop.down_for[Activity.MARK_TICKET_SOLD] = timedelta(minutes=5)
     handle = await purchases.start()
     await handle.execute_update(PurchaseWorkflow.wait_reserved)
     order_id = reserved_order(purchases)

@@ -125,5 +125,5 @@ async def signout(api: ApiDep) -> Response:
 
 @router.get("/signout")
 async def signout_link(api: ApiDep) -> Response:
-    """The course client's path: visiting it signs out."""
+    """The seed project's web client signs out by visiting this path: it still works."""
     return await _signout(api)

@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from services.common.http.body_limit import BodyLimit
 from services.common.http.errors import DOCUMENTED_ERRORS, install_error_handlers
+from services.common.http.forwarded import resolve_forwarded_client
 from services.common.http.health import router as health_router
 from services.common.http.throttle import Throttle
 from services.common.http.waiting import WaitingRequests
@@ -46,6 +47,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=service_settings.max_body_bytes)
     app.add_middleware(HttpMetrics, service=definition.name)
+    resolve_forwarded_client(app, service_settings.trusted_proxies)
     instrument_app(app)
     app.include_router(health_router)
     for router in definition.routers:

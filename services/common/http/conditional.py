@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import Response
 
 from services.common.http.waiting import WaitingRequests
-from services.common.look_again import look_until
 from services.common.messaging.change_hints import FALLBACK_LOOK_SECONDS, ChangeHints
+from services.common.polling import poll_until
 
 # A client waits at most this long per request; it asks again after a 304.
 LONGEST_WAIT_SECONDS = 20
@@ -84,7 +84,7 @@ async def conditional_json(
             # Woken by a hint; a look every second in case one was lost.
             pause = stack.enter_context(hints.watch(key)).pause
             first = longest = FALLBACK_LOOK_SECONDS
-        body = await look_until(
+        body = await poll_until(
             represent, changed, within=wait, first_pause=first, longest_pause=longest, pause=pause
         )
     headers = {"ETag": etag_of(body)}

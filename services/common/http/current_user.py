@@ -124,7 +124,7 @@ VerifierDep = Annotated[TokenVerifier, Depends(get_token_verifier)]
 async def get_optional_user(request: Request, runtime: RuntimeDep) -> CurrentUser | None:
     token = bearer_token(request)
     if token is None:
-        token = request.cookies.get(session_cookie_name(runtime.settings)) or None
+        token = request.cookies.get(session_cookie_name(runtime.settings.environment)) or None
         if (
             token is not None
             and request.method in UNSAFE_METHODS

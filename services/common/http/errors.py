@@ -1,4 +1,8 @@
-"""Errors in the one documented shape: ``{"errors": [{"message": ..., "field": ...}]}``."""
+"""Errors in the one documented shape: ``{"errors": [{"message": ..., "field": ...}]}``.
+
+The edge of every app: an operation's domain error (``services.common.errors``) is
+answered here with the status its kind has (``DOMAIN_STATUS``, the one table); the
+routes' own refusals (not signed in, too many requests, ...) are ``AppError``s."""
 
 from __future__ import annotations
 
@@ -10,6 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.errors import (
+    DomainError,
+    InvalidInput,
+    Missing,
+    NotPermitted,
+    PaymentDeclined,
+    StateConflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +130,23 @@ class ServiceBusy(_TryLater):
     default_message = "Too busy right now: try again shortly"
 
 
+# How each kind of domain error is answered; a kind missing here is a bug (500).
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    PaymentDeclined: 402,
+    NotPermitted: 403,
+    Missing: 404,
+    StateConflict: 409,
+}
+
+
+def domain_status(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_STATUS:
+            return DOMAIN_STATUS[kind]
+    return 500
+
+
 def _validation_entries(errors: Any) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = []
     for error in errors:
@@ -141,6 +171,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(exc.message, exc.field), status_code=exc.status_code, headers=exc.headers
         )
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        status = domain_status(exc)
+        if status == 500:
+            log.error("no status for %s on %s", type(exc).__name__, request.url.path)
+            return JSONResponse(error_body("Something went wrong"), status_code=500)
+        return JSONResponse(error_body(exc.message, exc.field), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,14 +1,15 @@
-"""Ids in paths: a malformed one names nothing, so it is a 404 like a missing one."""
+"""Ids in paths: a malformed one names nothing, so it is refused like a missing one."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from services.common.http.errors import NotFound
+from services.common.errors import Missing
 
 
-def id_or_not_found(raw: str, thing: str) -> UUID:
+def id_or_not_found(raw: str, missing: type[Missing]) -> UUID:
+    """The id, or the service's error for a thing that does not exist."""
     try:
         return UUID(raw)
     except ValueError:
-        raise NotFound(f"{thing} not found") from None
+        raise missing() from None

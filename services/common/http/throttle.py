@@ -3,9 +3,10 @@ buyer), over which a route answers 429 with ``Retry-After``.
 
 Limits are the ``limits`` library's notation ("5/15 minutes"), one setting each. The
 embedded stack keeps the counts in the process (``THROTTLE_STORAGE=memory://``); several
-replicas share them through a storage all of them reach (e.g. ``redis://...``), or the
-ingress limits in front of them. ``THROTTLING=false`` turns every throttle off, for load
-tests and benchmarks (refused in production).
+replicas share them through Redis (``redis://host:6379/0``, which compose and the chart
+run), and production refuses the in-process store where ``REPLICAS`` says there are
+several. ``THROTTLING=false`` turns every throttle off, for load tests and benchmarks
+(refused in production).
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ class Throttle:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.throttling
         uri = settings.throttle_storage
-        # The asyncio flavour of the same storage (memory://, redis://, ...).
-        storage = storage_from_string(uri if uri.startswith("async+") else f"async+{uri}")
+        # The asyncio flavour of the same storage (memory://, redis://, ...); Redis through
+        # redis-py's client (the project's), not coredis (limits' default).
+        uri = uri if uri.startswith("async+") else f"async+{uri}"
+        options = {"implementation": "redispy"} if "redis" in uri.split("://")[0] else {}
+        storage = storage_from_string(uri, **options)
         assert isinstance(storage, Storage)
         self._limiter = MovingWindowRateLimiter(storage)
 
@@ -77,9 +81,3 @@ def per_user(limit: Callable[[Settings], str], scope: str, message: str) -> Any:
         await throttle.hit(limit(settings), scope, str(user.id), message=message)
 
     return Depends(guard)
-
-
-def client_address(request: Request) -> str:
-    """The caller's address; behind a trusted proxy, the one it forwarded (uvicorn's
-    ``--forwarded-allow-ips`` decides whom to trust)."""
-    return request.client.host if request.client else "unknown"

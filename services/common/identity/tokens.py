@@ -26,19 +26,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.common.development_secrets import generated_once
-from services.common.settings import Settings
+from services.common.settings import Environment, Settings
 
 ALGORITHM = "EdDSA"
-# The cookie's name in development (the course's client knows it by this name).
+# The cookie's name in development (the seed's web client knows it by this name).
 SESSION_COOKIE = "session"
 # Outside development: a browser keeps a __Host- cookie only if it is Secure, for the
 # path /, and names no Domain, so no other host (a sibling subdomain) can set or shadow it.
 HOST_SESSION_COOKIE = "__Host-session"
 
 
-def session_cookie_name(settings: Settings) -> str:
-    """The one place the session cookie's name comes from."""
-    return HOST_SESSION_COOKIE if settings.is_production else SESSION_COOKIE
+def session_cookie_name(environment: str) -> str:
+    """The one place the session cookie's name comes from (the services' settings and
+    the web shop's pass their ``ENVIRONMENT``): only development's is plain."""
+    return SESSION_COOKIE if environment == Environment.DEVELOPMENT else HOST_SESSION_COOKIE
 
 
 class InvalidToken(Exception):

@@ -7,12 +7,14 @@ consumer can apply events in order and ignore ones it has already applied.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.clock import utc_now
 
 
 class Subject(StrEnum):
@@ -33,16 +35,12 @@ class Subject(StrEnum):
 STREAM_SUBJECTS = ["user.*", "ticket.*", "order.*", "charge.*"]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     subject: ClassVar[Subject]
     event_id: UUID = Field(default_factory=uuid4)
-    occurred_at: datetime = Field(default_factory=_now)
+    occurred_at: datetime = Field(default_factory=utc_now)
     version: int
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, bindparam, func, select, update
 
+from services.common.clock import as_utc, utc_now
 from services.common.data.db import Database
 from services.common.messaging.bus import Bus, stop_if_cancelled
 from services.common.observability.metrics import (
@@ -136,10 +137,5 @@ class OutboxRelay:
         async with self._database.read_engine.connect() as connection:
             waiting, oldest = (await connection.execute(self._backlog)).one()
         OUTBOX_WAITING.labels(self.service).set(waiting)
-        if oldest is None:
-            age = 0.0
-        else:
-            # SQLite hands the instant back without its zone; it was stored in UTC.
-            created = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-            age = max((datetime.now(UTC) - created).total_seconds(), 0.0)
+        age = 0.0 if oldest is None else max((utc_now() - as_utc(oldest)).total_seconds(), 0.0)
         OUTBOX_OLDEST_AGE.labels(self.service).set(age)

@@ -15,14 +15,27 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import IO, Any
+from typing import IO, Any, Literal, Protocol
 from uuid import UUID
 
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
 
 from services.common.observability.tracing import current_trace_id
-from services.common.settings import Settings
+
+
+class LogSettings(Protocol):
+    """What the log lines' shape depends on: a service's settings, or the web shop's."""
+
+    @property
+    def log_format(self) -> Literal["json", "text"] | None: ...
+
+    @property
+    def log_level(self) -> str: ...
+
+    @property
+    def is_development(self) -> bool: ...
+
 
 # The order a workflow id names, if any (``workflows.contracts.order_of_workflow``).
 OrderOfWorkflow = Callable[[str], str | None]
@@ -105,14 +118,14 @@ def json_formatter() -> JsonFormatter:
     )
 
 
-def uses_json(settings: Settings) -> bool:
+def uses_json(settings: LogSettings) -> bool:
     if settings.log_format is not None:
         return settings.log_format == "json"
     return not settings.is_development
 
 
 def log_handler(
-    settings: Settings,
+    settings: LogSettings,
     stream: IO[str] | None = None,
     *,
     order_of_workflow: OrderOfWorkflow | None = None,
@@ -124,7 +137,7 @@ def log_handler(
 
 
 def configure_logging(
-    settings: Settings, *, order_of_workflow: OrderOfWorkflow | None = None
+    settings: LogSettings, *, order_of_workflow: OrderOfWorkflow | None = None
 ) -> None:
     """The process's one handler on the root logger; uvicorn's loggers hand their lines
     to it instead of printing them their own way. ``order_of_workflow`` reads the order

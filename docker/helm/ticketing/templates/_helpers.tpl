@@ -143,6 +143,13 @@ affinity:
   value: /etc/ticketing/temporal-ca/{{ $v.temporal.tls.caKey }}
 {{- end }}
 {{- end }}
+{{- with $v.throttleStore.urlSecret }}{{ if .name }}
+- name: THROTTLE_STORAGE
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}{{ end }}
 {{- if .stripe }}
 - name: STRIPE_SECRET_KEY
   valueFrom:
@@ -165,9 +172,21 @@ affinity:
 {{- end }}
 {{- end -}}
 
+{{/* TRUSTED_PROXIES: the ingress controller's and the web shop's pod network(s). */}}
+{{- define "ticketing.trustedProxies" -}}
+{{- if or (has "*" .Values.trustedProxies) (not .Values.trustedProxies) -}}
+{{- fail "trustedProxies: name the pod network(s) of the ingress controller and the web shop (never *)" -}}
+{{- end -}}
+{{ join "," .Values.trustedProxies }}
+{{- end -}}
+
 {{- define "ticketing.settings" -}}
 {{- $v := .Values -}}
+{{- if not (or $v.throttleStore.redis.enabled $v.throttleStore.urlSecret.name) }}
+{{- fail "throttleStore: run the chart's Redis or name yours (urlSecret): replicas must share their limits" }}
+{{- end }}
 ENVIRONMENT: {{ $v.environment | quote }}
+TRUSTED_PROXIES: {{ include "ticketing.trustedProxies" . | quote }}
 DATA_DIR: /tmp/ticketing
 MIGRATE_ON_START: "false"
 {{- if not $v.nats.urlSecret.name }}
@@ -179,6 +198,9 @@ TEMPORAL_NAMESPACE: {{ $v.temporal.namespace | quote }}
 TEMPORAL_TLS: {{ $v.temporal.tls.enabled | toString | quote }}
 {{- with $v.temporal.tls.serverName }}
 TEMPORAL_TLS_SERVER_NAME: {{ . | quote }}
+{{- end }}
+{{- if and $v.throttleStore.redis.enabled (not $v.throttleStore.urlSecret.name) }}
+THROTTLE_STORAGE: {{ printf "redis://%s-redis:6379/0" (include "ticketing.fullname" .) | quote }}
 {{- end }}
 WORKER_HEALTH_HOST: "0.0.0.0"
 WORKER_HEALTH_PORT: {{ $v.workers.healthPort | toString | quote }}
@@ -286,6 +308,16 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- else -}}
 {{ ternary "https" "http" .Values.ingress.tls.enabled }}://{{ .Values.ingress.host }}
 {{- end -}}
+{{- end -}}
+
+{{/* The shop's way to each service's API: its Service, not the ingress (JSON). */}}
+{{- define "ticketing.webApiRoutes" -}}
+{{- $fullname := include "ticketing.fullname" . -}}
+{{- $routes := dict -}}
+{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/orders" "orders" "/api/payments" "payments" }}
+{{- $_ := set $routes $prefix (printf "http://%s-%s" $fullname $service) }}
+{{- end -}}
+{{ toJson $routes }}
 {{- end -}}
 
 {{/* The four services' APIs: name, whether it signs tokens, whether it uses Temporal. */}}

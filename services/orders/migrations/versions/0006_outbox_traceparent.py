@@ -5,8 +5,7 @@ Revises: 0005
 Create Date: 2026-12-01 16:00:00.000000
 """
 
-import sqlalchemy as sa
-from alembic import op
+from services.common.data import shared_schema
 
 revision = "0006"
 down_revision = "0005"
@@ -15,10 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox") as batch_op:
-        batch_op.add_column(sa.Column("traceparent", sa.String(length=55), nullable=True))
+    shared_schema.add_outbox_traceparent()
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox") as batch_op:
-        batch_op.drop_column("traceparent")
+    shared_schema.drop_outbox_traceparent()

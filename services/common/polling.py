@@ -1,5 +1,5 @@
-"""Looking again for something another process is about to write: soon at first, then
-easing off, until it is there or the time allowed has passed."""
+"""Polling with exponential backoff for something another process is about to write:
+soon at first, then easing off, until it is there or the time allowed has passed."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def look_until(
-    look: Callable[[], Awaitable[T]],
+async def poll_until(
+    poll: Callable[[], Awaitable[T]],
     found: Callable[[T], bool],
     *,
     within: float,
@@ -20,14 +20,14 @@ async def look_until(
     longest_pause: float,
     pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """``look()`` now and again, the pause doubling from ``first_pause`` up to
-    ``longest_pause``, until ``found`` holds for what it returns or ``within`` seconds
-    have passed. Returns the last look, found or not. ``pause`` may end early (a hint
-    that what is looked for has come)."""
+    """Calls ``poll()`` until ``found`` holds for what it returns or ``within`` seconds
+    have passed, the pause between calls doubling from ``first_pause`` up to
+    ``longest_pause``. Returns the last result, found or not. ``pause`` may end early (a
+    hint that what is polled for has come)."""
     deadline = time.monotonic() + within
     wait = first_pause
     while True:
-        seen = await look()
+        seen = await poll()
         left = deadline - time.monotonic()
         if found(seen) or left <= 0:
             return seen

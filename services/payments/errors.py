@@ -1,0 +1,43 @@
+"""How the payments service refuses (services.common.errors says how each kind is answered).
+
+The saga's refusals of a payment reach the payments routes as these too: its purchase
+client maps a failure type of ``workflows.contracts.PurchaseError`` to the error here.
+"""
+
+from __future__ import annotations
+
+from services.common.errors import Missing, NotPermitted, PaymentDeclined, StateConflict
+
+
+class OrderNotFound(Missing):
+    default_message = "Order not found"
+
+
+class NotOrderOwner(NotPermitted):
+    default_message = "You do not own this order"
+
+
+class OrderNotAwaitingPayment(StateConflict):
+    default_message = "Order is not awaiting payment"
+
+
+class CardDeclined(PaymentDeclined):
+    """Stripe's own words, when it gave some."""
+
+    default_message = "Your card was declined."
+
+
+class AttemptInFlight(StateConflict):
+    """Another attempt for this order is with Stripe right now; try again shortly."""
+
+    default_message = "A payment is already in progress"
+
+
+class AlreadyRefunded(StateConflict):
+    """The order was charged and then refunded; it is not to be charged again."""
+
+    default_message = "The order's payment was refunded"
+
+
+class AlreadyDeclined(CardDeclined):
+    """This attempt was declined before; its outcome stands."""

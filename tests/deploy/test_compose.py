@@ -1,0 +1,54 @@
+"""docker/compose.yaml, read as compose reads it (anchors and merge keys resolved by the
+YAML loader): what its processes are told about the proxies in front of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
+APIS = ("auth", "tickets", "orders", "payments")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+def address(compose: dict[str, Any], service: str) -> str:
+    found: str = compose["services"][service]["networks"]["default"]["ipv4_address"]
+    return found
+
+
+def environment(compose: dict[str, Any], service: str) -> dict[str, str]:
+    env: dict[str, str] = compose["services"][service]["environment"]
+    return env
+
+
+def test_the_apis_believe_the_gateway_and_the_shop_alone(compose: dict[str, Any]) -> None:
+    gateway, web = address(compose, "gateway"), address(compose, "web")
+    (subnet,) = compose["networks"]["default"]["ipam"]["config"]
+    prefix = subnet["subnet"].rsplit(".", 1)[0]
+    assert gateway.startswith(prefix) and web.startswith(prefix)
+    for api in APIS:
+        trusted = environment(compose, api)["TRUSTED_PROXIES"].split(",")
+        assert sorted(trusted) == sorted([gateway, web]), api
+    assert environment(compose, "web")["TRUSTED_PROXIES"] == gateway
+
+
+def test_the_gateway_appends_the_peer_and_keeps_the_host(compose: dict[str, Any]) -> None:
+    conf = (COMPOSE.parent / "nginx.conf").read_text()
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in conf
+    assert "Host $http_host" in conf
+
+
+def test_every_api_counts_in_the_one_redis(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    assert redis["image"].startswith("redis:")
+    for api in APIS:
+        assert environment(compose, api)["THROTTLE_STORAGE"] == "redis://redis:6379/0", api
+        assert "redis" in compose["services"][api]["depends_on"], api

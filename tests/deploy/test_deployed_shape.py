@@ -1,0 +1,81 @@
+"""The defences as deployed (tests/deploy/deployed.py: nginx from docker/nginx.conf, two
+API processes, the web shop, Redis): the sign-in limit per address counts each visitor,
+whatever X-Forwarded-For they send and whichever API process answers."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import httpx
+
+from tests.deploy.deployed import SIGNIN_LIMIT, Deployment
+from tests.support.metrics import figure
+
+ANN, BOB, CAROL, DAN = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+TOO_MANY = "Too many sign-ins from your address"
+
+
+async def signin(visitor: httpx.AsyncClient, forged: str | None = None) -> httpx.Response:
+    headers = {"x-forwarded-for": forged} if forged else {}
+    # An account of its own each time: the lock per account stays out of it.
+    return await visitor.post(
+        "/api/users/signin",
+        json={"email": f"{uuid4().hex[:12]}@example.com", "password": "not the password"},
+        headers=headers,
+    )
+
+
+async def signins_served(deployed: Deployment, index: int) -> float:
+    async with deployed.api(index) as api:
+        text = (await api.get("/metrics")).text
+    return figure(
+        text,
+        "ticketing_http_requests_total",
+        route="/api/users/signin",
+        method="POST",
+        status="400",
+    ) + figure(
+        text,
+        "ticketing_http_requests_total",
+        route="/api/users/signin",
+        method="POST",
+        status="429",
+    )
+
+
+async def test_each_visitor_has_a_sign_in_limit_of_their_own_across_both_api_processes(
+    deployed: Deployment,
+) -> None:
+    async with deployed.visitor(ANN) as ann, deployed.visitor(BOB) as bob:
+        spent = [(await signin(ann)).status_code for _ in range(SIGNIN_LIMIT + 1)]
+        # nginx spread them over both API processes; neither alone saw the limit pass.
+        assert spent == [400] * SIGNIN_LIMIT + [429]
+        served = await asyncio.gather(*(signins_served(deployed, i) for i in range(2)))
+        assert all(0 < count <= SIGNIN_LIMIT for count in served), served
+        refused = await signin(ann)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert refused.json()["errors"][0]["message"].startswith(TOO_MANY)
+
+        # Bob, behind the same nginx, is not touched by Ann's.
+        assert (await signin(bob)).status_code == 400
+        # A forged X-Forwarded-For buys Ann no fresh bucket ...
+        for forged in ("198.51.100.7", "127.0.0.3", "10.1.2.3, 127.0.0.1"):
+            assert (await signin(ann, forged)).status_code == 429, forged
+        # ... and costs Bob's his own: every forged one counts as Bob.
+        statuses = [(await signin(bob, f"203.0.113.{i}")).status_code for i in range(SIGNIN_LIMIT)]
+        assert statuses == [400] * (SIGNIN_LIMIT - 1) + [429]
+
+
+async def test_the_shop_counts_its_visitor_not_itself(deployed: Deployment) -> None:
+    """The shop signs in through nginx too: the API sees the visitor it forwards."""
+    async with deployed.visitor(CAROL) as carol, deployed.visitor(DAN) as dan:
+        for _ in range(SIGNIN_LIMIT + 1):
+            await signin(carol)
+        form = {"email": "carol@example.com", "password": "not the password", "next": "/"}
+        refused = await carol.post("/auth/signin", data=form, headers={"x-forwarded-for": DAN})
+        assert refused.status_code == 429
+        assert TOO_MANY in refused.text
+        answered = await dan.post("/auth/signin", data=form)
+        assert answered.status_code == 400
+        assert TOO_MANY not in answered.text
