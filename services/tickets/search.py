@@ -244,20 +244,32 @@ def search_events(filters: Filters, now: datetime, dialect: str) -> Select[Any]:
         )
     if filters.price_bounded or filters.sort is Sort.CHEAPEST:
         conditions.append(exists().where(Ticket.event_id == Event.id, *for_sale))
-    statement = select(Event, count.label("for_sale"), lowest.label("lowest"))
-    if filters.sort is Sort.SOONEST:
-        if filters.after is not None:
-            conditions.append(_after(Event.starts_at, Event.id, filters.after))
-        statement = statement.order_by(Event.starts_at, Event.id)
-    elif filters.sort is Sort.NEWEST:
-        if filters.after is not None:
-            conditions.append(_after(Event.created_at, Event.id, filters.after, descending=True))
-        statement = statement.order_by(Event.created_at.desc(), Event.id.desc())
-    else:
+    if filters.sort is Sort.CHEAPEST:
+        # Ordered by the aggregate itself: it is computed for every candidate.
         if filters.after is not None:
             conditions.append(_after(lowest, Event.id, filters.after))
-        statement = statement.order_by(lowest, Event.id)
-    return statement.where(*conditions).limit(filters.limit + 1)
+        return (
+            select(Event, count.label("for_sale"), lowest.label("lowest"))
+            .where(*conditions)
+            .order_by(lowest, Event.id)
+            .limit(filters.limit + 1)
+        )
+    order: tuple[Any, ...]
+    if filters.sort is Sort.SOONEST:
+        key, order = Event.starts_at, (Event.starts_at, Event.id)
+    else:
+        key, order = Event.created_at, (Event.created_at.desc(), Event.id.desc())
+    if filters.after is not None:
+        descending = filters.sort is Sort.NEWEST
+        conditions.append(_after(key, Event.id, filters.after, descending=descending))
+    # The page first, then its counts: the aggregates run for the page's rows only, not
+    # for every event that matched.
+    page = select(Event.id).where(*conditions).order_by(*order).limit(filters.limit + 1)
+    return (
+        select(Event, count.label("for_sale"), lowest.label("lowest"))
+        .where(Event.id.in_(page.scalar_subquery()))
+        .order_by(*order)
+    )
 
 
 def event_sort_key(filters: Filters, event: Event, lowest: int | None) -> Any:
