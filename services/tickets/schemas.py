@@ -119,7 +119,8 @@ class MyTicketOut(TicketOut):
     @classmethod
     def of(cls, ticket: Ticket) -> MyTicketOut:
         return cls.model_construct(
-            **TicketOut.of(ticket).model_dump(),
+            # Its fields as they are (a dump would turn the event into a plain dict).
+            **TicketOut.of(ticket).__dict__,
             # SQLite hands a stored instant back without its zone: it was stored in UTC.
             reserved_until=as_utc(ticket.reserved_until)
             if ticket.status == TicketStatus.RESERVED and ticket.reserved_until is not None

@@ -158,7 +158,12 @@ async def test_a_ticket_names_its_event_and_travels_with_its_date(
     assert ticket["event"]["name"] == "Nils Frahm"
     assert ticket["event"]["startsAt"] == "2099-03-14T20:00:00+01:00"
     assert (ticket["section"], ticket["row"], ticket["seat"]) == ("Balcony", "B", "4")
-    assert (await api.client.get(f"/api/tickets/{ticket['id']}")).json() == ticket
+    shown = (await api.client.get(f"/api/tickets/{ticket['id']}")).json()
+    assert shown == {**ticket, "reservedUntil": None, "eventPassed": False}
+    [mine] = (
+        await api.client.get("/api/tickets/mine", headers=api.auth(UUID(ticket["userId"])))
+    ).json()
+    assert mine["event"] == ticket["event"]
 
     stream = api.settings.events_stream
     await eventually(lambda: stream_messages(js, stream), what="ticket.created")
