@@ -85,3 +85,10 @@ class OrderAlreadyCancelled(StateConflict):
     """Marking awaiting payment an order cancelled meanwhile (its saga's start failed)."""
 
     default_message = "The order was cancelled before its ticket was locked"
+
+
+class EventStarted(StateConflict):
+    """The ticket's event has started (the replica's date; the tickets service, the
+    authority, refuses it too in the saga's reserve step)."""
+
+    default_message = "Event has started"

@@ -26,6 +26,7 @@ from services.common.observability.metrics import PURCHASES
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.errors import (
+    EventStarted,
     HeldRecently,
     OrderAlreadyCancelled,
     OrderMissing,
@@ -123,6 +124,7 @@ class RecyclingLimits:
 _ORDERABLE = select(
     Ticket.user_id,
     Ticket.price_cents,
+    Ticket.starts_at,
     select(Order.status)
     .where(Order.ticket_id == Ticket.id, Order.status.in_(LIVE_STATUSES))
     .limit(1)
@@ -145,6 +147,9 @@ async def orderable_price(session: AsyncSession, buyer_id: UUID, ticket_id: UUID
         PURCHASES.labels("refused_at_gate").inc()
         sold = row.live_order_status == OrderStatus.COMPLETE
         raise TicketSold() if sold else TicketReserved()
+    # The tickets service refuses it too (the saga's reserve step); told here at once.
+    if row.starts_at is not None and as_utc(row.starts_at) <= utc_now():
+        raise EventStarted()
     price_cents: int = row.price_cents
     return price_cents
 
