@@ -17,7 +17,7 @@ from services.common.data.unit_of_work import UnitOfWork
 from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.operations import Outcome
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.steps import Activity, LockedTicket, TicketHold
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
@@ -48,7 +48,7 @@ class TicketsActivities:
             if outcome is Outcome.REFUSED:
                 raise ApplicationError(
                     "Ticket is already reserved",
-                    type=PurchaseError.TICKET_UNAVAILABLE,
+                    type=FailureType.TICKET_UNAVAILABLE,
                     non_retryable=True,
                 )
             price_cents = await operations.locked_price(uow, hold.ticket_id, hold.order_id)
@@ -67,6 +67,6 @@ class TicketsActivities:
         if await self._change(operations.mark_sold, hold) is Outcome.REFUSED:
             raise ApplicationError(
                 f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
-                type=PurchaseError.TICKET_NOT_HELD,
+                type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.api_client import Api
+from web.csrf import current_token
 from web.messages import duration
 from web.settings import WebSettings
 
@@ -129,6 +130,7 @@ def _environment() -> Environment:
     env.filters["remaining"] = remaining
     env.filters["duration"] = duration
     env.globals["order_state"] = order_state
+    env.globals["csrf_token"] = current_token
     return env
 
 

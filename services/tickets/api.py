@@ -11,6 +11,7 @@ from sqlalchemy import select
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
 from services.common.http.ids import id_or_not_found
+from services.common.http.throttle import per_user
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
@@ -86,14 +87,35 @@ async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> MyTicketOut:
     return MyTicketOut.of(ticket)
 
 
-@router.post("", status_code=201, response_model=TicketOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.listings_per_seller,
+            "listings-seller",
+            "Too many tickets listed in a short time: try again later",
+        )
+    ],
+)
 async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> TicketOut:
     ticket = await operations.list_ticket(uow, user.id, body.title, to_cents(body.price))
     await uow.commit()
     return TicketOut.of(ticket)
 
 
-@router.put("/{ticket_id}", response_model=TicketOut)
+@router.put(
+    "/{ticket_id}",
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.ticket_edits_per_seller,
+            "edits-seller",
+            "Too many ticket edits in a short time: try again later",
+        )
+    ],
+)
 async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
