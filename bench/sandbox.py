@@ -2,11 +2,12 @@
 worker makes one for every saga it starts (or takes back into its cache).
 
 ``python -m bench.sandbox [--instances 300]`` creates instances of the purchase workflow
-with the worker's own runner (the SDK's sandbox, default restrictions) and reports CPU
-milliseconds per instance:
+with each runner below and reports CPU milliseconds per instance:
 
-- ``as_shipped``: what the worker does (the saga's contracts, models and steps are passed
-  through, so pydantic and the models are imported once per process, not per workflow);
+- ``sdk_default``: the SDK's runner as it comes: what the workflow's own
+  ``imports_passed_through`` passes through, no more;
+- ``worker``: the orders worker's runner (``worker.main.WORKFLOW_RUNNER``: the saga's
+  contracts, models, steps and activity stubs named as passed through);
 - ``workflow_passed_through``: the workflow module itself passed through too, the one
   module the sandbox still executes per instance. Not what the worker does (the module
   would then run outside the sandbox's import checks): it bounds what is left to save.
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from temporalio import workflow
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from worker.main import WORKFLOW_RUNNER
 from workflows.purchase import PurchaseWorkflow
 
 
@@ -39,7 +41,8 @@ async def per_instance(runner: SandboxedWorkflowRunner, instances: int) -> float
 
 async def run(instances: int) -> dict[str, float]:
     variants: dict[str, Callable[[], SandboxedWorkflowRunner]] = {
-        "as_shipped": SandboxedWorkflowRunner,
+        "sdk_default": SandboxedWorkflowRunner,
+        "worker": lambda: WORKFLOW_RUNNER,
         "workflow_passed_through": lambda: SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
         ),
