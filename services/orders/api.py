@@ -18,6 +18,7 @@ from services.common.http.conditional import conditional_json, etag_of
 from services.common.http.current_user import CurrentUser, CurrentUserDep
 from services.common.http.dependencies import (
     ChangeHintsDep,
+    ReadEngineDep,
     ReadSessionsDep,
     SettingsDep,
     TemporalDep,
@@ -94,6 +95,7 @@ async def create(
     body: OrderIn,
     user: CurrentUserDep,
     units_of_work: UnitsOfWorkDep,
+    read_engine: ReadEngineDep,
     read_sessions: ReadSessionsDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -101,7 +103,7 @@ async def create(
     """Order a ticket: answers once the ticket is locked for this order."""
     order = await operations.order_ticket(
         units_of_work,
-        read_sessions,
+        read_engine,
         temporal,
         user.id,
         body.ticket_id,
