@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     # Card testing: tries for one order, and declined cards for one buyer in an hour.
     payment_attempts_per_order: int = Field(default=5, ge=1)
     declines_per_buyer_per_hour: int = Field(default=10, ge=1)
+    # Card testing over many accounts: declined cards (and 3-D Secure challenges) per
+    # client address, and across the whole site, past which card payments pause (503).
+    declines_per_address: str = "20/hour"
+    site_declines: str = "200/10 minutes"
     # scrypt runs at most this many at once; more sign-ins than ``hash_queue`` waiting
     # for one are told to come back (503) rather than queued without bound.
     concurrent_hashes: int = Field(default=2, ge=1)

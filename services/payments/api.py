@@ -6,18 +6,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
+from services.common.errors import PaymentDeclined
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
 from services.common.http.errors import Conflict, ErrorResponse
+from services.common.http.forwarded import client_address
 from services.common.http.throttle import ThrottleDep, per_user
 from services.common.polling import poll_until
 from services.payments import purchase_client
-from services.payments.card_testing import refuse_card_testing
+from services.payments.card_testing import (
+    count_decline,
+    refuse_card_testing,
+    refuse_decline_bursts,
+)
 from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
@@ -81,6 +87,7 @@ def refuse_unless_payable(order: Order) -> None:
     ],
 )
 async def pay(
+    request: Request,
     body: PaymentIn,
     user: CurrentUserDep,
     read_sessions: ReadSessionsDep,
@@ -96,14 +103,21 @@ async def pay(
     if order.user_id != user.id:
         raise NotOrderOwner()
     refuse_unless_payable(order)
+    address = client_address(request)
     if throttle.enabled:
         async with read_sessions() as session:
             await refuse_card_testing(session, order, settings, datetime.now(UTC))
-    receipt = await purchase_client.pay(
-        await temporal.get(),
-        PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
-    )
+        await refuse_decline_bursts(throttle, settings, address)
+    try:
+        receipt = await purchase_client.pay(
+            await temporal.get(),
+            PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
+        )
+    except PaymentDeclined:
+        await count_decline(throttle, settings, address)
+        raise
     if receipt.status is ChargeOutcome.REQUIRES_ACTION:
+        await count_decline(throttle, settings, address)
         assert receipt.client_secret is not None
         action = PaymentActionOut(
             client_secret=receipt.client_secret, payment_intent_id=receipt.stripe_id
