@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     # Past this many wrong passwords the account's sign-in is locked until the window ends.
     signin_failures_per_account: str = "5/15 minutes"
     signups_per_address: str = "10/hour"
+    # Tries at changing one's password (each checks the current one).
+    password_changes_per_user: str = "5/15 minutes"
     orders_per_buyer: str = "20/minute"
     # Every listing and edit is an outbox row, an event and a replica update: a bound per
     # seller on each.
