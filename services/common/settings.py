@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_expires_seconds: int = 60 * 60
+    # Who mints the tokens and for whom (their iss and aud): another deployment's tokens
+    # are refused even where it shares a key. JWT_PUBLIC_KEY may hold several keys while
+    # one rotates (services.common.identity.tokens).
+    jwt_issuer: str = "ticketing"
+    jwt_audience: str = "ticketing"
     # A session's absolute lifetime: its tokens slide while it is active, never past this.
     session_max_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
     # Origins besides the request's own host from which a browser may send a cookie-signed
