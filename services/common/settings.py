@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = None
+    # How long a service waits for Temporal (and the worker a call needs) to take a call:
+    # past it the API answers 503 with Retry-After, and undoes what it began.
+    temporal_call_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long POST /api/payments waits for a charge the saga has taken on: past it, 503
+    # with Retry-After (the charge goes on; the same Idempotency-Key gets its answer).
+    payment_answer_timeout_seconds: float = Field(default=60.0, gt=0)
     # Temporal payloads are encrypted (AES-256-GCM, services.common.payload_codec) with the
     # first of these keys and decrypted with whichever one a payload names, so a key
     # rotates by going first while the old ones stay for the histories they encrypted.

@@ -1,7 +1,7 @@
 """How the orders service refuses (services.common.errors says how each kind is answered).
 
 The saga's refusals reach the orders routes as these too: its purchase client maps a
-failure type of ``workflows.contracts.PurchaseError`` to the error here.
+failure type of ``workflows.contracts.FailureType`` to the error here.
 """
 
 from __future__ import annotations
@@ -85,3 +85,10 @@ class OrderAlreadyCancelled(StateConflict):
     """Marking awaiting payment an order cancelled meanwhile (its saga's start failed)."""
 
     default_message = "The order was cancelled before its ticket was locked"
+
+
+class EventStarted(StateConflict):
+    """The ticket's event has started (the replica's date; the tickets service, the
+    authority, refuses it too in the saga's reserve step)."""
+
+    default_message = "Event has started"

@@ -8,7 +8,8 @@ one success and one ``StaleDataError``, which Temporal retries into a no-op.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from services.common.observability.metrics import PURCHASES
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.errors import (
+    EventStarted,
     HeldRecently,
     OrderAlreadyCancelled,
     OrderMissing,
@@ -39,6 +41,9 @@ from services.orders.errors import (
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
 from workflows.contracts import CancelReason, OrderStatus
+from workflows.models import PurchaseInput
+
+log = logging.getLogger(__name__)
 
 
 async def place_order(
@@ -119,6 +124,7 @@ class RecyclingLimits:
 _ORDERABLE = select(
     Ticket.user_id,
     Ticket.price_cents,
+    Ticket.starts_at,
     select(Order.status)
     .where(Order.ticket_id == Ticket.id, Order.status.in_(LIVE_STATUSES))
     .limit(1)
@@ -141,6 +147,9 @@ async def orderable_price(session: AsyncSession, buyer_id: UUID, ticket_id: UUID
         PURCHASES.labels("refused_at_gate").inc()
         sold = row.live_order_status == OrderStatus.COMPLETE
         raise TicketSold() if sold else TicketReserved()
+    # The tickets service refuses it too (the saga's reserve step); told here at once.
+    if row.starts_at is not None and as_utc(row.starts_at) <= utc_now():
+        raise EventStarted()
     price_cents: int = row.price_cents
     return price_cents
 
@@ -162,12 +171,15 @@ async def order_ticket(
     *,
     window_seconds: int,
     max_open_orders: int,
+    temporal_deadline: timedelta,
     expected_price_cents: int | None = None,
     authentication_grace_seconds: int = 0,
     recycling: RecyclingLimits | None = None,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
-    TicketReserved if another order holds the ticket."""
+    TicketReserved if another order holds the ticket, PriceChanged if the lock found
+    another price; TemporalUnavailable past ``temporal_deadline``, and then the order is
+    cancelled, not left "created"."""
     # Most of a rush's buyers are told here, on a read that waits for no writer.
     async with read_sessions() as session:
         await orderable_price(session, buyer_id, ticket_id)
@@ -176,32 +188,45 @@ async def order_ticket(
             uow, buyer_id, ticket_id, max_open_orders=max_open_orders, recycling=recycling
         )
         await uow.commit()
+    purchase = PurchaseInput(
+        order_id=order.id,
+        ticket_id=order.ticket_id,
+        buyer_id=order.user_id,
+        price_cents=order.price_cents,
+        payment_window_seconds=window_seconds,
+        expected_price_cents=expected_price_cents,
+        authentication_grace_seconds=authentication_grace_seconds,
+    )
     try:
         await purchase_client.start_purchase(
-            await temporal.get(),
-            order,
-            window_seconds,
-            expected_price_cents,
-            authentication_grace_seconds=authentication_grace_seconds,
+            await temporal.get(), purchase, deadline=temporal_deadline
         )
     except DomainError:
-        raise
-    except Exception:
-        await _abandon(units_of_work, temporal, order)
+        raise  # the saga refused, and cancelled the order itself
+    except BaseException:
+        # Also on the request's own cancellation (the client went away): nothing may be
+        # left half-done.
+        await asyncio.shield(_abandon(units_of_work, temporal, order, temporal_deadline))
         raise
     PURCHASES.labels("started").inc()
     return order
 
 
 async def _abandon(
-    units_of_work: Callable[[], UnitOfWork], temporal: LazyTemporalClient, order: Order
+    units_of_work: Callable[[], UnitOfWork],
+    temporal: LazyTemporalClient,
+    order: Order,
+    deadline: timedelta,
 ) -> None:
-    """The saga's start failed, or its answer was lost: the order must neither stay
-    "created" nor hold a ticket. The saga may have started all the same (a timeout after
-    Temporal took the start), so it is asked to cancel and undo what it did; the row is
-    cancelled too, and a saga that reaches it later refuses to go on (OrderCancelled)."""
-    with contextlib.suppress(Exception):
-        await purchase_client.cancel_purchase(await temporal.get(), order)
+    """The saga's start failed, or its answer was lost or late: the order must neither
+    stay "created" nor hold a ticket. The saga may have started all the same, so it is
+    cancelled (Temporal records that without a worker: it then undoes what it did, or
+    does nothing if it had not begun); the row is cancelled too, and a saga that reaches
+    it later refuses to go on (OrderCancelled)."""
+    try:
+        await purchase_client.abandon_purchase(await temporal.get(), order.id, deadline=deadline)
+    except Exception:
+        log.warning("could not cancel the saga of order %s", order.id, exc_info=True)
     async with units_of_work() as uow:
         await cancel(uow, order.id, CancelReason.CANCELLED)
         await uow.commit()

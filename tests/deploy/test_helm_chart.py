@@ -61,6 +61,7 @@ WORKERS = ("tickets-worker", "orders-worker", "payments-worker")
 PREFIXES = {
     "/api/users": "auth",
     "/api/tickets": "tickets",
+    "/api/events": "tickets",
     "/api/orders": "orders",
     "/api/payments": "payments",
     "/": "web",

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import select, update
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from services.orders import purchase_client
 from services.orders.models import Order, Ticket
@@ -381,26 +381,16 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
     real_start = purchase_client.start_purchase
 
     async def start_then_lose_the_answer(
-        client: Client,
-        order: Any,
-        window: int,
-        expected_price_cents: int | None = None,
-        **options: int,
+        client: Client, purchase: PurchaseInput, *, deadline: timedelta
     ) -> Any:
         if answer_lost == "after the lock":
-            await real_start(client, order, window, expected_price_cents, **options)
+            await real_start(client, purchase, deadline=deadline)
         else:
             # Started, but answered before the ticket is locked.
             await client.start_workflow(
                 PurchaseWorkflow.run,
-                PurchaseInput(
-                    order_id=order.id,
-                    ticket_id=order.ticket_id,
-                    buyer_id=order.user_id,
-                    price_cents=order.price_cents,
-                    payment_window_seconds=window,
-                ),
-                id=workflow_id(order.id),
+                purchase,
+                id=workflow_id(purchase.order_id),
                 task_queue=TaskQueue.ORDERS,
             )
         raise RuntimeError("the answer was lost")
@@ -421,7 +411,11 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
         order = await session.scalar(select(Order).where(Order.ticket_id == UUID(ticket["id"])))
     assert order is not None and order.status == "cancelled"
     handle = market.temporal.get_workflow_handle(workflow_id(order.id))
-    await asyncio.wait_for(handle.result(), timeout=20)
+
+    async def ended() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await eventually(ended, within=20, what="the abandoned saga to end")
 
     monkeypatch.undo()
     # The ticket is for sale again at once.

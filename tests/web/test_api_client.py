@@ -194,3 +194,27 @@ async def test_each_prefix_goes_to_its_own_server_with_the_public_host() -> None
     async with app.router.lifespan_context(app), browser(app) as visitor:
         assert (await visitor.get("/")).status_code == 200
     assert reached == [("tickets", "/api/tickets", "api")]
+
+
+async def test_each_pay_click_sends_one_idempotency_key_for_all_its_tries() -> None:
+    keys: list[str | None] = []
+    api = FastAPI()
+
+    @api.post("/api/payments")
+    async def pay(request: Request, response: Response) -> dict[str, str]:
+        keys.append(request.headers.get("idempotency-key"))
+        # The order has not reached the payments service yet, the first time of a click.
+        response.status_code = 404 if len(keys) % 2 else 201
+        return {"id": "p1", "status": "succeeded"}
+
+    app = create_app(
+        WebSettings(_env_file=None, web_api_url="http://api"),
+        api_transport=httpx.ASGITransport(app=api),
+    )
+    async with app.router.lifespan_context(app), browser(app) as visitor:
+        visitor.cookies.set("session", "ann")
+        for _ in range(2):
+            clicked = await visitor.post("/orders/o1/pay", data={"token": "pm_card_visa"})
+            assert clicked.status_code == 303
+    assert len(keys) == 4 and None not in keys
+    assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]

@@ -9,6 +9,7 @@ next wait a second after each answer, so it never asks more than once a second.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -161,12 +162,17 @@ async def _after_payment(api: Api, request: Request, order_id: str, message: str
 
 
 async def _pay(api: Api, order_id: str, token: str) -> httpx.Response:
-    """Pays; an order just made may not have reached the payments service yet (it learns
-    of orders from events), so a 404 is asked again for a moment."""
+    """Pays, once per click: every request of this click carries one Idempotency-Key, so
+    the API answers a repeat with the first answer and never charges twice. An order
+    just made may not have reached the payments service yet (it learns of orders from
+    events), so a 404 is asked again for a moment."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PAYMENTS_REPLICA_GRACE_SECONDS
+    once = {"Idempotency-Key": uuid.uuid4().hex}
     while True:
-        paid = await api.call("POST", "/api/payments", json={"orderId": order_id, "token": token})
+        paid = await api.call(
+            "POST", "/api/payments", json={"orderId": order_id, "token": token}, headers=once
+        )
         if paid.status_code != 404 or loop.time() > deadline:
             return paid
         await asyncio.sleep(0.2)

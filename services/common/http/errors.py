@@ -24,6 +24,7 @@ from services.common.errors import (
     PaymentDeclined,
     StateConflict,
 )
+from services.common.temporal import TemporalUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,14 @@ def _validation_entries(errors: Any) -> list[dict[str, str]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TemporalUnavailable)
+    async def _temporal_unavailable(_request: Request, exc: TemporalUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        busy = ServiceBusy(exc.retry_after_seconds, "The service is busy: try again shortly")
+        return JSONResponse(
+            error_body(busy.message), status_code=busy.status_code, headers=busy.headers
+        )
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(
