@@ -83,9 +83,14 @@ class ServiceRuntime:
                 service=definition.name,
                 retention=timedelta(seconds=settings.outbox_retention_seconds),
             ),
-            verifier=TokenVerifier(public_key_pem(settings)),
+            verifier=TokenVerifier(
+                public_key_pem(settings), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            ),
             signer=TokenSigner(
-                private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)
+                private_key_pem(settings),
+                timedelta(seconds=settings.jwt_expires_seconds),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
             )
             if definition.signs_tokens
             else None,

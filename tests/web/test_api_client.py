@@ -212,11 +212,11 @@ async def test_each_pay_click_sends_one_idempotency_key_for_all_its_tries() -> N
         api_transport=httpx.ASGITransport(app=api),
     )
     async with app.router.lifespan_context(app), browser(app) as visitor:
+        token = await form_token(visitor)
         visitor.cookies.set("session", "ann")
-        csrf = await form_token(visitor)
         for _ in range(2):
             clicked = await visitor.post(
-                "/orders/o1/pay", data={"token": "pm_card_visa", "csrf": csrf}
+                "/orders/o1/pay", data={"token": "pm_card_visa", "csrf": token}
             )
             assert clicked.status_code == 303
     assert len(keys) == 4 and None not in keys
