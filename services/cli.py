@@ -187,6 +187,36 @@ def admin_revoke(email: Annotated[str, typer.Argument(help="the user's e-mail ad
     _set_role(email, "user")
 
 
+events = typer.Typer(
+    no_args_is_help=True, help="Look after events, in the tickets database (admins)."
+)
+app.add_typer(events, name="events")
+
+
+@events.command("merge")
+def events_merge(
+    keep: Annotated[str, typer.Argument(help="the id of the event to keep")],
+    duplicate: Annotated[str, typer.Argument(help="the id of its duplicate, deleted")],
+) -> None:
+    """Merge a duplicate event into another: its tickets move, then it is deleted."""
+    import asyncio
+    from uuid import UUID
+
+    from services.common.errors import DomainError
+    from services.tickets.event_admin import merge
+
+    try:
+        keep_id, duplicate_id = UUID(keep), UUID(duplicate)
+    except ValueError:
+        raise typer.BadParameter("an event id is a UUID") from None
+    try:
+        moved = asyncio.run(merge(get_settings(), keep_id, duplicate_id))
+    except DomainError as refused:
+        typer.echo(refused.message, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{moved} ticket(s) moved to {keep_id}; event {duplicate_id} deleted")
+
+
 def _service_name(service: str) -> ServiceName:
     try:
         return service_name(service)

@@ -110,6 +110,9 @@ async def create(
         temporal_deadline=_temporal_deadline(settings),
         expected_price_cents=None if body.price is None else to_cents(body.price),
         authentication_grace_seconds=settings.payment_authentication_grace_seconds,
+        recycling=operations.RecyclingLimits(
+            timedelta(seconds=settings.order_cooldown), settings.unpaid_orders_per_buyer_per_day
+        ),
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from services.common.service import ServiceDefinition
 from services.tickets.api import router
+from services.tickets.event_api import router as events_router
 from services.tickets.event_handlers import consumers
 from services.tickets.models import Base, tables
 
@@ -15,6 +16,6 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, events_router],
     consumers=consumers,
 )

@@ -61,3 +61,9 @@ def test_compose_lets_each_worker_finish_its_longest_activity(compose: dict[str,
         grace = compose["services"][worker]["stop_grace_period"]
         assert grace.endswith("m"), grace
         assert int(grace[:-1]) * 60 > SHUTDOWN_GRACE.total_seconds(), worker
+
+
+def test_the_shop_signs_its_form_tokens_with_a_secret_of_the_operators(
+    compose: dict[str, Any],
+) -> None:
+    assert environment(compose, "web")["WEB_CSRF_SECRET"] == "${WEB_CSRF_SECRET}"

@@ -3,6 +3,7 @@ only, and the API's cookies come back to that visitor."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -55,12 +56,26 @@ def browser(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop")
 
 
+async def form_token(visitor: httpx.AsyncClient) -> str:
+    """The token a page of the shop gives its forms (and its cookie, kept by the client)."""
+    page = (await visitor.get("/auth/signin")).text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
 async def test_a_session_reaches_its_visitor_and_nobody_else(
     shop: FastAPI, seen: list[str | None]
 ) -> None:
     async with browser(shop) as ann, browser(shop) as bob:
         signed_in = await ann.post(
-            "/auth/signin", data={"email": "ann@example.com", "password": "x", "next": "/"}
+            "/auth/signin",
+            data={
+                "email": "ann@example.com",
+                "password": "x",
+                "next": "/",
+                "csrf": await form_token(ann),
+            },
         )
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/"
@@ -80,7 +95,12 @@ async def test_sign_in_goes_back_only_to_a_path_on_this_site(shop: FastAPI) -> N
     async with browser(shop) as visitor:
         answered = await visitor.post(
             "/auth/signin",
-            data={"email": "ann@example.com", "password": "x", "next": "//evil.example/x"},
+            data={
+                "email": "ann@example.com",
+                "password": "x",
+                "next": "//evil.example/x",
+                "csrf": await form_token(visitor),
+            },
         )
         assert answered.headers["location"] == "/"
     assert safe_next("/tickets/1?x=2") == "/tickets/1?x=2"

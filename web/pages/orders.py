@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from web.api_client import Api, ApiUnavailable, api_error
+from web.api_client import Api, ApiUnavailable, Waits, api_error
 from web.dependencies import ApiDep
 from web.messages import refused_for_now, sentence
 from web.rendering import FINAL_STATUSES, fragment, order_state, page, redirect, signin_url
@@ -111,12 +111,19 @@ async def watch(
 ) -> Response:
     """One long poll: the watcher again, plus the changed parts of the page (out of band)."""
     wait = request.app.state.settings.web_order_wait_seconds
+    waits: Waits = request.app.state.waits
+    # A visitor by their session, else by their address.
+    visitor = api.session or (request.client.host if request.client else "")
     try:
-        answered = await api.call(
-            "GET",
-            _path(order_id),
-            headers={"if-none-match": etag, "prefer": f"wait={wait}"} if etag else None,
-        )
+        with waits.slot(visitor) as held:
+            if not held:
+                raise ApiUnavailable("too many long polls")
+            answered = await api.call(
+                "GET",
+                _path(order_id),
+                headers={"if-none-match": etag, "prefer": f"wait={wait}"} if etag else None,
+                waiting=True,
+            )
     except ApiUnavailable:
         return fragment(
             api, "_order_watch.html", order={"id": order_id}, etag=etag, state=was,

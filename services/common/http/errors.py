@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.common.errors import (
     DomainError,
     InvalidInput,
+    Limited,
     Missing,
     NotPermitted,
     PaymentDeclined,
@@ -138,6 +139,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotPermitted: 403,
     Missing: 404,
     StateConflict: 409,
+    Limited: 429,
 }
 
 
@@ -187,7 +189,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 500:
             log.error("no status for %s on %s", type(exc).__name__, request.url.path)
             return JSONResponse(error_body("Something went wrong"), status_code=500)
-        return JSONResponse(error_body(exc.message, exc.field), status_code=status)
+        headers = (
+            {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Limited) else None
+        )
+        return JSONResponse(error_body(exc.message, exc.field), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
