@@ -193,9 +193,9 @@ def test_operations_and_purchase_clients_speak_no_http() -> None:
     assert not offending, "\n".join(offending)
 
 
-# The one exception, on its way out: ordering a ticket coordinates two units of work and
-# the saga from operations.py; it moves to a coordinator of its own that the route calls.
-COMMITS_PENDING_A_COORDINATOR = {"services.orders.operations": {"order_ticket", "_abandon"}}
+# Ordering a ticket, which coordinates two units of work and the saga, is not an
+# operation: services/orders/purchasing.py, which the route calls, commits them.
+COMMITS_PENDING_A_COORDINATOR: dict[str, set[str]] = {}
 
 
 def test_operations_never_commit() -> None:

@@ -19,7 +19,15 @@ from services.common.http.throttle import ThrottleDep, per_user
 from services.common.polling import poll_until
 from services.payments import purchase_client
 from services.payments.card_testing import refuse_card_testing
-from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
+from services.payments.errors import (
+    NotOrderOwner,
+    OrderAlreadyPaid,
+    OrderCancelled,
+    OrderNotAwaitingPayment,
+    OrderNotFound,
+    PaymentWindowEnded,
+    SagaEnded,
+)
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
 from workflows.contracts import OrderStatus
@@ -59,13 +67,13 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
 
 
 def _finished(order: Order) -> OrderNotAwaitingPayment:
-    """The saga has ended: why, as the order's replica tells it."""
+    """The saga has ended, so it cannot say why: the order's replica does."""
     if order.status == OrderStatus.CANCELLED:
-        return OrderNotAwaitingPayment("Cannot pay for a cancelled order")
+        return OrderCancelled()
     if order.status == OrderStatus.COMPLETE:
-        return OrderNotAwaitingPayment("Order has already been paid")
+        return OrderAlreadyPaid()
     if order.expires_at is not None and as_utc(order.expires_at) <= datetime.now(UTC):
-        return OrderNotAwaitingPayment("The payment window has ended")
+        return PaymentWindowEnded()
     return OrderNotAwaitingPayment()
 
 
@@ -130,7 +138,7 @@ async def pay(
             deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
             answer_deadline=timedelta(seconds=settings.payment_answer_timeout_seconds),
         )
-    except purchase_client.SagaFinished:
+    except SagaEnded:
         raise _finished(order) from None
     if answer.status is ChargeOutcome.REQUIRES_ACTION:
         assert answer.client_secret is not None
