@@ -6,7 +6,7 @@ their signature-only stubs (workflows/activity_stubs.py).
 A change to what this code does for a running purchase must keep replaying its history
 (tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
 
-The saga's rules (README, "The purchase saga"):
+The saga's rules (docs/saga.md, "The saga's rules"):
 
 - Before money is taken, any failure undoes. Once paid, the saga only goes forward: the
   completing steps retry without limit, and only a business refusal undoes (refunds).
