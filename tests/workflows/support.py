@@ -90,6 +90,8 @@ class Shop:
     # An activity's service is down (a retryable failure) this long after the activity
     # was first scheduled, in the test server's time: {"mark_ticket_sold": 5 minutes}.
     down_for: dict[str, timedelta] = field(default_factory=dict)
+    # An activity takes this long (real time) once called: a slow Stripe, say.
+    slow: dict[str, float] = field(default_factory=dict)
     # An activity waits for its gate, once called: the saga stays mid-step.
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     # Payment activities (charge, settle, refund) running at once, and the most seen.
@@ -116,6 +118,8 @@ class Shop:
         gate = self.gates.get(activity_name)
         if gate is not None:
             await gate.wait()
+        if activity_name in self.slow:
+            await asyncio.sleep(self.slow[activity_name])
 
     @contextlib.asynccontextmanager
     async def _paying(self, activity_name: str) -> AsyncIterator[None]:

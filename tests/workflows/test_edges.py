@@ -157,6 +157,21 @@ async def test_a_compensation_failing_for_an_hour_finishes_and_the_history_stays
     )
 
 
+async def test_a_refund_slower_than_the_old_ten_second_timeout_finishes_at_once(
+    purchases: Purchases,
+) -> None:
+    """Stripe answering in 12 s: every refund attempt used to hit its 10 s timeout and be
+    retried for as long as Stripe stayed slow. Its timeout now covers Stripe's worst."""
+    purchases.shop.refuse_mark_sold = True
+    purchases.shop.slow[Activity.REFUND] = 12
+    handle, order_id = await reserved(purchases)
+    await pay(handle, order_id)
+    # (With the old timeout this never ends: each attempt times out and is retried.)
+    final = await asyncio.wait_for(handle.result(), timeout=40)
+    assert (final.status, final.refunded) == ("cancelled", True)
+    assert purchases.shop.calls.count(Activity.REFUND) == 1
+
+
 # --- an operator cancels the workflow --------------------------------------------------
 
 
