@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 from services.common.temporal import data_converter
 from services.orders import purchase_client as orders_purchase_client
 from services.payments import purchase_client as payments_purchase_client
+from tests.support.polling import eventually
 from workflows.contracts import (
     CancelReason,
     FailureType,
@@ -388,6 +389,14 @@ class Purchases:
             deadline=CALL_DEADLINE,
             answer_deadline=CALL_DEADLINE,
         )
+
+    async def called(self, activity_name: str, times: int = 1) -> None:
+        """Once the shop's ``activity_name`` has been called ``times`` times."""
+
+        async def enough() -> bool:
+            return self.shop.calls.count(activity_name) >= times
+
+        await eventually(enough, within=20, what=f"{activity_name} to be called")
 
     async def end_what_is_left(self) -> None:
         """Terminates the purchases a test left running. Their worker goes with the test,

@@ -45,13 +45,6 @@ def pay(handle: Handle, order_id: UUID, token: str = GOOD_TOKEN) -> asyncio.Task
     return asyncio.create_task(handle.execute_update(PurchaseWorkflow.pay, request))
 
 
-async def called(purchases: Purchases, activity_name: str, times: int = 1) -> None:
-    async def enough() -> bool:
-        return purchases.shop.calls.count(activity_name) >= times
-
-    await eventually(enough, within=10, what=f"{activity_name} to be called")
-
-
 async def state(handle: Handle) -> PurchaseState:
     return await handle.query(PurchaseWorkflow.state)
 
@@ -67,7 +60,7 @@ async def test_stripes_word_on_a_first_card_waits_for_a_second_cards_charge(
     assert first.status is ChargeOutcome.REQUIRES_ACTION
     gate = purchases.shop.gate(Activity.CHARGE)
     second = pay(handle, order_id)
-    await called(purchases, Activity.CHARGE, times=2)
+    await purchases.called(Activity.CHARGE, times=2)
 
     # The first card's authentication fails while the second card is being charged.
     purchases.shop.authenticated(order_id, "requires_payment_method")
@@ -101,7 +94,7 @@ async def test_two_payments_at_once_charge_once(purchases: Purchases) -> None:
     handle, order_id = await reserved(purchases)
     gate = purchases.shop.gate(Activity.CHARGE)
     payments = [pay(handle, order_id), pay(handle, order_id)]
-    await called(purchases, Activity.CHARGE)
+    await purchases.called(Activity.CHARGE)
 
     async def one_answered() -> bool:
         return any(payment.done() for payment in payments)
@@ -180,7 +173,7 @@ async def test_an_operator_cancel_during_the_reserve_releases_what_it_locked(
 ) -> None:
     gate = purchases.shop.gate(Activity.RESERVE_TICKET)
     handle = await purchases.start()
-    await called(purchases, Activity.RESERVE_TICKET)
+    await purchases.called(Activity.RESERVE_TICKET)
     await handle.cancel()
     gate.set()  # the reserve commits after the cancel
 
@@ -197,7 +190,7 @@ async def test_an_operator_cancel_during_a_charge_lets_the_charge_decide(
     handle, order_id = await reserved(purchases)
     gate = purchases.shop.gate(Activity.CHARGE)
     payment = pay(handle, order_id)
-    await called(purchases, Activity.CHARGE)
+    await purchases.called(Activity.CHARGE)
     await handle.cancel()
     gate.set()
 
@@ -215,7 +208,7 @@ async def test_an_operator_cancel_during_completion_completes_the_paid_order(
     handle, order_id = await reserved(purchases)
     gate = purchases.shop.gate(Activity.MARK_TICKET_SOLD)
     await pay(handle, order_id)
-    await called(purchases, Activity.MARK_TICKET_SOLD)
+    await purchases.called(Activity.MARK_TICKET_SOLD)
     await handle.cancel()
     gate.set()
 
