@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 from services.common.temporal import data_converter
 from services.orders import purchase_client as orders_purchase_client
 from services.payments import purchase_client as payments_purchase_client
+from tests.support.polling import eventually
 from workflows.contracts import (
     CancelReason,
     FailureType,
@@ -90,6 +91,8 @@ class Shop:
     # An activity's service is down (a retryable failure) this long after the activity
     # was first scheduled, in the test server's time: {"mark_ticket_sold": 5 minutes}.
     down_for: dict[str, timedelta] = field(default_factory=dict)
+    # An activity takes this long (real time) once called: a slow Stripe, say.
+    slow: dict[str, float] = field(default_factory=dict)
     # An activity waits for its gate, once called: the saga stays mid-step.
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     # Payment activities (charge, settle, refund) running at once, and the most seen.
@@ -116,6 +119,8 @@ class Shop:
         gate = self.gates.get(activity_name)
         if gate is not None:
             await gate.wait()
+        if activity_name in self.slow:
+            await asyncio.sleep(self.slow[activity_name])
 
     @contextlib.asynccontextmanager
     async def _paying(self, activity_name: str) -> AsyncIterator[None]:
@@ -384,6 +389,14 @@ class Purchases:
             deadline=CALL_DEADLINE,
             answer_deadline=CALL_DEADLINE,
         )
+
+    async def called(self, activity_name: str, times: int = 1) -> None:
+        """Once the shop's ``activity_name`` has been called ``times`` times."""
+
+        async def enough() -> bool:
+            return self.shop.calls.count(activity_name) >= times
+
+        await eventually(enough, within=20, what=f"{activity_name} to be called")
 
     async def end_what_is_left(self) -> None:
         """Terminates the purchases a test left running. Their worker goes with the test,
