@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         LockedTicket,
         OrderInput,
         TicketHold,
+        TicketSale,
     )
 
 
@@ -112,6 +113,9 @@ THREE_D_SECURE = "three-d-secure"
 # meanwhile; a settle waits for a charge under way; Stripe's word heard before a charge
 # does not make the saga look again after it.
 SAGA_RULES = "saga-rules"
+# Sold means re-issued: marking the ticket sold names the buyer, who becomes its holder
+# (a new entry code) in the same change, voiding the seller's code.
+REISSUE_ON_SALE = "reissue-on-sale"
 
 
 class Reservation(StrEnum):
@@ -337,7 +341,8 @@ class PurchaseWorkflow:
         longer awaits payment) undoes the purchase, and the order says why."""
         self._state.phase = Phase.COMPLETING
         try:
-            await self._forward(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
+            sale = self._sale if workflow.patched(REISSUE_ON_SALE) else self._hold
+            await self._forward(Activity.MARK_TICKET_SOLD, sale, TaskQueue.TICKETS)
             await self._forward(
                 Activity.COMPLETE_ORDER,
                 OrderInput(order_id=self._purchase.order_id),
@@ -569,6 +574,13 @@ class PurchaseWorkflow:
     @property
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
+
+    @property
+    def _sale(self) -> TicketSale:
+        purchase = self._purchase
+        return TicketSale(
+            ticket_id=purchase.ticket_id, order_id=purchase.order_id, buyer_id=purchase.buyer_id
+        )
 
     def _set_status(self, status: str) -> None:
         self._state.status = status

@@ -55,6 +55,8 @@ class ServiceRuntime:
     async def running(
         cls, definition: ServiceDefinition, settings: Settings, *, consume: bool = True
     ) -> AsyncIterator[ServiceRuntime]:
+        for load_key in definition.keys_needed:
+            load_key(settings)
         database = Database.connect(
             settings.database_url_for(definition.name), sqlite_driver=settings.sqlite_driver
         )

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # `ticketing codec-server`, the Temporal Web UI's codec endpoint: its port, and the
     # UI origins whose pages may call it (default: the embedded stack's UI).
+    # Entry codes (services.tickets.entry_codes): signed with the first of these keys
+    # (HMAC-SHA256), checked with whichever one a code names, so a key rotates like
+    # PAYLOAD_KEYS. Each `id:base64 of 32 random bytes`; generated under data_dir in
+    # development, required by the tickets service elsewhere.
+    entry_code_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     codec_server_port: int = Field(default=8234, ge=1, le=65535)
     temporal_ui_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -140,6 +145,9 @@ class Settings(BaseSettings):
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the
     # catalogue.
     max_open_orders_per_buyer: int = Field(default=3, ge=1)
+    # A holder's resale may ask at most this many percent above what they paid (0: face
+    # value); unset, no cap.
+    resale_price_cap_percent: int | None = Field(default=None, ge=0)
 
     # The proxies in front of this process whose X-Forwarded-For (and -Proto) are
     # believed: addresses or CIDRs, comma-separated or a JSON list. The client is the
@@ -191,7 +199,12 @@ class Settings(BaseSettings):
     localstripe_port: int = 8420
 
     @field_validator(
-        "allowed_origins", "payload_keys", "temporal_ui_origins", "trusted_proxies", mode="before"
+        "allowed_origins",
+        "payload_keys",
+        "entry_code_keys",
+        "temporal_ui_origins",
+        "trusted_proxies",
+        mode="before",
     )
     @classmethod
     def _split_list(cls, value: object) -> object:
@@ -215,6 +228,14 @@ class Settings(BaseSettings):
         ids = [parse_payload_key(entry)[0] for entry in entries]
         if len(set(ids)) != len(ids):
             raise ValueError("PAYLOAD_KEYS: each key id once")
+        return [entry.strip() for entry in entries]
+
+    @field_validator("entry_code_keys", mode="after")
+    @classmethod
+    def _entry_code_keys_parse(cls, entries: list[str]) -> list[str]:
+        ids = [parse_payload_key(entry, setting="ENTRY_CODE_KEYS")[0] for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise ValueError("ENTRY_CODE_KEYS: each key id once")
         return [entry.strip() for entry in entries]
 
     @property
@@ -306,17 +327,17 @@ def refuse_trusting_anyone(trusted_proxies: list[str], *, production: bool) -> N
         )
 
 
-def parse_payload_key(entry: str) -> tuple[str, bytes]:
-    """One of PAYLOAD_KEYS, ``id:base64``: its id and its 32 bytes (AES-256)."""
+def parse_payload_key(entry: str, setting: str = "PAYLOAD_KEYS") -> tuple[str, bytes]:
+    """One of PAYLOAD_KEYS (or ENTRY_CODE_KEYS), ``id:base64``: its id and its 32 bytes."""
     key_id, colon, encoded = entry.strip().partition(":")
     if not colon or not key_id:
-        raise ValueError("PAYLOAD_KEYS: each key is id:base64 (e.g. 2026-12:...)")
+        raise ValueError(f"{setting}: each key is id:base64 (e.g. 2026-12:...)")
     try:
         secret = base64.b64decode(encoded, validate=True)
     except binascii.Error:
-        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} is not base64") from None
+        raise ValueError(f"{setting}: key {key_id!r} is not base64") from None
     if len(secret) != 32:
-        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} has {len(secret)} bytes, not 32")
+        raise ValueError(f"{setting}: key {key_id!r} has {len(secret)} bytes, not 32")
     return key_id, secret
 
 

@@ -1,6 +1,8 @@
 """Re-records the committed histories of the purchase purchases, one per path.
 
-    .venv/bin/python -m tests.replay.record
+    .venv/bin/python -m tests.replay.record [PATH ...]
+
+(every path, or only those named).
 
 Run it when a deliberate change to the saga makes new histories (and keep the old ones
 around under another name if running purchases still have them: replaying those is
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -202,12 +205,14 @@ def scrubbed(history_json: str) -> str:
     return json.dumps(_without_stack_traces(json.loads(history_json)), indent=1)
 
 
-async def record() -> None:
+async def record(names: list[str] | None = None) -> None:
     env = await start_time_skipping_env()
     try:
         await register_search_attributes(env.client, SEARCH_ATTRIBUTES)
         HISTORIES.mkdir(exist_ok=True)
         for name, drive in PATHS.items():
+            if names and name not in names:
+                continue
             async with running_purchases(env.client, Shop()) as purchases:
                 handle = await drive(purchases)
                 with contextlib.suppress(Exception):
@@ -220,4 +225,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))

@@ -2,6 +2,7 @@
 would break running purchases fails here (such a change needs ``workflow.patched``).
 Histories of an earlier shape stay, in a folder named for the change that followed them
 (``before_local_order_steps/``: the orders steps as activities on the orders queue;
+``before_reissue_on_sale/``: marking the ticket sold without naming its buyer;
 ``before_locked_price/``: the order costing what the orders replica said;
 ``before_three_d_secure/``: a card needing authentication heard of as declined).
 Re-record with ``.venv/bin/python -m tests.replay.record``."""
