@@ -155,7 +155,8 @@ def codec_server(
 
 admin = typer.Typer(
     no_args_is_help=True,
-    help="Grant or revoke the admin role (who may ban users), in the auth database.",
+    help="Grant or revoke a role (admin: who may ban users; gate: who checks entry codes"
+    " in), in the auth database.",
 )
 app.add_typer(admin, name="admin")
 
@@ -176,9 +177,16 @@ def _set_role(email: str, role_name: str) -> None:
 
 
 @admin.command("grant")
-def admin_grant(email: Annotated[str, typer.Argument(help="the user's e-mail address")]) -> None:
-    """Make a user an admin; they sign in again for a token that says so."""
-    _set_role(email, "admin")
+def admin_grant(
+    email: Annotated[str, typer.Argument(help="the user's e-mail address")],
+    role: Annotated[
+        str, typer.Option(help="admin, or gate (gate staff: they check entry codes in)")
+    ] = "admin",
+) -> None:
+    """Make a user an admin (or gate staff); they sign in again for a token that says so."""
+    if role not in ("admin", "gate"):
+        raise typer.BadParameter("admin or gate", param_hint="--role")
+    _set_role(email, role)
 
 
 @admin.command("revoke")

@@ -9,7 +9,7 @@ same code at the same instant the database lets exactly one through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -43,7 +43,7 @@ class Verdict:
     @property
     def message(self) -> str:
         if self.status is CodeStatus.VALID:
-            return "Valid"
+            return "Valid" if self.used_at is None else "Valid: checked in"
         if self.status is CodeStatus.USED and self.used_at is not None:
             return f"This ticket was already checked in at {_shown(self.used_at)}"
         if self.status is CodeStatus.VOID:
@@ -112,7 +112,8 @@ async def check_in(uow: UnitOfWork, signer: EntryCodeSigner, text: str) -> Verdi
     if getattr(result, "rowcount", 0):
         assert verdict.ticket is not None
         uow.publish(ticket_updated(verdict.ticket))
-        return verdict
+        # Valid as scanned, and now used: this scan let the holder in.
+        return replace(verdict, status=CodeStatus.VALID)
     if verdict.status is CodeStatus.USED:
         raise EntryCodeUsed(verdict.message)
     if verdict.status is CodeStatus.VOID:
