@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 
 from services.common.identity.tokens import Role
@@ -17,7 +18,7 @@ from tests.tickets.holders import check, code_of, sell, token_of
 from tests.tickets.support import TicketsApi, error
 
 
-async def resell(api: TicketsApi, ticket_id: object, holder: UUID, price: object) -> object:
+async def resell(api: TicketsApi, ticket_id: object, holder: UUID, price: object) -> httpx.Response:
     return await api.client.post(
         f"/api/tickets/{ticket_id}/resale", json={"price": price}, headers=api.auth(holder)
     )
