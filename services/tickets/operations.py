@@ -110,8 +110,13 @@ async def _current(uow: UnitOfWork, ticket_id: UUID) -> Ticket | None:
 
 
 async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
-    """Lock an available ticket for the order."""
-    available = (Ticket.status == TicketStatus.AVAILABLE) & Ticket.order_id.is_(None)
+    """Lock an available ticket for the order (not one its seller has already used at
+    the gate)."""
+    available = (
+        (Ticket.status == TicketStatus.AVAILABLE)
+        & Ticket.order_id.is_(None)
+        & Ticket.used_at.is_(None)
+    )
     if await _conditional_update(
         uow, ticket_id, available, status=TicketStatus.RESERVED, order_id=order_id
     ):

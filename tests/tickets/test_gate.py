@@ -7,6 +7,7 @@ import asyncio
 from uuid import UUID, uuid4
 
 from services.common.identity.tokens import Role
+from services.tickets import operations
 from services.tickets.entry_codes import EntryCode, EntryCodeSigner
 from tests.tickets.holders import check, code_of, gate, sell, token_of
 from tests.tickets.support import TicketsApi, error
@@ -84,3 +85,13 @@ async def test_two_gates_at_the_same_instant_one_wins(api: TicketsApi) -> None:
     assert sorted(scan.status_code for scan in scans) == [200, 409, 409, 409]
     looked = (await check(api, code)).json()
     assert looked["status"] == "used"
+
+
+async def test_a_listed_ticket_its_seller_used_cannot_be_bought(api: TicketsApi) -> None:
+    seller = uuid4()
+    ticket_id = UUID((await api.create(seller))["id"])
+    code = (await code_of(api, ticket_id, seller))["code"]
+    assert (await check(api, code, "check-in")).status_code == 200
+    async with api.runtime.unit_of_work() as uow:
+        outcome = await operations.reserve(uow, ticket_id, uuid4())
+    assert outcome is operations.Outcome.REFUSED
