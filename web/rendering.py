@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.api_client import Api
+from web.messages import duration
 from web.settings import WebSettings
 from workflows.contracts import OrderStatus
 
@@ -97,6 +98,23 @@ def signin_url(next_path: str) -> str:
     return "/auth/signin?next=" + quote(next_path, safe="/")
 
 
+# What just happened, said once on the page a form leads to (``?done=<key>``): only these
+# words, never text from the address.
+NOTICES = {
+    "signed-up": "Welcome: your account is ready and you are signed in.",
+    "signed-out": "You are signed out. See you soon.",
+    "listed": "Your ticket is listed: it is on the front page for everyone to buy.",
+}
+
+
+def with_notice(path: str, done: str) -> str:
+    """``path`` with the notice of what was just done."""
+    assert done in NOTICES
+    parts = urlsplit(path)
+    query = f"{parts.query}&done={done}" if parts.query else f"done={done}"
+    return parts._replace(query=query).geturl()
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -108,6 +126,7 @@ def _environment() -> Environment:
     env.filters["money"] = money
     env.filters["clock"] = clock
     env.filters["remaining"] = remaining
+    env.filters["duration"] = duration
     env.globals["order_state"] = order_state
     return env
 
@@ -146,6 +165,7 @@ def page(
         path=request.url.path,
         static_version=STATIC_VERSION,
         server_now=datetime.now(UTC).isoformat(),
+        notice=NOTICES.get(request.query_params.get("done", "")),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)

@@ -42,6 +42,8 @@ class WebSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
+    # The payment window, as the orders service has it: the front page tells visitors.
+    order_expiration_seconds: int = 15 * 60
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
     # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
     # alone is what the shop forwards to the API.

@@ -11,11 +11,8 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from services.auth.models import User
 from services.common.http.schemas import ApiModel
+from services.common.identity.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from services.common.identity.tokens import TokenClaims
-
-# NIST SP 800-63B: at least 8 characters, and room for long passphrases.
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 128
 
 
 def normalized_email(value: str) -> str | None:

@@ -75,13 +75,15 @@ async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> lis
         return [MyTicketOut.of(ticket) for ticket in tickets]
 
 
-@router.get("/{ticket_id}", response_model=TicketOut)
-async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> TicketOut:
+@router.get("/{ticket_id}", response_model=MyTicketOut)
+async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> MyTicketOut:
+    """One ticket; a reserved one says until when its buyer may pay, which is when it may
+    be for sale again."""
     async with read_sessions() as session:
         ticket = await session.get(Ticket, id_or_not_found(ticket_id, TicketNotFound))
     if ticket is None:
         raise TicketNotFound()
-    return TicketOut.of(ticket)
+    return MyTicketOut.of(ticket)
 
 
 @router.post("", status_code=201, response_model=TicketOut)

@@ -73,6 +73,8 @@ async def test_show_answers_any_ticket_even_reserved(api: TicketsApi) -> None:
         "version": 2,
         "orderId": str(order_id),
         "status": "reserved",
+        # Set once the orders service announces the order's window (order.created).
+        "reservedUntil": None,
     }
 
 
@@ -123,3 +125,8 @@ async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservation
     assert mine["For sale"]["reservedUntil"] is None and mine["Sold"]["reservedUntil"] is None
     assert mine["For sale"]["id"] == for_sale["id"]
     assert (await api.client.get("/api/tickets/mine")).status_code == 401
+    # Anyone may see until when a ticket is held: when it may be for sale again.
+    shown = (await api.client.get(f"/api/tickets/{held['id']}")).json()
+    assert datetime.fromisoformat(shown["reservedUntil"]) == until
+    shown = (await api.client.get(f"/api/tickets/{for_sale['id']}")).json()
+    assert shown["reservedUntil"] is None

@@ -8,6 +8,7 @@ that the tests take (the pictures in docs/ come from there).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ class Visitor:
         page.get_by_label("Email").fill(self.email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(self.base + "/")
+        page.wait_for_url(re.compile(re.escape(self.base) + r"/(\?done=signed-up)?$"))
         return self
 
     def sign_in(self, email: str, password: str = PASSWORD) -> None:
@@ -105,8 +106,8 @@ class Visitor:
         page.get_by_label("Title").fill(title)
         page.get_by_label("Price (USD)").fill(price)
         page.get_by_role("button", name="Sell ticket").click()
-        page.wait_for_url(f"{self.base}/tickets/*")
-        return page.url.removeprefix(self.base)
+        page.wait_for_url(re.compile(re.escape(self.base) + r"/tickets/[^/?]+\?done=listed$"))
+        return page.url.removeprefix(self.base).split("?", 1)[0]
 
     def buy(self, ticket_path: str) -> str:
         """Buys from the ticket's page; returns the order page's path."""
@@ -123,6 +124,12 @@ class Visitor:
         page.get_by_label("CVC").fill("123")
         page.get_by_label("Postal code").fill("10001")
         page.get_by_role("button", name="Pay").click()
+
+    def cancel_order(self) -> None:
+        """Cancel order, then confirm (in the dialog, or on the page that asks)."""
+        page = self.page
+        page.get_by_role("button", name="Cancel order").click()
+        page.get_by_role("button", name="Yes, cancel the order").click()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from web.api_client import Api, ApiUnavailable, api_error
 from web.dependencies import ApiDep
+from web.messages import refused_for_now, sentence
 from web.rendering import FINAL_STATUSES, fragment, order_state, page, redirect, signin_url
 
 router = APIRouter(prefix="/orders")
@@ -27,6 +28,18 @@ router = APIRouter(prefix="/orders")
 RETRY_AFTER_FAILURE = "5s"
 # How long a payment for an order the payments service has not heard of yet is retried.
 PAYMENTS_REPLICA_GRACE_SECONDS = 5.0
+# What the buyer reads when the payment provider's own words are not a sentence for people.
+PAYMENT_NOT_TAKEN = (
+    "The card was not accepted. Check its number, expiry and CVC, or try another card."
+)
+
+
+def payment_refusal(paid: httpx.Response) -> str:
+    """Why a payment did not go through, as a sentence for the buyer."""
+    message = api_error(paid).message
+    if paid.status_code in (429, 503):
+        return refused_for_now(paid, message)
+    return sentence(message, PAYMENT_NOT_TAKEN)
 
 
 def _path(order_id: str) -> str:
@@ -180,7 +193,7 @@ async def pay(
             )
         message = "Your bank asks you to confirm this payment, which needs JavaScript."
         return await _order_page_with(request, api, order_id, pay_message=message)
-    message = api_error(paid).message
+    message = payment_refusal(paid)
     if _is_htmx(request):
         return fragment(api, "_pay_message.html", message=message, ok=False)
     return await _order_page_with(request, api, order_id, pay_message=message)
@@ -196,6 +209,23 @@ async def _order_page_with(request: Request, api: Api, order_id: str, **extra: A
     return page(request, api, "order.html", user=user, **_context(request, order, etag, **extra))
 
 
+@router.get("/{order_id}/cancel")
+async def confirm_cancel(request: Request, api: ApiDep, order_id: str) -> Response:
+    """Cancel's second step without scripts (with them, a dialog on the order page asks)."""
+    here = f"/orders/{quote(order_id, safe='')}"
+    if not api.signed_in:
+        return redirect(api, signin_url(here))
+    try:
+        user, (order, etag) = await asyncio.gather(
+            api.current_user(), _order(api, request, order_id)
+        )
+    except _SignIn as needed:
+        return redirect(api, signin_url(needed.path))
+    if order_state(order) != "awaiting":
+        return redirect(api, here)
+    return page(request, api, "cancel_confirm.html", user=user, **_context(request, order, etag))
+
+
 @router.post("/{order_id}/cancel")
 async def cancel(request: Request, api: ApiDep, order_id: str) -> Response:
     here = f"/orders/{quote(order_id, safe='')}"
@@ -208,7 +238,7 @@ async def cancel(request: Request, api: ApiDep, order_id: str) -> Response:
         raise HTTPException(404)
     if cancelled.status_code != 204:
         return await _order_page_with(
-            request, api, order_id, cancel_message=api_error(cancelled).message
+            request, api, order_id, cancel_message=sentence(api_error(cancelled).message)
         )
     if not _is_htmx(request):
         return redirect(api, here)

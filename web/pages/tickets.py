@@ -6,15 +6,57 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from web.api_client import Api, api_error
+from web.api_client import Api, ApiError, api_error
 from web.dependencies import ApiDep
-from web.rendering import AWAITING_PAYMENT, COMPLETE, page, price_text, redirect, signin_url
+from web.messages import field_sentences, parse_price, refused_for_now, said_better, title_problem
+from web.rendering import (
+    AWAITING_PAYMENT,
+    COMPLETE,
+    clock,
+    page,
+    price_text,
+    redirect,
+    signin_url,
+    with_notice,
+)
 
 router = APIRouter()
+
+# A ticket form's fields in page order: focus goes to the first one in error.
+FIELDS = ("title", "price")
+# The API's words when a ticket someone is paying for is bought.
+TICKET_RESERVED = "Ticket is already reserved"
+
+
+def _first_in_error(errors: dict[str, str]) -> str:
+    return next((name for name in FIELDS if name in errors), FIELDS[0])
+
+
+def _form_check(title: str, price: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(the body for the API, the plain mistakes found before asking it)."""
+    problems = {}
+    if problem := title_problem(title):
+        problems["title"] = problem
+    amount, problem = parse_price(price)
+    if problem:
+        problems["price"] = problem
+    return {"title": title.strip(), "price": amount}, problems
+
+
+def _refusal(response: httpx.Response, error: ApiError) -> tuple[dict[str, str], list[str]]:
+    """(field errors, other messages) of a refused form, as the shop says them."""
+    if response.status_code in (429, 503):
+        return {}, [refused_for_now(response, error.message)]
+    fields = error.fields
+    return field_sentences(fields) if response.status_code == 400 else fields, [
+        said_better(message) for message in error.messages
+    ]
+
 
 PAGE_SIZE = 20
 MAX_PAGE = 500
@@ -50,7 +92,9 @@ async def new_form(request: Request, api: ApiDep) -> Response:
     user = await api.current_user()
     if user is None:
         return redirect(api, signin_url("/tickets/new"))
-    return page(request, api, "ticket_new.html", user=user, values={}, errors={}, messages=[])
+    return page(
+        request, api, "ticket_new.html", user=user, values={}, errors={}, messages=[], focus="title"
+    )
 
 
 @router.post("/tickets/new")
@@ -62,21 +106,27 @@ async def create(
 ) -> Response:
     if not api.signed_in:
         return redirect(api, signin_url("/tickets/new"))
-    created = await api.call("POST", "/api/tickets", json={"title": title, "price": price.strip()})
-    if created.status_code == 201:
-        return redirect(api, f"/tickets/{created.json()['id']}")
-    if created.status_code == 401:
-        return redirect(api, signin_url("/tickets/new"))
-    error = api_error(created)
+    body, errors = _form_check(title, price)
+    messages: list[str] = []
+    status_code = 400
+    if not errors:
+        created = await api.call("POST", "/api/tickets", json=body)
+        if created.status_code == 201:
+            return redirect(api, with_notice(f"/tickets/{created.json()['id']}", "listed"))
+        if created.status_code == 401:
+            return redirect(api, signin_url("/tickets/new"))
+        errors, messages = _refusal(created, api_error(created))
+        status_code = created.status_code
     return page(
         request,
         api,
         "ticket_new.html",
         user=await api.current_user(),
-        status_code=400 if created.status_code < 500 else created.status_code,
+        status_code=status_code,
         values={"title": title, "price": price},
-        errors=error.fields,
-        messages=error.messages,
+        errors=errors,
+        messages=messages,
+        focus=_first_in_error(errors),
     )
 
 
@@ -129,10 +179,12 @@ async def _ticket_page(
     edit_errors: dict[str, str] | None = None,
     edit_messages: list[str] | None = None,
     buy_messages: list[str] | None = None,
+    buy_refused: bool = False,
     saved: bool = False,
 ) -> Response:
     user = await api.current_user()
     status, reserved_until, own_order = await ticket_status(api, ticket, user)
+    edit_errors = edit_errors or {}
     return page(
         request,
         api,
@@ -146,9 +198,11 @@ async def _ticket_page(
         is_seller=user is not None and user.get("id") == ticket.get("userId"),
         edit_values=edit_values
         or {"title": str(ticket.get("title", "")), "price": price_text(ticket.get("price"))},
-        edit_errors=edit_errors or {},
+        edit_errors=edit_errors,
         edit_messages=edit_messages or [],
+        edit_focus=_first_in_error(edit_errors) if edit_errors else "",
         buy_messages=buy_messages or [],
+        buy_refused=buy_refused,
         saved=saved,
     )
 
@@ -171,9 +225,17 @@ async def edit(
     here = f"/tickets/{quote(ticket_id, safe='')}"
     if not api.signed_in:
         return redirect(api, signin_url(here))
-    edited = await api.call(
-        "PUT", f"/api/tickets/{quote(ticket_id, safe='')}", json={"title": title, "price": price}
-    )
+    body, errors = _form_check(title, price)
+    if errors:
+        return await _ticket_page(
+            request,
+            api,
+            await _ticket(api, ticket_id),
+            status_code=400,
+            edit_values={"title": title, "price": price},
+            edit_errors=errors,
+        )
+    edited = await api.call("PUT", f"/api/tickets/{quote(ticket_id, safe='')}", json=body)
     if edited.status_code == 200:
         return redirect(api, here + "?saved=true")
     if edited.status_code == 404:
@@ -181,14 +243,19 @@ async def edit(
     if edited.status_code == 401:
         return redirect(api, signin_url(here))
     error = api_error(edited)
+    if edited.status_code == 409:
+        # Reserved (or sold) meanwhile: the page says why editing waits, and the form
+        # shows the ticket as it is, not the refused values.
+        return await _ticket_page(request, api, await _ticket(api, ticket_id), status_code=409)
+    errors, messages = _refusal(edited, error)
     return await _ticket_page(
         request,
         api,
         await _ticket(api, ticket_id),
         status_code=edited.status_code,
         edit_values={"title": title, "price": price},
-        edit_errors=error.fields,
-        edit_messages=error.messages,
+        edit_errors=errors,
+        edit_messages=messages,
     )
 
 
@@ -204,10 +271,25 @@ async def buy(request: Request, api: ApiDep, ticket_id: str) -> Response:
     if ordered.status_code == 401:
         return redirect(api, signin_url(here))
     error = api_error(ordered)
+    ticket = await _ticket(api, ticket_id)
+    if ordered.status_code in (429, 503):
+        message = refused_for_now(ordered, error.message)
+    elif error.message == TICKET_RESERVED:
+        until = ticket.get("reservedUntil")
+        message = (
+            f"Someone else is paying for this ticket. If they have not paid by "
+            f"{clock(until)}, it goes back on sale."
+            if until
+            else "Someone else is paying for this ticket right now. If they do not pay in "
+            "time, it goes back on sale."
+        )
+    else:
+        message = said_better(error.message)
     return await _ticket_page(
         request,
         api,
-        await _ticket(api, ticket_id),
+        ticket,
         status_code=ordered.status_code,
-        buy_messages=[error.message],
+        buy_messages=[message],
+        buy_refused=True,
     )

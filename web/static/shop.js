@@ -62,6 +62,29 @@
     postal_code: ["Postal code", "ZIP"]
   };
 
+  // A card number is written in groups ("4242 4242 4242 4242"), typed or pasted; the
+  // stand-in's field reads its value as it is, so only the digits are kept, before it
+  // reads them (this listener runs first: it captures on the way down).
+  function digitsOnly(container) {
+    container.addEventListener("input", function (event) {
+      var input = event.target;
+      if (input.getAttribute("aria-label") !== "Card number") return;
+      var digits = input.value.replace(/\D+/g, "");
+      if (digits !== input.value) input.value = digits;
+    }, true);
+  }
+
+  // What the payment provider says reaches the buyer only as a sentence: never a bare
+  // "Bad request".
+  var CARD_NOT_TAKEN = "The card was not accepted. Check its number, expiry and CVC, " +
+    "or try another card.";
+
+  function asSentence(text, fallback) {
+    text = String(text || "").trim();
+    if (text.split(/\s+/).length < 3) return fallback || CARD_NOT_TAKEN;
+    return /[.!?]$/.test(text) ? text : text + ".";
+  }
+
   function labelInputs(container) {
     container.querySelectorAll("input").forEach(function (input) {
       var label = LABELS[input.getAttribute("placeholder")];
@@ -77,12 +100,12 @@
   async function paymentMethodId(stripe, card) {
     var made = await stripe.createPaymentMethod({ type: "card", card: card });
     if (made && made.paymentMethod) return { id: made.paymentMethod.id };
-    if (made && made.error) return { error: made.error.message };
+    if (made && made.error) return { error: asSentence(made.error.message) };
     // localstripe's stand-in has no createPaymentMethod; the card of a token it makes
     // serves as the PaymentMethod (Stripe accepts card ids there too).
     var token = await stripe.createToken(card);
     if (token && token.token && token.token.card) return { id: token.token.card.id };
-    return { error: (token && token.error && token.error.message) || "Check the card details." };
+    return { error: asSentence(token && token.error && token.error.message) };
   }
 
   // localstripe's stand-in declares a global `class Element`, which as a page script
@@ -141,7 +164,7 @@
       failed = intent.last_payment_error || {};
     }
     if (!result || failed) {
-      say(((failed && failed.message) || "Your bank did not confirm the payment.") +
+      say(asSentence(failed && failed.message, "Your bank did not confirm the payment.") +
           " Try again, or use another card.", false);
       if (button) button.disabled = false;
       return;
@@ -156,6 +179,7 @@
     var holder = form.querySelector("#card-element");
     card.mount(holder);
     labelInputs(holder);
+    digitsOnly(holder);
     var button = form.querySelector("[data-pay-button]");
 
     form.addEventListener("submit", async function (event) {
@@ -196,6 +220,34 @@
     scope.querySelectorAll("[data-client-secret]").forEach(confirmWithBank);
   }
 
+  // The phone header's menu button: the links fold behind it (CSS, on narrow screens).
+  function menu() {
+    var button = document.querySelector(".menu-button");
+    if (!button) return;
+    document.documentElement.classList.add("has-menu");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var open = button.getAttribute("aria-expanded") !== "true";
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // A form that asks first (Cancel order): its dialog, instead of the page that asks.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var id = form.getAttribute && form.getAttribute("data-opens-dialog");
+    var dialog = id && document.getElementById(id);
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    event.preventDefault();
+    dialog.showModal();
+  });
+  // The dialog's own form is sent by htmx; it closes as the request leaves.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog[open]");
+    if (dialog) dialog.close();
+  });
+
+  menu();
   enhance(document);
   tick();
   setInterval(tick, 1000);
