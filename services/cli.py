@@ -21,6 +21,16 @@ def up(
     raise typer.Exit(run(get_settings(), api_app=api_app or DEFAULT_API_APP))
 
 
+# The default ports of `ticketing serve`: the services from 8001 in their order, the
+# shop on 8005 (where it was before the notifications service came), that one after it.
+WEB_PORT = 8005
+
+
+def _default_port(name: ServiceName) -> int:
+    index = SERVICE_NAMES.index(name)
+    return 8001 + index if 8001 + index < WEB_PORT else 8002 + index
+
+
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}, web")],
@@ -45,7 +55,7 @@ def serve(
         uvicorn.run(
             "web.main:app",
             host=host or web.api_host,
-            port=port if port is not None else 8001 + len(SERVICE_NAMES),
+            port=port if port is not None else WEB_PORT,
             log_config=None,
             proxy_headers=False,
         )
@@ -58,7 +68,7 @@ def serve(
     uvicorn.run(
         f"services.{name}.main:app",
         host=host or settings.api_host,
-        port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
+        port=port if port is not None else _default_port(name),
         log_config=None,
         proxy_headers=False,
     )

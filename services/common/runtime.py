@@ -90,6 +90,8 @@ class ServiceRuntime:
             if consume and definition.change_hints is not None:
                 runtime._spawn(runtime.hints.listen(bus), f"{definition.name}-change-hints")
             if consume:
+                for work in definition.background:
+                    runtime._spawn(work(runtime), f"{definition.name}-background")
                 for consumer in definition.consumers:
                     runner = ConsumerRunner(
                         consumer,

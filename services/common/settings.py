@@ -19,8 +19,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ServiceName = Literal["auth", "tickets", "orders", "payments"]
-SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments")
+ServiceName = Literal["auth", "tickets", "orders", "payments", "notifications"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments", "notifications")
 
 
 # Whom TRUSTED_PROXIES names by default: only this machine (uvicorn's own default).
@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     tickets_database_url: str | None = None
     orders_database_url: str | None = None
     payments_database_url: str | None = None
+    notifications_database_url: str | None = None
 
     # How SQLite is driven: "inline" on the event loop's thread (measured faster), or
     # "aiosqlite" on its own thread (services.common.data.db).
@@ -140,6 +141,15 @@ class Settings(BaseSettings):
     # How long past the payment window a card authentication (3-D Secure) begun inside
     # it may still finish; then the saga asks Stripe and cancels what is unfinished.
     payment_authentication_grace_seconds: int = Field(default=120, ge=0)
+
+    # E-mail (services.notifications): the SMTP server, as smtp://[user:password@]host:port
+    # (smtps:// for TLS from the start; STARTTLS is used whenever the server offers it).
+    # Unset in development: the embedded stack's mail catcher on MAIL_CATCHER_PORT.
+    smtp_url: str | None = None
+    mail_from: str = "Ticketing <tickets@localhost>"
+    # Where the links in e-mails point: the shop's public base URL.
+    public_url: str = "http://127.0.0.1:8000"
+    mail_catcher_port: int = Field(default=8025, ge=1, le=65535)
 
     order_expiration_seconds: int = 15 * 60
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the
