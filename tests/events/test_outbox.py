@@ -38,6 +38,9 @@ from tests.support.apps import service_runtime
 from tests.support.jetstream import decoded, message_count, msg_id, stream_messages
 from tests.support.polling import eventually
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 async def test_event_committed_while_nats_is_down_reaches_the_stream_once(
     settings: Settings, nats_server: NatsServer, js: JetStreamContext

@@ -34,6 +34,9 @@ from workflows.steps import (
     TicketSale,
 )
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 @pytest.fixture
 async def runtimes(

@@ -34,6 +34,9 @@ from workflows.models import (
     RefundInput,
 )
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[ServiceRuntime]:
