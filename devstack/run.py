@@ -195,7 +195,7 @@ class Stack:
             webhook = f"{self.api_url}/api/payments/webhook"
             self.localstripe.send_webhooks(webhook, self.webhook_secret)
         if self.mail_catcher is not None:
-            self.maildir.mkdir(parents=True, exist_ok=True)
+            # Not made here: the catcher makes the Maildir (and its tmp/new/cur) itself.
             self.started.append(self.mail_catcher)
             self.mail_catcher.start()
         for process in [self.api, self.codec_server, *self.workers]:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.common.http.forwarded import resolve_forwarded_client
 from web.api_client import ApiUnavailable, new_http_client
 from web.dependencies import api_for
-from web.pages import auth, entry_codes, my, orders, tickets
+from web.pages import auth, entry_codes, my, notices, orders, tickets
 from web.rendering import STATIC, page
 from web.settings import WebSettings, get_web_settings
 
@@ -56,7 +56,7 @@ def create_app(
     )
     app.state.settings = settings
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
-    for module in (tickets, auth, orders, my, entry_codes):
+    for module in (tickets, auth, orders, my, entry_codes, notices):
         app.include_router(module.router)
     install_error_pages(app)
     resolve_forwarded_client(app, settings.trusted_proxies)

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from tests.support.cards import VISA
 from tests.support.stack import RunningStack
 from tests.web.conftest import PASSWORD, Visitor
+from tests.web.test_rough_edges import wait_until
 from tests.web.test_shop import SETTLE_MS, STATE, unique
 
 NewVisitor = Callable[..., Visitor]
@@ -99,12 +100,28 @@ def test_the_buyers_code_lets_in_once_the_sellers_is_void_and_it_sells_on(
     assert verdict(scan(buyer, buyer_code)) == "forbidden"
 
 
-def test_the_buyer_relists_the_ticket_and_a_third_user_buys_it(visitor: NewVisitor) -> None:
+def test_the_buyer_relists_the_ticket_and_a_third_user_buys_it(
+    visitor: NewVisitor, shop: RunningStack
+) -> None:
     seller = visitor().sign_up()
     title = unique("Encore")
     ticket = seller.sell(title, "40")
     buyer = visitor().sign_up()
     buy_and_pay(buyer, ticket)
+
+    # The seller is told: a Notices count, the notice, and an e-mail in the catcher.
+    home = seller.go("/")
+    expect(home.locator("[data-unread]")).to_be_visible(timeout=SETTLE_MS)
+    notices = seller.go("/notices")
+    expect(notices.locator("[data-notice-kind='sold']", has_text=title)).to_have_count(1)
+    expect(seller.go("/").locator("[data-unread]")).to_have_count(0)
+    inbox = Path(shop.env["DATA_DIR"]) / "mail" / "new"
+
+    def mailed() -> bool:
+        sent = [path.read_text(errors="replace") for path in inbox.glob("*")]
+        return any(f"Subject: Your ticket sold: {title}" in text for text in sent)
+
+    wait_until(mailed, "the seller's e-mail in the mail catcher")
 
     held = buyer.go("/my/tickets").locator("[data-held-ticket-id]", has_text=title)
     held.get_by_role("link", name="Sell this ticket").click()
