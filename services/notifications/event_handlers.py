@@ -46,6 +46,17 @@ async def on_ticket(event: TicketCreated | TicketUpdated, uow: UnitOfWork) -> No
     elif event.version > known.version:
         known.title, known.version = event.title, event.version
     if isinstance(event, TicketUpdated) and event.status == TicketStatus.SOLD:
+        # A sold ticket changes again (checked in at the gate, its holder relisting it):
+        # the seller hears of the sale once, of its first sold event.
+        told = await uow.session.scalar(
+            select(Notice.id).where(
+                Notice.kind == NoticeKind.SOLD,
+                Notice.ticket_id == event.ticket_id,
+                Notice.order_id == event.order_id,
+            )
+        )
+        if told is not None:
+            return
         await _notice(
             uow,
             event.event_id,

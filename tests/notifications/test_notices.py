@@ -140,7 +140,11 @@ async def test_each_notice_once_across_redeliveries_and_restarts(
         unread = await client.get("/api/notifications/unread", headers=bearer(settings, buyer))
         assert unread.json() == {"unread": 0}
 
-    # Stopped; every event delivered again (as after a lost ack), then started again.
+    # Stopped; every event delivered again (as after a lost ack), and the sold ticket
+    # changed once more (checked in at a gate: a new event, still sold), then started.
+    sold = events[4]
+    assert isinstance(sold, TicketUpdated)
+    events.append(sold.model_copy(update={"version": 4, "event_id": uuid4()}))
     for event in events:
         await publish_event(js, settings.events_stream, event, msg_id=str(uuid4()))
     async with running(settings) as (runtime, _):
