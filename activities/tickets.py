@@ -16,8 +16,9 @@ from temporalio.exceptions import ApplicationError
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.runtime import ServiceRuntime
 from services.tickets import operations
+from services.tickets.event_errors import EventStarted
 from services.tickets.operations import Outcome
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.steps import Activity, LockedTicket, TicketHold, TicketSale
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
@@ -42,13 +43,19 @@ class TicketsActivities:
     @activity.defn(name=Activity.RESERVE_TICKET)
     async def reserve_ticket(self, hold: TicketHold) -> LockedTicket:
         """Lock the ticket for the order, and answer its price at that moment;
-        TicketUnavailable (non-retryable) if it is taken."""
+        TicketUnavailable (non-retryable) if it is taken, or its event has started."""
         async with self.runtime.unit_of_work() as uow:
-            outcome = await operations.reserve(uow, hold.ticket_id, hold.order_id)
+            try:
+                outcome = await operations.reserve(uow, hold.ticket_id, hold.order_id)
+            except EventStarted as started:
+                # Refused like a taken ticket: the saga cancels the order, nothing held.
+                raise ApplicationError(
+                    started.message, type=FailureType.TICKET_UNAVAILABLE, non_retryable=True
+                ) from None
             if outcome is Outcome.REFUSED:
                 raise ApplicationError(
                     "Ticket is already reserved",
-                    type=PurchaseError.TICKET_UNAVAILABLE,
+                    type=FailureType.TICKET_UNAVAILABLE,
                     non_retryable=True,
                 )
             price_cents = await operations.locked_price(uow, hold.ticket_id, hold.order_id)
@@ -73,6 +80,6 @@ class TicketsActivities:
         if outcome is Outcome.REFUSED:
             raise ApplicationError(
                 f"ticket {sale.ticket_id} is not held by order {sale.order_id}",
-                type=PurchaseError.TICKET_NOT_HELD,
+                type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )

@@ -205,11 +205,73 @@ def admin_revoke(email: Annotated[str, typer.Argument(help="the user's e-mail ad
     _set_role(email, "user")
 
 
+events = typer.Typer(
+    no_args_is_help=True, help="Look after events, in the tickets database (admins)."
+)
+app.add_typer(events, name="events")
+
+
+@events.command("merge")
+def events_merge(
+    keep: Annotated[str, typer.Argument(help="the id of the event to keep")],
+    duplicate: Annotated[str, typer.Argument(help="the id of its duplicate, deleted")],
+) -> None:
+    """Merge a duplicate event into another: its tickets move, then it is deleted."""
+    import asyncio
+    from uuid import UUID
+
+    from services.common.errors import DomainError
+    from services.tickets.event_admin import merge
+
+    try:
+        keep_id, duplicate_id = UUID(keep), UUID(duplicate)
+    except ValueError:
+        raise typer.BadParameter("an event id is a UUID") from None
+    try:
+        moved = asyncio.run(merge(get_settings(), keep_id, duplicate_id))
+    except DomainError as refused:
+        typer.echo(refused.message, err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{moved} ticket(s) moved to {keep_id}; event {duplicate_id} deleted")
+
+
 def _service_name(service: str) -> ServiceName:
     try:
         return service_name(service)
     except ValueError as unknown:
         raise typer.BadParameter(str(unknown), param_hint="SERVICE") from None
+
+
+@app.command()
+def replay(
+    since: Annotated[
+        str, typer.Option(help="how far back purchases started, e.g. 30m, 2h, 1d")
+    ] = "1d",
+    query: Annotated[str | None, typer.Option(help="a visibility query to narrow it")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many histories")] = 1000,
+) -> None:
+    """Replay recent purchases' histories from the namespace on this code (before a
+    deploy): exits 1, naming them, if any would not replay."""
+    import asyncio
+    from datetime import timedelta
+
+    from services.common.temporal import connect_temporal, exit_without_finalizing
+    from worker.replay import replay_recent
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if since[-1:] not in units or not since[:-1].isdigit():
+        raise typer.BadParameter("a number and m, h or d, e.g. 30m", param_hint="--since")
+    window = timedelta(**{units[since[-1]]: int(since[:-1])})
+
+    async def _replay() -> int:
+        client = await connect_temporal(get_settings())
+        report = await replay_recent(client, window, query=query, limit=limit)
+        for workflow_id, failure in report.failures.items():
+            typer.echo(f"{workflow_id}: {failure}", err=True)
+        typer.echo(f"replayed {report.replayed}, {len(report.failures)} would not replay")
+        return 1 if report.failures else 0
+
+    exit_without_finalizing(asyncio.run(_replay()))
 
 
 @app.command()

@@ -57,7 +57,8 @@ def create_gateway(
 ) -> Gateway:
     settings = settings or get_settings()
     definitions = [load_definition(name) for name in services]
-    apps = {definition.api_prefix: create_app(definition, settings) for definition in definitions}
+    service_apps = [(definition, create_app(definition, settings)) for definition in definitions]
+    apps = {prefix: app for definition, app in service_apps for prefix in definition.api_prefixes}
     fallback = FastAPI(title="Ticketing", docs_url=None, redoc_url=None)
     # The shop calls the API as any client does, over HTTP, but here the API is in this
     # very process: its requests go straight to the services' apps instead of out
@@ -71,7 +72,7 @@ def create_gateway(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            for app in [*apps.values(), web]:
+            for app in [*(app for _, app in service_apps), web]:
                 await stack.enter_async_context(app.router.lifespan_context(app))
             yield
 

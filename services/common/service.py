@@ -24,7 +24,8 @@ class ServiceDefinition:
     tables: CommonTables
     # The folder of the service's Alembic scripts (env.py, versions/).
     migrations: Path
-    # Every router of a service shares its prefix: the one place it is written.
+    # Each router's prefix is the one place its path is written; the first router's is
+    # the service's own (its OpenAPI document lives under it).
     routers: Sequence[APIRouter] = ()
     consumers: Sequence[Consumer] = field(default_factory=tuple)
     # Only auth mints tokens, and only it needs the private key.
@@ -40,6 +41,10 @@ class ServiceDefinition:
 
     @property
     def api_prefix(self) -> str:
-        prefixes = {router.prefix for router in self.routers}
-        assert len(prefixes) == 1, f"{self.name}'s routers must share one prefix: {prefixes}"
-        return prefixes.pop()
+        assert self.routers, f"{self.name} has no routes"
+        return self.routers[0].prefix
+
+    @property
+    def api_prefixes(self) -> tuple[str, ...]:
+        """Every prefix the service answers under (tickets also owns /api/events)."""
+        return tuple(dict.fromkeys(router.prefix for router in self.routers))

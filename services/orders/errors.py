@@ -1,12 +1,12 @@
 """How the orders service refuses (services.common.errors says how each kind is answered).
 
 The saga's refusals reach the orders routes as these too: its purchase client maps a
-failure type of ``workflows.contracts.PurchaseError`` to the error here.
+failure type of ``workflows.contracts.FailureType`` to the error here.
 """
 
 from __future__ import annotations
 
-from services.common.errors import Missing, NotPermitted, StateConflict
+from services.common.errors import Limited, Missing, NotPermitted, StateConflict
 
 
 class TicketNotFound(Missing):
@@ -43,6 +43,17 @@ class TooManyOpenOrders(StateConflict):
         )
 
 
+class HeldRecently(Limited):
+    """The buyer's last order of this ticket ended unpaid (cancelled or expired) too
+    recently: a ticket is not held by one buyer window after window."""
+
+    default_message = "Your last order of this ticket ended unpaid: you can order it again later"
+
+
+class TooManyUnpaidOrders(Limited):
+    default_message = "Too many of your orders ended unpaid today: try again later"
+
+
 class OrderNotFound(Missing):
     default_message = "Order not found"
 
@@ -74,3 +85,10 @@ class OrderAlreadyCancelled(StateConflict):
     """Marking awaiting payment an order cancelled meanwhile (its saga's start failed)."""
 
     default_message = "The order was cancelled before its ticket was locked"
+
+
+class EventStarted(StateConflict):
+    """The ticket's event has started (the replica's date; the tickets service, the
+    authority, refuses it too in the saga's reserve step)."""
+
+    default_message = "Event has started"

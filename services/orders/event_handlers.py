@@ -29,6 +29,7 @@ def _replicated(event: TicketCreated | TicketUpdated) -> dict[str, Any]:
         "user_id": event.user_id,
         "status": event.status,
         "order_id": event.order_id,
+        "starts_at": None if event.event is None else event.event.starts_at,
     }
 
 

@@ -37,6 +37,8 @@ class Ticket(Base):
     user_id: Mapped[UUID] = mapped_column(Uuid)
     status: Mapped[TicketStatus] = mapped_column(String(16))
     order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    # When its event starts (None: no event, no date given): from then on it sells nothing.
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     # The version of the last event applied (set from events, never bumped here).
     version: Mapped[int]
 

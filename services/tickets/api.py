@@ -6,17 +6,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 
+from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
 from services.common.http.ids import id_or_not_found
+from services.common.http.throttle import per_user
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
 from services.tickets.errors import TicketNotFound
-from services.tickets.models import Ticket
+from services.tickets.event_operations import event_for_ticket
+from services.tickets.models import Event, Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
+from services.tickets.search import Sort, make_cursor, search_tickets, ticket_sort_key
+from services.tickets.search_query import MAX_SEARCH_PAGE, SearchQuery
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 
@@ -29,6 +34,7 @@ MAX_OFFSET = 1_000_000_000
 # serialised once, without FastAPI validating the returned models a second time.
 _PAGE = TypeAdapter(list[TicketOut])
 _tickets = Ticket.__table__.c
+_events = Event.__table__.c
 _FOR_SALE = (
     select(
         _tickets.id,
@@ -38,8 +44,23 @@ _FOR_SALE = (
         _tickets.version,
         _tickets.order_id,
         _tickets.status,
+        _tickets.event_id,
+        _tickets.section,
+        _tickets.row,
+        _tickets.seat,
+        _events.name.label("event_name"),
+        _events.venue,
+        _events.city,
+        _events.starts_at,
+        _events.ends_at,
+        _events.utc_offset_minutes,
     )
-    .where(_tickets.status == TicketStatus.AVAILABLE)
+    .outerjoin(Event.__table__, _events.id == _tickets.event_id)
+    # Nothing for an event that has started.
+    .where(
+        _tickets.status == TicketStatus.AVAILABLE,
+        or_(_tickets.event_id.is_(None), _events.starts_at > bindparam("now")),
+    )
     .order_by(_tickets.created_at.desc(), _tickets.id)
 )
 
@@ -47,18 +68,44 @@ _FOR_SALE = (
 @router.get("", response_model=list[TicketOut])
 async def list_for_sale(
     read_sessions: ReadSessionsDep,
+    search: Annotated[SearchQuery, Query()],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
-    """Tickets for sale (neither reserved nor sold), newest first."""
+    """Tickets for sale (neither reserved nor sold, nor for an event that has started),
+    newest first. With any of the search parameters: those that match, in the order
+    asked (``sort``, newest first by default), a page at a time by ``cursor`` (the next
+    page's link is in the ``Link`` header)."""
+    if search.given:
+        return await _search(read_sessions, search, limit)
     async with read_sessions() as session:
-        rows = (await session.execute(_FOR_SALE.limit(limit + 1).offset(offset))).all()
+        rows = (
+            await session.execute(_FOR_SALE.limit(limit + 1).offset(offset), {"now": utc_now()})
+        ).all()
     headers = {}
     if len(rows) > limit:
         headers["Link"] = f'<{router.prefix}?limit={limit}&offset={offset + limit}>; rel="next"'
-    page = [TicketOut.of(row) for row in rows[:limit]]
+    page = [TicketOut.of_row(row) for row in rows[:limit]]
     return Response(
         _PAGE.dump_json(page, by_alias=True), media_type="application/json", headers=headers
+    )
+
+
+async def _search(read_sessions: ReadSessionsDep, search: SearchQuery, limit: int) -> Response:
+    filters = search.filters(limit=min(limit, MAX_SEARCH_PAGE), default_sort=Sort.NEWEST)
+    async with read_sessions() as session:
+        dialect = session.get_bind().dialect.name
+        found = list((await session.scalars(search_tickets(filters, utc_now(), dialect))).unique())
+    page = found[: filters.limit]
+    headers = {}
+    if len(found) > filters.limit:
+        last = page[-1]
+        cursor = make_cursor(filters.sort, ticket_sort_key(filters, last), last.id)
+        headers["Link"] = f'<{search.next_url(router.prefix, cursor, filters.limit)}>; rel="next"'
+    return Response(
+        _PAGE.dump_json([TicketOut.of(ticket) for ticket in page], by_alias=True),
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -86,19 +133,60 @@ async def show(ticket_id: str, read_sessions: ReadSessionsDep) -> MyTicketOut:
     return MyTicketOut.of(ticket)
 
 
-@router.post("", status_code=201, response_model=TicketOut)
+def _place(body: TicketIn) -> operations.Place:
+    return operations.Place(section=body.section, row=body.row, seat=body.seat)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.listings_per_seller,
+            "listings-seller",
+            "Too many tickets listed in a short time: try again later",
+        )
+    ],
+)
 async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> TicketOut:
-    ticket = await operations.list_ticket(uow, user.id, body.title, to_cents(body.price))
+    """List a ticket, for an event (``eventId``, not started) or without one."""
+    event = None if body.event_id is None else await event_for_ticket(uow, body.event_id)
+    ticket = await operations.list_ticket(
+        uow, user.id, body.title, to_cents(body.price), event=event, place=_place(body)
+    )
     await uow.commit()
     return TicketOut.of(ticket)
 
 
-@router.put("/{ticket_id}", response_model=TicketOut)
+@router.put(
+    "/{ticket_id}",
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.ticket_edits_per_seller,
+            "edits-seller",
+            "Too many ticket edits in a short time: try again later",
+        )
+    ],
+)
 async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:
+    """Edit a ticket; the parts left out of the body (event, section, row, seat) stay."""
+    given = body.model_fields_set
+    event: Event | operations.Unchanged | None = operations.UNCHANGED
+    if "event_id" in given:
+        event = None if body.event_id is None else await event_for_ticket(uow, body.event_id)
+    place = _place(body) if given & {"section", "row", "seat"} else operations.UNCHANGED
     ticket = await operations.edit_ticket(
-        uow, id_or_not_found(ticket_id, TicketNotFound), user.id, body.title, to_cents(body.price)
+        uow,
+        id_or_not_found(ticket_id, TicketNotFound),
+        user.id,
+        body.title,
+        to_cents(body.price),
+        event=event,
+        place=place,
     )
     await uow.commit()
     return TicketOut.of(ticket)

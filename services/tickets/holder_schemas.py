@@ -27,7 +27,7 @@ class HeldTicketOut(TicketOut):
     used_at: datetime | None
 
     @classmethod
-    def of(cls, ticket: Ticket) -> HeldTicketOut:  # type: ignore[override]
+    def of(cls, ticket: Ticket) -> HeldTicketOut:
         return cls.model_construct(
             **TicketOut.of(ticket).model_dump(),
             generation=ticket.generation,

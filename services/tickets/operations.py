@@ -9,32 +9,70 @@ repeated for the same order, it finds the work done and changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Final
 from uuid import UUID, uuid4
 
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
+from services.common.clock import utc_now
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.messaging.events import TicketStatus
 from services.tickets.errors import NotTicketOwner, TicketNotFound, TicketReserved, TicketSold
+from services.tickets.event_errors import EventStarted
+from services.tickets.event_rules import has_started, not_started, refuse_started
 from services.tickets.events import ticket_created, ticket_updated
-from services.tickets.models import Ticket, TicketHolder
+from services.tickets.models import Event, Ticket, TicketHolder
+from services.tickets.search import ticket_search_text
 
 
-async def list_ticket(uow: UnitOfWork, seller_id: UUID, title: str, price_cents: int) -> Ticket:
+class Unchanged(Enum):
+    """An edit that leaves a part as it is (the course's client edits title and price)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED: Final = Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where in the venue a ticket is; each part optional."""
+
+    section: str | None = None
+    row: str | None = None
+    seat: str | None = None
+
+
+async def list_ticket(
+    uow: UnitOfWork,
+    seller_id: UUID,
+    title: str,
+    price_cents: int,
+    *,
+    event: Event | None = None,
+    place: Place = Place(),
+) -> Ticket:
+    """EventPassed for an event that has started."""
+    refuse_started(event)
     ticket_id = uuid4()
     ticket = Ticket(
         id=ticket_id,
+        holder_id=seller_id,
+        lineage_id=ticket_id,
         title=title,
         price_cents=price_cents,
         user_id=seller_id,
-        holder_id=seller_id,
-        lineage_id=ticket_id,
+        event=event,
+        section=place.section,
+        row=place.row,
+        seat=place.seat,
     )
+    ticket.search_text = ticket_search_text(ticket, event)
     uow.session.add(ticket)
     await uow.session.flush()
     uow.session.add(
@@ -45,9 +83,17 @@ async def list_ticket(uow: UnitOfWork, seller_id: UUID, title: str, price_cents:
 
 
 async def edit_ticket(
-    uow: UnitOfWork, ticket_id: UUID, editor_id: UUID, title: str, price_cents: int
+    uow: UnitOfWork,
+    ticket_id: UUID,
+    editor_id: UUID,
+    title: str,
+    price_cents: int,
+    *,
+    event: Event | Unchanged | None = UNCHANGED,
+    place: Place | Unchanged = UNCHANGED,
 ) -> Ticket:
-    """The seller's edit; refused while the ticket is reserved (or sold)."""
+    """The seller's edit; refused while the ticket is reserved (or sold), and for an event
+    that has started (the ticket's, or the one it moves to)."""
     ticket = await uow.session.get(Ticket, ticket_id)
     if ticket is None:
         raise TicketNotFound()
@@ -57,8 +103,15 @@ async def edit_ticket(
         raise TicketSold()
     if ticket.order_id is not None:
         raise TicketReserved()
+    refuse_started(ticket.event)
+    if not isinstance(event, Unchanged):
+        refuse_started(event)
+        ticket.event = event
+    if not isinstance(place, Unchanged):
+        ticket.section, ticket.row, ticket.seat = place.section, place.row, place.seat
     ticket.title = title
     ticket.price_cents = price_cents
+    ticket.search_text = ticket_search_text(ticket, ticket.event)
     try:
         await uow.session.flush()
     except StaleDataError:
@@ -111,11 +164,12 @@ async def _current(uow: UnitOfWork, ticket_id: UUID) -> Ticket | None:
 
 async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
     """Lock an available ticket for the order (not one its seller has already used at
-    the gate)."""
+    the gate); EventStarted if its event has started."""
     available = (
         (Ticket.status == TicketStatus.AVAILABLE)
         & Ticket.order_id.is_(None)
         & Ticket.used_at.is_(None)
+        & not_started(utc_now())
     )
     if await _conditional_update(
         uow, ticket_id, available, status=TicketStatus.RESERVED, order_id=order_id
@@ -124,6 +178,8 @@ async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
     ticket = await _current(uow, ticket_id)
     if ticket is not None and ticket.order_id == order_id:
         return Outcome.ALREADY_DONE
+    if ticket is not None and has_started(ticket.event):
+        raise EventStarted()
     return Outcome.REFUSED
 
 

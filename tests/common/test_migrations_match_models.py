@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from services.common.data.db import Database
-from services.common.data.migrations import SHARED_VERSION_TABLE, upgrade
+from services.common.data.migrations import SHARED_VERSION_TABLE, include_name, upgrade
 from services.common.settings import SERVICE_NAMES, ServiceName
 from services.definitions import load_definition
 
@@ -25,7 +25,10 @@ async def test_migrations_match_the_models(service: ServiceName, database_url: s
         def differences(connection: Connection) -> list[object]:
             context = MigrationContext.configure(
                 connection,
-                opts={"include_object": lambda _item, name, *_: name != SHARED_VERSION_TABLE},
+                opts={
+                    "include_object": lambda _item, name, *_: name != SHARED_VERSION_TABLE,
+                    "include_name": include_name(definition.metadata),
+                },
             )
             return list(compare_metadata(context, definition.metadata))
 

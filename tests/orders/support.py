@@ -85,17 +85,19 @@ class Market:
         return shown
 
     orders_app_state: Any = None
+    tickets_app_state: Any = None
 
 
 @contextlib.asynccontextmanager
 async def running_market(settings: Settings, temporal: Client) -> AsyncIterator[Market]:
     async with (
         own_stream(settings.nats_url, settings.events_stream),
-        app_client(tickets, settings) as (tickets_client, _tickets_app),
+        app_client(tickets, settings) as (tickets_client, tickets_app),
         app_client(orders, settings) as (orders_client, orders_app),
         running_workers(("tickets", "orders", "payments"), settings, temporal),
     ):
         use_temporal(orders_app, temporal, settings)
         market = Market(settings, tickets_client, orders_client, temporal)
         market.orders_app_state = orders_app.state
+        market.tickets_app_state = tickets_app.state
         yield market

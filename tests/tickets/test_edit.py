@@ -66,7 +66,7 @@ async def test_edit_by_someone_else_is_403(api: TicketsApi) -> None:
     assert response.status_code == 403
     assert response.json() == error("You do not own this ticket")
     shown = (await api.client.get(f"/api/tickets/{ticket['id']}")).json()
-    assert shown == {**ticket, "reservedUntil": None}
+    assert shown == {**ticket, "reservedUntil": None, "eventPassed": False}
 
 
 @pytest.mark.database_matrix
@@ -120,5 +120,5 @@ async def test_invalid_edit_is_400_and_changes_nothing(
     assert response.status_code == 400
     assert sorted(map(str, error_fields(response))) == sorted(fields)
     shown = (await api.client.get(f"/api/tickets/{ticket['id']}")).json()
-    assert shown == {**ticket, "reservedUntil": None}
+    assert shown == {**ticket, "reservedUntil": None, "eventPassed": False}
     assert len(await outbox_rows(api.runtime.database)) == 1  # only ticket.created

@@ -41,12 +41,14 @@ def test_a_code_verifies_to_what_was_signed_and_fits_a_small_qr_code() -> None:
     assert len(text) <= 80
 
 
-@pytest.mark.parametrize("position", [3, 10, 40, -1])
+# Not the last character: base64 without padding leaves a few unused bits there.
+@pytest.mark.parametrize("position", [3, 10, 40, -2])
 def test_an_altered_code_is_refused(position: int) -> None:
     signer = EntryCodeSigner([key("k1")])
     text = signer.sign(CODE)
-    flipped = "A" if text[position] != "A" else "B"
-    altered = text[:position] + flipped + (text[position + 1 :] if position != -1 else "")
+    at = position % len(text)
+    flipped = "A" if text[at] != "A" else "B"
+    altered = text[:at] + flipped + text[at + 1 :]
     with pytest.raises(UnreadableCode):
         signer.verify(altered)
 

@@ -77,6 +77,7 @@ async def test_show_answers_any_ticket_even_reserved(api: TicketsApi) -> None:
         "status": "reserved",
         # Set once the orders service announces the order's window (order.created).
         "reservedUntil": None,
+        "eventPassed": False,
     }
 
 

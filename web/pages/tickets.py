@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from web.api_client import Api, ApiError, api_error
 from web.dependencies import ApiDep
 from web.messages import field_sentences, parse_price, refused_for_now, said_better, title_problem
+from web.pages.events import event_choices, front_page_events
 from web.rendering import (
     AWAITING_PAYMENT,
     COMPLETE,
@@ -67,13 +68,14 @@ async def for_sale(
     request: Request, api: ApiDep, page_number: Annotated[int, Query(alias="page", ge=1)] = 1
 ) -> Response:
     page_number = min(page_number, MAX_PAGE)
-    user, listed = await asyncio.gather(
+    user, listed, found = await asyncio.gather(
         api.current_user(),
         api.call(
             "GET",
             "/api/tickets",
             params={"limit": PAGE_SIZE, "offset": (page_number - 1) * PAGE_SIZE},
         ),
+        front_page_events(api, request.query_params),
     )
     tickets = listed.json() if listed.status_code == 200 else []
     return page(
@@ -84,16 +86,29 @@ async def for_sale(
         tickets=tickets,
         page_number=page_number,
         has_next='rel="next"' in listed.headers.get("link", ""),
+        **found,
     )
 
 
 @router.get("/tickets/new")
-async def new_form(request: Request, api: ApiDep) -> Response:
-    user = await api.current_user()
+async def new_form(
+    request: Request,
+    api: ApiDep,
+    event_id: Annotated[str, Query(alias="eventId", max_length=64)] = "",
+) -> Response:
+    user, events = await asyncio.gather(api.current_user(), event_choices(api))
     if user is None:
         return redirect(api, signin_url("/tickets/new"))
     return page(
-        request, api, "ticket_new.html", user=user, values={}, errors={}, messages=[], focus="title"
+        request,
+        api,
+        "ticket_new.html",
+        user=user,
+        values={"eventId": event_id},
+        errors={},
+        messages=[],
+        events=events,
+        focus="title",
     )
 
 
@@ -103,14 +118,22 @@ async def create(
     api: ApiDep,
     title: Annotated[str, Form()] = "",
     price: Annotated[str, Form()] = "",
+    event_id: Annotated[str, Form(alias="eventId")] = "",
+    section: Annotated[str, Form()] = "",
+    row: Annotated[str, Form()] = "",
+    seat: Annotated[str, Form()] = "",
 ) -> Response:
     if not api.signed_in:
         return redirect(api, signin_url("/tickets/new"))
     body, errors = _form_check(title, price)
+    place = {"section": section, "row": row, "seat": seat}
+    listing: dict[str, Any] = {**body, **{k: v.strip() for k, v in place.items() if v.strip()}}
+    if event_id:
+        listing["eventId"] = event_id
     messages: list[str] = []
     status_code = 400
     if not errors:
-        created = await api.call("POST", "/api/tickets", json=body)
+        created = await api.call("POST", "/api/tickets", json=listing)
         if created.status_code == 201:
             return redirect(api, with_notice(f"/tickets/{created.json()['id']}", "listed"))
         if created.status_code == 401:
@@ -123,10 +146,11 @@ async def create(
         "ticket_new.html",
         user=await api.current_user(),
         status_code=status_code,
-        values={"title": title, "price": price},
+        values={"title": title, "price": price, "eventId": event_id, **place},
         errors=errors,
         messages=messages,
         focus=_first_in_error(errors),
+        events=await event_choices(api),
     )
 
 

@@ -83,7 +83,27 @@ class TicketStatus(StrEnum):
     SOLD = "sold"
 
 
-class TicketCreated(Event):
+class EventOfTicket(BaseModel):
+    """The dated event a ticket is for (an event at a venue, not a message)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: UUID
+    name: str
+    venue: str
+    city: str
+    # The instant it starts (UTC): from then on the ticket is not for sale.
+    starts_at: datetime
+
+
+class TicketOfEvent(Event):
+    """Added after the first release: older messages lack it (None), older consumers
+    ignore it. None also for a ticket listed without an event (no date given)."""
+
+    event: EventOfTicket | None = None
+
+
+class TicketCreated(TicketOfEvent):
     subject = Subject.TICKET_CREATED
     ticket_id: UUID
     title: str
@@ -93,7 +113,7 @@ class TicketCreated(Event):
     order_id: UUID | None = None
 
 
-class TicketUpdated(Event):
+class TicketUpdated(TicketOfEvent):
     subject = Subject.TICKET_UPDATED
     ticket_id: UUID
     title: str

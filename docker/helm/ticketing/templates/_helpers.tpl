@@ -336,7 +336,7 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- define "ticketing.webApiRoutes" -}}
 {{- $fullname := include "ticketing.fullname" . -}}
 {{- $routes := dict -}}
-{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/orders" "orders" "/api/payments" "payments" "/api/notifications" "notifications" }}
+{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/events" "tickets" "/api/orders" "orders" "/api/payments" "payments" "/api/notifications" "notifications" }}
 {{- $_ := set $routes $prefix (printf "http://%s-%s" $fullname $service) }}
 {{- end -}}
 {{ toJson $routes }}
