@@ -40,6 +40,9 @@ from tests.support.jetstream import publish_event
 from tests.support.polling import eventually
 from tests.support.ports import free_port
 
+# Generous: the machine running the tests may be busy; each wait ends as soon as it can.
+WAIT = 60.0
+
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
 
@@ -123,7 +126,9 @@ async def test_each_notice_once_across_redeliveries_and_restarts(
     async with running(settings) as (runtime, client):
         for event in events:
             await publish_event(js, settings.events_stream, event)
-        await eventually(lambda: _subjects(inbox), lambda got: got == expected, what="2 e-mails")
+        await eventually(
+            lambda: _subjects(inbox), lambda got: got == expected, within=WAIT, what="2 e-mails"
+        )
         receipt = next(m for m in inbox.messages if m["To"] == "buyer@test.dev")
         parts = {part.get_content_type(): part.get_payload(decode=True) for part in receipt.walk()}
         assert str(order).encode() in parts["text/plain"]
@@ -163,6 +168,7 @@ async def test_each_notice_once_across_redeliveries_and_restarts(
         await eventually(
             lambda: _subjects(inbox),
             lambda got: ("buyer@test.dev", "Your hold expired: Gala") in got,
+            within=WAIT,
             what="the hold-expired e-mail",
         )
         assert await notice_count(runtime) == 3
@@ -188,12 +194,12 @@ async def test_a_failing_mail_server_is_tried_again_and_holds_no_event_up(
                 rows = (await session.scalars(select(Notice))).all()
             return all(n.attempts >= 1 and n.last_error and n.sent_at is None for n in rows)
 
-        await eventually(tried, what="a failed first try of each e-mail")
+        await eventually(tried, within=WAIT, what="a failed first try of each e-mail")
         inbox = Inbox(port)
         inbox.controller.start()
         try:
             await eventually(
-                lambda: _subjects(inbox), lambda got: len(got) == 2, within=30, what="the retries"
+                lambda: _subjects(inbox), lambda got: len(got) == 2, within=WAIT, what="the retries"
             )
         finally:
             inbox.controller.stop()
