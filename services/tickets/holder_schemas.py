@@ -46,6 +46,12 @@ class CheckOut(ApiModel):
     ticket_id: UUID | None = None
     title: str | None = None
     generation: int | None = None
+    event_name: str | None = None
+    venue: str | None = None
+    starts_at: datetime | None = None
+    section: str | None = None
+    row: str | None = None
+    seat: str | None = None
     used_at: datetime | None = None
     replaced_at: datetime | None = Field(
         default=None, description="A void code: when the ticket changed holder."
@@ -54,7 +60,15 @@ class CheckOut(ApiModel):
     @classmethod
     def of(cls, verdict: Verdict) -> CheckOut:
         known = verdict.status is not CodeStatus.UNKNOWN and verdict.ticket is not None
+        ticket = verdict.ticket if known else None
+        event = ticket.event if ticket is not None else None
         return cls(
+            event_name=event.name if event is not None else None,
+            venue=event.venue if event is not None else None,
+            starts_at=as_utc(event.starts_at) if event is not None else None,
+            section=ticket.section if ticket is not None else None,
+            row=ticket.row if ticket is not None else None,
+            seat=ticket.seat if ticket is not None else None,
             status=verdict.status,
             message=verdict.message,
             ticket_id=verdict.ticket.id if known and verdict.ticket else None,

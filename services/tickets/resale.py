@@ -28,6 +28,7 @@ from services.tickets.errors import (
     TicketOnSale,
     TicketUsed,
 )
+from services.tickets.event_rules import refuse_started
 from services.tickets.events import ticket_created, ticket_updated
 from services.tickets.models import Ticket, TicketHolder
 
@@ -56,6 +57,7 @@ async def resell(
         raise TicketOnSale()
     if ticket.used_at is not None:
         raise TicketUsed()
+    refuse_started(ticket.event)
     cap = price_cap_cents(ticket.price_cents, cap_percent)
     if cap is not None and price_cents > cap:
         raise ResalePriceTooHigh(
@@ -83,6 +85,12 @@ async def resell(
     new_id = uuid4()
     listing = Ticket(
         id=new_id,
+        # The same seat of the same event.
+        event=old.event,
+        section=old.section,
+        row=old.row,
+        seat=old.seat,
+        search_text=old.search_text,
         title=old.title,
         price_cents=price_cents,
         user_id=holder_id,

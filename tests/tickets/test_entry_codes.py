@@ -111,6 +111,7 @@ async def test_the_holder_sees_the_code_and_nobody_else(api: TicketsApi) -> None
     assert missing.status_code == 404
 
 
+@pytest.mark.database_matrix
 async def test_a_sale_re_issues_the_code_in_the_same_change(api: TicketsApi) -> None:
     seller, buyer = uuid4(), uuid4()
     ticket = await api.create(seller, price=30)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID, uuid4
 
+import pytest
+
 from services.common.identity.tokens import Role
 from services.tickets import operations
 from services.tickets.entry_codes import EntryCode, EntryCodeSigner
@@ -13,6 +15,7 @@ from tests.tickets.holders import check, code_of, gate, sell, token_of
 from tests.tickets.support import TicketsApi, error
 
 
+@pytest.mark.database_matrix
 async def test_check_in_once_then_used_saying_when(api: TicketsApi) -> None:
     seller = uuid4()
     ticket_id = (await api.create(seller, title="Opera"))["id"]
@@ -69,6 +72,7 @@ async def test_only_gate_staff_check_codes(api: TicketsApi) -> None:
     assert (await check(api, code)).json()["status"] == "valid"
 
 
+@pytest.mark.database_matrix
 async def test_two_gates_at_the_same_instant_one_wins(api: TicketsApi) -> None:
     seller = uuid4()
     ticket_id = (await api.create(seller))["id"]

@@ -15,7 +15,7 @@ from services.common.settings import Settings
 from services.tickets.service import definition as tickets
 from tests.support.apps import app_client
 from tests.tickets.holders import check, code_of, sell, token_of
-from tests.tickets.support import TicketsApi, error
+from tests.tickets.support import TicketsApi, create_event, error, start_event
 
 
 async def resell(api: TicketsApi, ticket_id: object, holder: UUID, price: object) -> httpx.Response:
@@ -31,6 +31,7 @@ async def bought(api: TicketsApi, price: int = 40) -> tuple[UUID, UUID, UUID]:
     return seller, buyer, ticket_id
 
 
+@pytest.mark.database_matrix
 async def test_the_buyer_relists_and_a_third_user_buys_it(api: TicketsApi) -> None:
     seller, buyer, ticket_id = await bought(api)
     old_code = (await code_of(api, ticket_id, buyer))["code"]
@@ -126,3 +127,39 @@ async def test_the_cap_refuses_a_price_beyond_it_with_a_field_message(
 async def test_without_a_cap_any_price_goes(api: TicketsApi) -> None:
     _, buyer, ticket_id = await bought(api, price=40)
     assert (await resell(api, ticket_id, buyer, 4000)).status_code == 201
+
+
+async def test_the_relisting_is_the_same_seat_and_the_gate_names_it(api: TicketsApi) -> None:
+    event = await create_event(api)
+    seller, buyer = uuid4(), uuid4()
+    ticket = await api.create(
+        seller, eventId=event["id"], price=30, section="Stalls", row="K", seat="7"
+    )
+    await sell(api, UUID(ticket["id"]), buyer)
+    code = (await code_of(api, ticket["id"], buyer))["code"]
+    valid = (await check(api, code)).json()
+    assert (valid["status"], valid["eventName"], valid["venue"]) == (
+        "valid",
+        "Nils Frahm",
+        "Funkhaus",
+    )
+    assert (valid["section"], valid["row"], valid["seat"]) == ("Stalls", "K", "7")
+
+    listing = (await resell(api, ticket["id"], buyer, 35)).json()
+    assert (listing["eventId"], listing["section"], listing["row"], listing["seat"]) == (
+        event["id"],
+        "Stalls",
+        "K",
+        "7",
+    )
+
+
+async def test_a_ticket_whose_event_has_started_is_not_relisted(api: TicketsApi) -> None:
+    event = await create_event(api)
+    _, buyer = uuid4(), uuid4()
+    ticket = await api.create(eventId=event["id"], price=30)
+    await sell(api, UUID(ticket["id"]), buyer)
+    await start_event(api, event["id"])
+    late = await resell(api, ticket["id"], buyer, 30)
+    assert late.status_code == 400, late.text
+    assert late.json()["errors"][0]["message"] == "Event has already started"
