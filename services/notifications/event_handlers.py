@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
+from services.common.clock import as_utc
 from services.common.data.unit_of_work import UnitOfWork
 from services.common.messaging.consumers import Consumer, NotYetApplicable
 from services.common.messaging.events import (
@@ -39,12 +40,24 @@ async def on_user(event: UserCreated | UserUpdated, uow: UnitOfWork) -> None:
         known.email, known.version = event.email, event.version
 
 
+def event_line(event: TicketCreated | TicketUpdated) -> str:
+    """The ticket's event as the notices say it: "name, venue, city, start (UTC)"."""
+    of = event.event
+    if of is None:
+        return ""
+    return f"{of.name}, {of.venue}, {of.city}, {as_utc(of.starts_at):%Y-%m-%d %H:%M} UTC"
+
+
 async def on_ticket(event: TicketCreated | TicketUpdated, uow: UnitOfWork) -> None:
     known = await uow.session.get(TicketCopy, event.ticket_id)
+    line = event_line(event)
     if known is None:
-        uow.session.add(TicketCopy(id=event.ticket_id, title=event.title, version=event.version))
+        uow.session.add(
+            TicketCopy(id=event.ticket_id, title=event.title, event=line, version=event.version)
+        )
     elif event.version > known.version:
-        known.title, known.version = event.title, event.version
+        # A message older than the event field says nothing of it: keep what we know.
+        known.title, known.event, known.version = event.title, line or known.event, event.version
     if isinstance(event, TicketUpdated) and event.status == TicketStatus.SOLD:
         # A sold ticket changes again (checked in at the gate, its holder relisting it):
         # the seller hears of the sale once, of its first sold event.
@@ -65,6 +78,7 @@ async def on_ticket(event: TicketCreated | TicketUpdated, uow: UnitOfWork) -> No
             order_id=event.order_id,
             ticket_id=event.ticket_id,
             title=event.title,
+            event=line,
             price_cents=event.price_cents,
         )
 
@@ -104,6 +118,7 @@ async def on_order_ended(
         order_id=order.id,
         ticket_id=order.ticket_id,
         title=ticket.title if ticket is not None else "",
+        event=ticket.event if ticket is not None else "",
         price_cents=order.price_cents,
     )
 
@@ -117,6 +132,7 @@ async def _notice(
     order_id: UUID | None,
     ticket_id: UUID | None,
     title: str,
+    event: str,
     price_cents: int | None,
 ) -> None:
     written = await uow.session.scalar(select(Notice.id).where(Notice.event_id == event_id))
@@ -130,6 +146,7 @@ async def _notice(
             order_id=order_id,
             ticket_id=ticket_id,
             title=title,
+            event=event,
             price_cents=price_cents,
         )
     )

@@ -43,6 +43,8 @@ class Notice(Base):
     order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
     ticket_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # The event the ticket is for, as one line ("name, venue, city, start"); "" if none.
+    event: Mapped[str] = mapped_column(String(600), default="")
     price_cents: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
@@ -86,4 +88,5 @@ class TicketCopy(Base):
 
     id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(600), default="")
     version: Mapped[int]

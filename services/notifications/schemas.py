@@ -18,6 +18,7 @@ class NoticeOut(ApiModel):
     order_id: UUID | None
     ticket_id: UUID | None
     title: str
+    event: str = Field(description="The ticket's event: name, venue, city, start; or empty.")
     created_at: datetime
     read: bool
 
@@ -29,6 +30,7 @@ class NoticeOut(ApiModel):
             order_id=notice.order_id,
             ticket_id=notice.ticket_id,
             title=notice.title,
+            event=notice.event,
             created_at=as_utc(notice.created_at),
             read=notice.read_at is not None,
         )

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from services.common.messaging.events import (
     Event,
+    EventOfTicket,
     OrderCompleted,
     OrderCreated,
     OrderExpired,
@@ -85,7 +86,20 @@ def purchase_events(buyer: UUID, seller: UUID) -> tuple[list[Event], UUID]:
     return [
         UserCreated(version=1, user_id=buyer, email="buyer@test.dev"),
         UserCreated(version=1, user_id=seller, email="seller@test.dev"),
-        TicketCreated(version=1, ticket_id=ticket, title="Gala", price_cents=4000, user_id=seller),
+        TicketCreated(
+            version=1,
+            ticket_id=ticket,
+            title="Gala",
+            price_cents=4000,
+            user_id=seller,
+            event=EventOfTicket(
+                id=uuid4(),
+                name="Nils Frahm",
+                venue="Funkhaus",
+                city="Berlin",
+                starts_at="2027-01-05T19:00:00Z",
+            ),
+        ),
         OrderCreated(
             version=1,
             order_id=order,
@@ -132,6 +146,7 @@ async def test_each_notice_once_across_redeliveries_and_restarts(
         receipt = next(m for m in inbox.messages if m["To"] == "buyer@test.dev")
         parts = {part.get_content_type(): part.get_payload(decode=True) for part in receipt.walk()}
         assert str(order).encode() in parts["text/plain"]
+        assert b"Event: Nils Frahm, Funkhaus, Berlin, 2027-01-05 19:00 UTC" in parts["text/plain"]
         assert b"/entry-code" in parts["text/html"]
 
         listed = await client.get("/api/notifications", headers=bearer(settings, buyer))

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Uuid(), nullable=True),
         sa.Column("ticket_id", sa.Uuid(), nullable=True),
         sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("event", sa.String(length=600), nullable=False),
         sa.Column("price_cents", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
@@ -88,6 +89,7 @@ def upgrade() -> None:
         "tickets",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("event", sa.String(length=600), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tickets")),
     )
