@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("services", "workflows", "activities", "worker", "devstack", "web", "bench")
-SERVICES = ("auth", "tickets", "orders", "payments")
+SERVICES = ("auth", "tickets", "orders", "payments", "notifications")
 
 # What a module may import of ours, by the most specific prefix of its name that is listed.
 # Nothing here names tests/: no shipped code imports the tests.

@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         LockedTicket,
         OrderInput,
         TicketHold,
+        TicketSale,
     )
 
 
@@ -116,6 +117,9 @@ RESERVATION_FAILED = "ReservationFailed"
 # OrderStatus "cancelling" meanwhile; a settle waits for a charge under way; Stripe's
 # word heard before a charge does not make the saga settle again after it.
 SAGA_RULES = "saga-rules"
+# Sold means re-issued: marking the ticket sold names the buyer, whom the tickets service
+# makes the holder of a new entry code in the same change, voiding the seller's.
+REISSUE_ON_SALE = "reissue-on-sale"
 
 
 class Reservation(StrEnum):
@@ -386,7 +390,7 @@ class PurchaseWorkflow:
         longer awaits payment) undoes the purchase, and the order says why."""
         self._enter(Phase.COMPLETING)
         try:
-            await self._forward(stubs.mark_ticket_sold, self._hold, TaskQueue.TICKETS)
+            await self._forward(stubs.mark_ticket_sold, self._sale(), TaskQueue.TICKETS)
             await self._forward(
                 stubs.complete_order,
                 OrderInput(order_id=self._purchase.order_id),
@@ -620,6 +624,11 @@ class PurchaseWorkflow:
     @property
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
+
+    def _sale(self) -> TicketSale:
+        """The ticket sold to this order; from REISSUE_ON_SALE on, naming its buyer."""
+        buyer = self._purchase.buyer_id if workflow.patched(REISSUE_ON_SALE) else None
+        return TicketSale(**self._hold.model_dump(), buyer_id=buyer)
 
     def _enter(self, phase: Phase) -> None:
         """The saga's phase, also shown in the Web UI as the workflow's current details."""

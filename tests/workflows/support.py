@@ -61,6 +61,7 @@ from workflows.steps import (
     LockedTicket,
     OrderInput,
     TicketHold,
+    TicketSale,
 )
 
 DECLINED_TOKEN = "pm_card_chargeDeclined"
@@ -88,6 +89,8 @@ class Shop:
     calls: list[str] = field(default_factory=list)
     # Selling the ticket is refused: the order no longer holds it (TicketNotHeld).
     refuse_mark_sold: bool = False
+    # Whom the sale made the ticket's holder (None: a purchase that did not say).
+    sold_to: UUID | None = None
     # An activity's service is down (a retryable failure) this long after the activity
     # was first scheduled, in the test server's time: {"mark_ticket_sold": 5 minutes}.
     down_for: dict[str, timedelta] = field(default_factory=dict)
@@ -170,7 +173,7 @@ class Shop:
             self.events.append(("ticket.updated", hold.order_id))
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
-    async def mark_ticket_sold(self, hold: TicketHold) -> None:
+    async def mark_ticket_sold(self, hold: TicketSale) -> None:
         await self._called(Activity.MARK_TICKET_SOLD)
         if self.refuse_mark_sold:
             raise ApplicationError(
@@ -181,6 +184,7 @@ class Shop:
         assert self.ticket_holder == hold.order_id
         if self.ticket_status != "sold":
             self.ticket_status = "sold"
+            self.sold_to = hold.buyer_id
             self.events.append(("ticket.updated", hold.order_id))
 
     @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
@@ -320,11 +324,12 @@ class Purchases:
         price_cents: int = 2550,
         expected_price_cents: int | None = None,
         authentication_grace_seconds: int = 0,
+        buyer_id: UUID | None = None,
     ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
         purchase = PurchaseInput(
             order_id=order_id or uuid4(),
             ticket_id=ticket_id or uuid4(),
-            buyer_id=uuid4(),
+            buyer_id=buyer_id or uuid4(),
             price_cents=price_cents,
             payment_window_seconds=window_seconds,
             expected_price_cents=expected_price_cents,
