@@ -15,7 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.clock import as_utc, utc_now
 from services.common.data.unit_of_work import UnitOfWork
@@ -125,9 +125,11 @@ _ORDERABLE = select(
 ).where(Ticket.id == bindparam("ticket_id"))
 
 
-async def orderable_price(session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> int:
+async def orderable_price(
+    session: AsyncSession | AsyncConnection, buyer_id: UUID, ticket_id: UUID
+) -> int:
     """The ticket's price, unless it is unknown (TicketNotFound), the buyer's own
-    (OwnTicket) or held by a live order (TicketReserved, TicketSold). On a read session
+    (OwnTicket) or held by a live order (TicketReserved, TicketSold). On a read connection
     it refuses a rush's losers without taking the write lock; in the order's own
     transaction the unique index has the last word."""
     row = (await session.execute(_ORDERABLE, {"ticket_id": ticket_id})).one_or_none()
