@@ -314,7 +314,7 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- define "ticketing.webApiRoutes" -}}
 {{- $fullname := include "ticketing.fullname" . -}}
 {{- $routes := dict -}}
-{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/orders" "orders" "/api/payments" "payments" }}
+{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/events" "tickets" "/api/orders" "orders" "/api/payments" "payments" }}
 {{- $_ := set $routes $prefix (printf "http://%s-%s" $fullname $service) }}
 {{- end -}}
 {{ toJson $routes }}
