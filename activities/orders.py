@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.runtime import ServiceRuntime
 from services.orders import errors, operations
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.steps import Activity, AwaitingPaymentInput, CancelOrderInput, OrderInput
 
 ORDER_MISSING = "OrderMissing"
@@ -54,7 +54,7 @@ class OrdersActivities:
                 await operations.complete(uow, step.order_id)
             except (errors.OrderMissing, errors.OrderNotPayable) as refused:
                 raise ApplicationError(
-                    str(refused), type=PurchaseError.ORDER_NOT_PAYABLE, non_retryable=True
+                    str(refused), type=FailureType.ORDER_NOT_PAYABLE, non_retryable=True
                 ) from None
             await uow.commit()
 

@@ -22,7 +22,7 @@ from services.payments.stripe_gateway import (
     charge_idempotency_key,
     refund_idempotency_key,
 )
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,
@@ -40,11 +40,12 @@ PAYMENT_IN_PROGRESS = "PaymentInProgress"
 REQUIRES_AUTHENTICATION = "Card requires authentication"
 NOT_AUTHENTICATED_IN_TIME = "The card was not authenticated in time."
 
-Outcome = operations.Paid | operations.Declined | operations.Authenticating
+# Where a Stripe round left an attempt: paid, declined, or waiting for the buyer.
+AttemptResult = operations.Paid | operations.Declined | operations.Authenticating
 
 
 def _declined(message: str) -> ApplicationError:
-    return ApplicationError(message, type=PurchaseError.CARD_DECLINED, non_retryable=True)
+    return ApplicationError(message, type=FailureType.CARD_DECLINED, non_retryable=True)
 
 
 class PaymentsActivities:
@@ -76,7 +77,7 @@ class PaymentsActivities:
                 raise ApplicationError(str(busy), type=PAYMENT_IN_PROGRESS) from None
             except errors.AlreadyRefunded as refunded:
                 raise ApplicationError(
-                    str(refunded), type=PurchaseError.NOT_AWAITING_PAYMENT, non_retryable=True
+                    str(refunded), type=FailureType.NOT_AWAITING_PAYMENT, non_retryable=True
                 ) from None
             if isinstance(step, operations.Paid):
                 return _paid(step)
@@ -85,7 +86,7 @@ class PaymentsActivities:
             if isinstance(step, operations.Authenticating):
                 # Ours (this charge retried): it still waits for the buyer. An earlier
                 # one: settled for good before another card is tried.
-                outcome: Outcome = await self._settle(step, give_up=not ours)
+                outcome: AttemptResult = await self._settle(step, give_up=not ours)
             else:
                 # Only this attempt may wait for the buyer: an earlier one replayed here
                 # is settled now, one way or the other.
@@ -144,6 +145,7 @@ class PaymentsActivities:
                 # Learn whether the unresolved charge took money before deciding.
                 await self._send(step, accepts_authentication=False)
                 continue
+            _between_stripe_calls()
             refund_id = await self.gateway.refund(
                 payment_intent_id=step.stripe_id,
                 idempotency_key=refund_idempotency_key(refund.order_id),
@@ -155,11 +157,14 @@ class PaymentsActivities:
             return RefundOutcome(refunded=True)
         raise ApplicationError("the order's payment is still unresolved", type=PAYMENT_IN_PROGRESS)
 
-    async def _send(self, attempt: operations.Attempt, *, accepts_authentication: bool) -> Outcome:
+    async def _send(
+        self, attempt: operations.Attempt, *, accepts_authentication: bool
+    ) -> AttemptResult:
         """Send (or replay) an attempt to Stripe and record its outcome. A card that
         needs authentication waits for the buyer, if the saga waits for one; else it is
         cancelled and declined."""
         try:
+            _between_stripe_calls()
             intent = await self.gateway.charge(
                 amount_cents=attempt.amount_cents,
                 token=attempt.token,
@@ -174,15 +179,18 @@ class PaymentsActivities:
                 await uow.commit()
             return operations.Authenticating(attempt, intent.id, intent.client_secret)
         if intent.requires_action:
+            _between_stripe_calls()
             intent = await self.gateway.cancel(intent.id)
             if not intent.succeeded:
                 return await self._record_declined(attempt, REQUIRES_AUTHENTICATION)
         return await self._record_paid(attempt, intent.id)
 
-    async def _settle(self, waiting: operations.Authenticating, *, give_up: bool) -> Outcome:
+    async def _settle(self, waiting: operations.Authenticating, *, give_up: bool) -> AttemptResult:
         """Settle an authentication from what Stripe says of its PaymentIntent."""
+        _between_stripe_calls()
         intent = await self.gateway.intent(waiting.intent_id)
         if intent.status in ("requires_action", "requires_confirmation") and give_up:
+            _between_stripe_calls()
             intent = await self.gateway.cancel(intent.id)
             if not intent.succeeded:
                 return await self._record_declined(waiting.attempt, NOT_AUTHENTICATED_IN_TIME)
@@ -210,6 +218,14 @@ class PaymentsActivities:
             await operations.settle_declined(uow, attempt, message, datetime.now(UTC))
             await uow.commit()
         return operations.Declined(message)
+
+
+def _between_stripe_calls() -> None:
+    """A Stripe call may take up to a minute (the gateway's timeout and retries): a
+    heartbeat before each tells Temporal the attempt is alive, so a worker that died
+    mid-charge is noticed within the heartbeat timeout rather than the attempt's."""
+    if activity.in_activity():
+        activity.heartbeat()
 
 
 def _requires_action(waiting: operations.Authenticating) -> ChargeResult:

@@ -18,7 +18,7 @@ from services.common.runtime import ServiceRuntime
 from services.tickets import operations
 from services.tickets.event_errors import EventStarted
 from services.tickets.operations import Outcome
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.steps import Activity, LockedTicket, TicketHold
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
@@ -50,12 +50,12 @@ class TicketsActivities:
             except EventStarted as started:
                 # Refused like a taken ticket: the saga cancels the order, nothing held.
                 raise ApplicationError(
-                    started.message, type=PurchaseError.TICKET_UNAVAILABLE, non_retryable=True
+                    started.message, type=FailureType.TICKET_UNAVAILABLE, non_retryable=True
                 ) from None
             if outcome is Outcome.REFUSED:
                 raise ApplicationError(
                     "Ticket is already reserved",
-                    type=PurchaseError.TICKET_UNAVAILABLE,
+                    type=FailureType.TICKET_UNAVAILABLE,
                     non_retryable=True,
                 )
             price_cents = await operations.locked_price(uow, hold.ticket_id, hold.order_id)
@@ -74,6 +74,6 @@ class TicketsActivities:
         if await self._change(operations.mark_sold, hold) is Outcome.REFUSED:
             raise ApplicationError(
                 f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
-                type=PurchaseError.TICKET_NOT_HELD,
+                type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )

@@ -225,6 +225,38 @@ def _service_name(service: str) -> ServiceName:
 
 
 @app.command()
+def replay(
+    since: Annotated[
+        str, typer.Option(help="how far back purchases started, e.g. 30m, 2h, 1d")
+    ] = "1d",
+    query: Annotated[str | None, typer.Option(help="a visibility query to narrow it")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many histories")] = 1000,
+) -> None:
+    """Replay recent purchases' histories from the namespace on this code (before a
+    deploy): exits 1, naming them, if any would not replay."""
+    import asyncio
+    from datetime import timedelta
+
+    from services.common.temporal import connect_temporal, exit_without_finalizing
+    from worker.replay import replay_recent
+
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if since[-1:] not in units or not since[:-1].isdigit():
+        raise typer.BadParameter("a number and m, h or d, e.g. 30m", param_hint="--since")
+    window = timedelta(**{units[since[-1]]: int(since[:-1])})
+
+    async def _replay() -> int:
+        client = await connect_temporal(get_settings())
+        report = await replay_recent(client, window, query=query, limit=limit)
+        for workflow_id, failure in report.failures.items():
+            typer.echo(f"{workflow_id}: {failure}", err=True)
+        typer.echo(f"replayed {report.replayed}, {len(report.failures)} would not replay")
+        return 1 if report.failures else 0
+
+    exit_without_finalizing(asyncio.run(_replay()))
+
+
+@app.command()
 def worker(
     service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}, all")],
 ) -> None:

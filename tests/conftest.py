@@ -65,14 +65,39 @@ def postgres() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "sqlite-aiosqlite", "postgresql"])
+# The database set-ups the services run on: SQLite with each of its drivers, and PostgreSQL.
+DATABASE_MATRIX = ("sqlite", "sqlite-aiosqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "database_matrix: run on every database set-up (DATABASE_MATRIX); for what the "
+        "database decides (the data layer, operations, migrations, events). Without it a "
+        "test that takes a database runs once, on SQLite.",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database_url" not in metafunc.fixturenames:
+        return
+    chosen = any(
+        "database_url" in str(marker.args[0])
+        for marker in metafunc.definition.iter_markers("parametrize")
+    )
+    if not chosen and metafunc.definition.get_closest_marker("database_matrix"):
+        metafunc.parametrize("database_url", DATABASE_MATRIX, indirect=True)
+
+
+@pytest.fixture
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> str:
-    """A fresh empty database on each engine the services run on, and on SQLite with
-    each driver (the settings the test builds next read SQLITE_DRIVER)."""
-    if request.param.startswith("sqlite"):
-        if request.param == "sqlite-aiosqlite":
+    """A fresh empty database: on SQLite, or on each set-up of DATABASE_MATRIX for a test
+    marked ``database_matrix`` (the settings the test builds next read SQLITE_DRIVER)."""
+    setup: str = getattr(request, "param", "sqlite")
+    if setup.startswith("sqlite"):
+        if setup == "sqlite-aiosqlite":
             monkeypatch.setenv("SQLITE_DRIVER", "aiosqlite")
         return f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres")

@@ -8,7 +8,8 @@ another's request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import Cookie, CookieJar
 from typing import Any, TypeVar
@@ -58,8 +59,10 @@ def new_http_client(
     base_url: str,
     transport: httpx.AsyncBaseTransport | None = None,
     routes: Mapping[str, str] | None = None,
+    *,
+    connections: int = 200,
 ) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=50)
     if routes:
         transport = _ByPrefix(routes, transport or httpx.AsyncHTTPTransport(limits=limits))
     return httpx.AsyncClient(
@@ -72,6 +75,31 @@ def new_http_client(
         limits=limits,
         follow_redirects=False,
     )
+
+
+class Waits:
+    """The long polls of an order page (``/orders/{id}/watch``), which hold a connection
+    to the API for up to 20 s each: at most ``most`` at once in this process, on a pool
+    of their own (so that no page load waits behind them), and at most ``per_visitor``
+    for one visitor. One past either is not held: the page asks again a little later."""
+
+    def __init__(self, most: int, per_visitor: int) -> None:
+        self.most = most
+        self.per_visitor = per_visitor
+        self.held: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def slot(self, visitor: str) -> Iterator[bool]:
+        if sum(self.held.values()) >= self.most or self.held.get(visitor, 0) >= self.per_visitor:
+            yield False
+            return
+        self.held[visitor] = self.held.get(visitor, 0) + 1
+        try:
+            yield True
+        finally:
+            self.held[visitor] -= 1
+            if not self.held[visitor]:
+                del self.held[visitor]
 
 
 class ApiUnavailable(Exception):
@@ -114,8 +142,15 @@ def api_error(response: httpx.Response) -> ApiError:
 class Api:
     """The API as seen by one visitor: their cookie out, the API's cookies back."""
 
-    def __init__(self, client: httpx.AsyncClient, request: Request, session_cookie: str) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        request: Request,
+        session_cookie: str,
+        waits_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.client = client
+        self.waits_client = waits_client or client
         self.session_cookie = session_cookie
         self.session = request.cookies.get(session_cookie)
         self.set_cookies: list[str] = []
@@ -124,6 +159,13 @@ class Api:
             # The visitor as the shop's own trusted proxies established them (web.app),
             # alone: never what the visitor's request claimed before them.
             self.headers["x-forwarded-for"] = request.client.host
+        # What the browser said of the page it came from, so that the API's own rule on
+        # cookie-signed writes judges the visitor's request, not the shop's (which sends
+        # neither header). The shop has refused any other origin's form already.
+        if "sec-fetch-site" in request.headers:
+            for name in ("sec-fetch-site", "origin"):
+                if name in request.headers:
+                    self.headers[name] = request.headers[name]
 
     @property
     def signed_in(self) -> bool:
@@ -137,16 +179,17 @@ class Api:
         json: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        waiting: bool = False,
     ) -> httpx.Response:
+        """``waiting``: a long poll, on the pool kept for them."""
         sent = dict(self.headers)
         if self.session is not None:
             sent["cookie"] = f"{self.session_cookie}={self.session}"
         if headers:
             sent.update(headers)
+        client = self.waits_client if waiting else self.client
         try:
-            response = await self.client.request(
-                method, path, json=json, params=params, headers=sent
-            )
+            response = await client.request(method, path, json=json, params=params, headers=sent)
         except httpx.HTTPError as error:
             raise ApiUnavailable(f"{method} {path}: {error!r}") from error
         if response.status_code >= 500:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.http.forwarded import resolve_forwarded_client
-from web.api_client import ApiUnavailable, new_http_client
+from web.api_client import ApiUnavailable, Waits, new_http_client
+from web.csrf import FormTokenCookie, FormTokens, refuse_forged_forms
 from web.dependencies import api_for
 from web.pages import auth, events, my, orders, tickets
 from web.rendering import STATIC, page
+from web.security_headers import SecurityHeaders
 from web.settings import WebSettings, get_web_settings
 
 log = logging.getLogger(__name__)
@@ -42,10 +45,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.http = new_http_client(settings.api_url, api_transport, settings.web_api_routes)
+        app.state.http_waits = new_http_client(
+            settings.api_url,
+            api_transport,
+            settings.web_api_routes,
+            connections=settings.web_max_waits,
+        )
         try:
             yield
         finally:
             await app.state.http.aclose()
+            await app.state.http_waits.aclose()
 
     app = FastAPI(
         title="Ticketing web shop",
@@ -53,8 +63,16 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(refuse_forged_forms)],
     )
     app.state.settings = settings
+    app.state.waits = Waits(settings.web_max_waits, settings.web_waits_per_visitor)
+    secret = settings.web_csrf_secret or secrets.token_urlsafe(32)
+    app.state.form_tokens = FormTokens(
+        secret.encode(), settings.form_token_cookie, secure=not settings.is_development
+    )
+    app.add_middleware(FormTokenCookie, tokens=app.state.form_tokens)
+    app.add_middleware(SecurityHeaders, settings=settings)
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
     for module in (tickets, auth, orders, my, events):
         app.include_router(module.router)
@@ -75,6 +93,8 @@ def install_error_pages(app: FastAPI) -> None:
             return page(request, api, "error.html", user=user, status_code=404, kind="not_found")
         if error.status_code == 405:
             return page(request, None, "error.html", status_code=405, kind="not_allowed")
+        if error.status_code == 403:
+            return page(request, None, "error.html", status_code=403, kind="forged_form")
         return page(request, None, "error.html", status_code=error.status_code, kind="bad_request")
 
     @app.exception_handler(ApiUnavailable)

@@ -10,7 +10,8 @@ from web.api_client import Api
 
 
 def api_for(request: Request) -> Api:
-    return Api(request.app.state.http, request, request.app.state.settings.session_cookie)
+    state = request.app.state
+    return Api(state.http, request, state.settings.session_cookie, state.http_waits)
 
 
 ApiDep = Annotated[Api, Depends(api_for)]

@@ -13,19 +13,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from web.api_client import Api
+from web.csrf import current_token
 from web.messages import duration
 from web.settings import WebSettings
-from workflows.contracts import OrderStatus
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
-# Order statuses, as the API spells them.
-AWAITING_PAYMENT: str = OrderStatus.AWAITING_PAYMENT
-CREATED: str = OrderStatus.CREATED
-COMPLETE: str = OrderStatus.COMPLETE
-CANCELLED: str = OrderStatus.CANCELLED
+# Order statuses, as the API spells them (a client's copy, like any client's; a test keeps
+# them equal to workflows.contracts.OrderStatus, which the shop does not import: it would
+# load Temporal's SDK into the shop for four words).
+AWAITING_PAYMENT = "awaiting:payment"
+CREATED = "created"
+COMPLETE = "complete"
+CANCELLED = "cancelled"
 FINAL_STATUSES = frozenset({COMPLETE, CANCELLED})
 
 
@@ -128,6 +130,7 @@ def _environment() -> Environment:
     env.filters["remaining"] = remaining
     env.filters["duration"] = duration
     env.globals["order_state"] = order_state
+    env.globals["csrf_token"] = current_token
     return env
 
 

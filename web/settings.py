@@ -26,7 +26,9 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
 
 class WebSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     environment: str = "development"
     # The API's base URL as the web app reaches it; by default the embedded stack's.
@@ -42,12 +44,21 @@ class WebSettings(BaseSettings):
     log_level: str = "INFO"
     # Seconds one long poll of an order waits (the API caps it at 20).
     web_order_wait_seconds: int = 20
+    # Long polls held at once by this process (on a connection pool of their own, apart
+    # from the pages'), and by one visitor; one more is answered at once, to ask later.
+    web_max_waits: int = Field(default=100, ge=1)
+    web_waits_per_visitor: int = Field(default=2, ge=1)
     # The payment window, as the orders service has it: the front page tells visitors.
     order_expiration_seconds: int = 15 * 60
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
     # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
     # alone is what the shop forwards to the API.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK))
+
+    # Signs the form tokens (web.csrf): the same secret on every replica of the shop.
+    # Generated per process in development; required elsewhere (32 random bytes, e.g.
+    # `openssl rand -base64 32`).
+    web_csrf_secret: str | None = Field(default=None, min_length=32)
 
     # Unset: development against localstripe, whose Stripe.js stand-in the browser loads
     # from STRIPE_API_BASE (or STRIPE_JS_URL, where browsers reach localstripe elsewhere).
@@ -74,6 +85,12 @@ class WebSettings(BaseSettings):
         """The API's session cookie, as it names it: only development's is plain
         ``session``; everywhere else the browser holds it as ``__Host-session``."""
         return session_cookie_name(self.environment)
+
+    @property
+    def form_token_cookie(self) -> str:
+        """Outside development ``__Host-``: Secure, the whole site, and settable by no
+        other host (a sibling subdomain cannot plant one)."""
+        return "csrf" if self.is_development else "__Host-csrf"
 
     @property
     def api_url(self) -> str:
@@ -107,6 +124,8 @@ class WebSettings(BaseSettings):
     def _real_stripe_in_production(self) -> WebSettings:
         if not self.is_development and not self.stripe_publishable_key:
             raise ValueError("STRIPE_PUBLISHABLE_KEY must be set outside development")
+        if not self.is_development and not self.web_csrf_secret:
+            raise ValueError("WEB_CSRF_SECRET must be set outside development")
         refuse_trusting_anyone(self.trusted_proxies, production=not self.is_development)
         return self
 

@@ -28,10 +28,14 @@ from services.definitions import load_definition, service_name
 from worker.health import WorkerHealth, serving_health
 from worker.sides import WORKER_SIDES, worker_services
 from workflows.contracts import order_of_workflow
+from workflows.purchase import LONGEST_ACTIVITY
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = timedelta(seconds=20)
+# Stopping (a deploy), running activities may finish: the longest the saga allows one
+# attempt (a refund making several slow Stripe calls), and a little more. The pod's
+# terminationGracePeriodSeconds exceeds it (tests/deploy/test_helm_chart.py).
+SHUTDOWN_GRACE = LONGEST_ACTIVITY + timedelta(seconds=10)
 
 
 @contextlib.asynccontextmanager

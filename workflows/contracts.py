@@ -92,9 +92,9 @@ def initial_search_attributes(
 # --- failure types ----------------------------------------------------------------------
 
 
-class PurchaseError(StrEnum):
-    """Business failures of the saga: raised as non-retryable ``ApplicationError`` with
-    these types, and mapped by the services' purchase clients to their domain errors."""
+class FailureType(StrEnum):
+    """The types of the saga's business failures (``ApplicationError.type``, raised
+    non-retryable), which the services' purchase clients map to their domain errors."""
 
     TICKET_UNAVAILABLE = "TicketUnavailable"
     CARD_DECLINED = "CardDeclined"

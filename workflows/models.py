@@ -50,9 +50,10 @@ class PaymentRequest(BaseModel):
     token: str
 
 
-class PaymentReceipt(BaseModel):
-    """What the ``pay`` Update answers: the charge has succeeded, or waits for the buyer
-    to authenticate the card with ``client_secret`` (in the browser, through Stripe.js)."""
+class PaymentAnswer(BaseModel):
+    """What the ``pay`` Update answers: the charge has succeeded (``status`` succeeded),
+    or it waits for the buyer to authenticate the card with ``client_secret`` (in the
+    browser, through Stripe.js), and nothing is paid yet."""
 
     payment_id: UUID
     # The PaymentIntent.
@@ -119,7 +120,8 @@ class PurchaseState(BaseModel):
     # Stripe has said something of it since the saga last looked.
     authentication_attempt: int | None = None
     stripe_moved: bool = False
-    receipt: PaymentReceipt | None = None
+    # The successful charge's, once paid.
+    receipt: PaymentAnswer | None = None
     ticket_reserved: bool = False
     refunded: bool = False
     cancel_requested: Canceller | None = None

@@ -1,7 +1,8 @@
 """The purchase saga: lock the ticket, wait for payment within the window, then complete
 the order, or cancel it and undo what was done.
 
-Workflow code only: no I/O, no clock but ``workflow.now()``, activities called by name.
+Workflow code only: no I/O, no clock but ``workflow.now()``; activities called through
+their signature-only stubs (workflows/activity_stubs.py).
 A change to what this code does for a running purchase must keep replaying its history
 (tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
 
@@ -23,7 +24,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -31,12 +32,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_stubs as stubs
     from workflows.contracts import (
         CANCELLING,
         ORDER_STATUS,
         CancelReason,
+        FailureType,
         OrderStatus,
-        PurchaseError,
         TaskQueue,
     )
     from workflows.models import (
@@ -44,19 +46,16 @@ with workflow.unsafe.imports_passed_through():
         Canceller,
         ChargeInput,
         ChargeOutcome,
-        ChargeResult,
+        PaymentAnswer,
         PaymentEvent,
-        PaymentReceipt,
         PaymentRequest,
         PaymentStep,
         Phase,
         PurchaseInput,
         PurchaseState,
         RefundInput,
-        RefundOutcome,
     )
     from workflows.steps import (
-        Activity,
         AwaitingPaymentInput,
         CancelOrderInput,
         LockedTicket,
@@ -66,10 +65,22 @@ with workflow.unsafe.imports_passed_through():
 
 
 STEP_TIMEOUT = timedelta(seconds=10)
-CHARGE_TIMEOUT = timedelta(seconds=30)
-# Stripe may take up to a minute a call (the gateway's timeout and retries), and a refund
-# makes a few calls: each attempt may take this long.
-REFUND_TIMEOUT = timedelta(minutes=6)
+# A step before payment gives up within this (the buyer waits for it).
+RESERVING_BOUND = timedelta(minutes=1)
+# One Stripe call at worst: the payments gateway's request timeout times its tries, plus
+# its backoff (tests/payments/test_timeouts.py holds the two together). The payments
+# activities heartbeat before each call; each attempt may make this many calls.
+STRIPE_CALL = timedelta(seconds=75)
+STRIPE_HEARTBEAT = STRIPE_CALL + timedelta(seconds=15)
+CHARGE_CALLS, SETTLE_CALLS, REFUND_CALLS = 4, 2, 5
+CHARGE_TIMEOUT = STRIPE_CALL * CHARGE_CALLS + STEP_TIMEOUT
+SETTLE_TIMEOUT = STRIPE_CALL * SETTLE_CALLS + STEP_TIMEOUT
+REFUND_TIMEOUT = STRIPE_CALL * REFUND_CALLS + STEP_TIMEOUT
+# What a buyer's payment may take in all, retries included: the pay Update answers by then.
+CHARGE_BOUND = CHARGE_TIMEOUT + timedelta(minutes=1)
+# The longest any one activity attempt of the saga may run: a worker's shutdown grace
+# covers it.
+LONGEST_ACTIVITY = max(CHARGE_TIMEOUT, SETTLE_TIMEOUT, REFUND_TIMEOUT, STEP_TIMEOUT)
 # Before payment a step gives up after a while (and the purchase is undone); the buyer
 # waits for it.
 FORWARD_RETRY = RetryPolicy(
@@ -93,24 +104,16 @@ CHARGE_RETRY = RetryPolicy(
 UNEXPECTED_FAILURE_PAUSE = timedelta(minutes=5)
 # What may stop a paid purchase from completing: a refusal by the service that owns the
 # step, the only failures after payment that undo the purchase (and refund).
-BUSINESS_REFUSALS = frozenset({PurchaseError.TICKET_NOT_HELD, PurchaseError.ORDER_NOT_PAYABLE})
+BUSINESS_REFUSALS = frozenset({FailureType.TICKET_NOT_HELD, FailureType.ORDER_NOT_PAYABLE})
 
 RESERVATION_FAILED = "ReservationFailed"
 
-# The orders worker runs this workflow, so the orders service's own steps run in it as
-# local activities: no trip through a task queue.
-LOCAL_ORDER_STEPS = "local-order-steps"
-# The lock fixes the price: reserving answers the ticket's price at that moment, which is
-# what the order costs and the charge takes (the replica's may lag a seller's edit).
-LOCKED_PRICE = "locked-price"
-# A card may need the buyer's authentication (3-D Secure): the charge answers that it
-# waits for it, Stripe's webhook (the payment_event signal) or the saga's own look at the
-# end of the window settles it.
-THREE_D_SECURE = "three-d-secure"
-# The saga's rules (module docstring): after payment only a business refusal undoes the
-# purchase; compensations run as ordinary activities, with OrderStatus "cancelling"
-# meanwhile; a settle waits for a charge under way; Stripe's word heard before a charge
-# does not make the saga look again after it.
+# Patches (the patch ledger, docs/saga.md). Deprecated: every open purchase began with
+# the rules, and each call stays where a purchase begun before may have its marker, until
+# none of those is open. The saga's rules (module docstring): after payment only a
+# business refusal undoes the purchase; compensations run as ordinary activities, with
+# OrderStatus "cancelling" meanwhile; a settle waits for a charge under way; Stripe's
+# word heard before a charge does not make the saga settle again after it.
 SAGA_RULES = "saga-rules"
 
 
@@ -121,16 +124,44 @@ class Reservation(StrEnum):
     FAILED = "failed"
 
 
-def failure_type(error: ActivityError) -> str | None:
-    cause = error.cause
+# How a failed step reaches the saga: as ActivityError, or (a local activity's, once the
+# workflow has been asked to cancel) as the activity's own ApplicationError.
+StepFailed = (ActivityError, ApplicationError)
+
+
+def failure_type(error: BaseException) -> str | None:
+    cause = error.cause if isinstance(error, ActivityError) else error
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
-def refused(message: str, error: PurchaseError) -> ApplicationError:
+def refused(message: str, error: FailureType) -> ApplicationError:
     return ApplicationError(message, type=error, non_retryable=True)
 
 
 Compensation = Callable[[], Awaitable[None]]
+A = TypeVar("A")
+# An activity of the saga's (activity_stubs) taking an ``A``, whose answer the step ignores.
+Step = Callable[[A], Awaitable[object]]
+
+
+# What each step does, as the Web UI shows it beside the activity.
+SUMMARIES = {
+    "mark_order_awaiting_payment": "the order awaits payment",
+    "mark_ticket_sold": "paid: sell the ticket (retried until done)",
+    "complete_order": "paid: complete the order (retried until done)",
+    "release_ticket": "undo: release the ticket",
+    "cancel_order": "undo: cancel the order",
+}
+
+
+def _name(activity: Callable[..., object]) -> str:
+    return getattr(activity, "__name__", str(activity))
+
+
+def _bound(retry: RetryPolicy) -> timedelta | None:
+    """A step that may give up does so within what a buyer waits; one retried without
+    limit (past payment, or undoing) has no bound."""
+    return RESERVING_BOUND if retry.maximum_attempts else None
 
 
 @workflow.defn(name="Purchase")
@@ -144,15 +175,18 @@ class PurchaseWorkflow:
         self._payment_lock = asyncio.Lock()
         # Registered before the step each undoes; run last-first.
         self._compensations: list[Compensation] = []
-        # Whether this run's compensations are ordinary activities (SAGA_RULES).
-        self._undo_remotely = False
 
     # --- the saga ---------------------------------------------------------------------
 
     @workflow.run
     async def run(self, purchase: PurchaseInput) -> PurchaseState:
         # The saga runs in a task that cancelling the workflow does not reach: a cancel
-        # becomes a request it honours where it can.
+        # becomes a request it honours where it can. A cancel that came with the start
+        # (the caller gave up waiting for it) is heard first: the saga then does nothing.
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            self._cancelled_by_operator()
         saga = asyncio.create_task(self._purchase_ticket())
         while not saga.done():
             try:
@@ -173,29 +207,25 @@ class PurchaseWorkflow:
         state = self._state
         if state.phase in (Phase.COMPENSATING, Phase.CANCELLED):
             return  # being undone already: the compensations finish
-        if state.receipt is not None:
-            workflow.set_current_details(
-                "Cancel requested after payment: the order completes (forward only)."
-            )
         if state.cancel_requested is None:
             state.cancel_requested = Canceller.OPERATOR
+        self._enter(state.phase)
 
     async def _purchase_ticket(self) -> None:
         self._compensations.append(self._cancel_order)
         self._compensations.append(self._release_ticket)
+        if self._state.cancel_requested is not None:
+            self._reservation = Reservation.FAILED
+            await self._undo(CancelReason.CANCELLED)
+            return
         try:
-            if workflow.patched(LOCKED_PRICE):
-                locked = await self._reserve_at_locked_price()
-                if locked is None:
-                    return
-            else:
-                await self._step(Activity.RESERVE_TICKET, self._hold, TaskQueue.TICKETS)
-                self._state.ticket_reserved = True
+            if await self._reserve_at_locked_price() is None:
+                return
             self._state.deadline = workflow.now() + timedelta(
                 seconds=self._purchase.payment_window_seconds
             )
             await self._step(
-                Activity.MARK_AWAITING_PAYMENT,
+                stubs.mark_order_awaiting_payment,
                 AwaitingPaymentInput(
                     order_id=self._purchase.order_id,
                     expires_at=self._state.deadline,
@@ -203,8 +233,8 @@ class PurchaseWorkflow:
                 ),
                 TaskQueue.ORDERS,
             )
-        except ActivityError as error:
-            unavailable = failure_type(error) == PurchaseError.TICKET_UNAVAILABLE
+        except StepFailed as error:
+            unavailable = failure_type(error) == FailureType.TICKET_UNAVAILABLE
             self._reservation = Reservation.UNAVAILABLE if unavailable else Reservation.FAILED
             if not unavailable:
                 workflow.logger.warning("reserving failed; undoing", exc_info=True)
@@ -212,7 +242,7 @@ class PurchaseWorkflow:
                 CancelReason.TICKET_UNAVAILABLE if unavailable else CancelReason.CANCELLED
             )
             return
-        self._state.phase = Phase.AWAITING_PAYMENT
+        self._enter(Phase.AWAITING_PAYMENT)
         self._set_status(OrderStatus.AWAITING_PAYMENT)
         self._reservation = Reservation.RESERVED
 
@@ -226,12 +256,13 @@ class PurchaseWorkflow:
     async def _reserve_at_locked_price(self) -> LockedTicket | None:
         """Lock the ticket; it costs what it cost at that moment. None when that is not
         the price the buyer saw: then the ticket is released before the buyer hears."""
-        locked: LockedTicket = await workflow.execute_activity(
-            Activity.RESERVE_TICKET,
+        locked = await workflow.execute_activity(
+            stubs.reserve_ticket,
             self._hold,
             task_queue=TaskQueue.TICKETS,
-            result_type=LockedTicket,
+            summary="lock the ticket for this order",
             start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=RESERVING_BOUND,
             retry_policy=FORWARD_RETRY,
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
@@ -247,7 +278,7 @@ class PurchaseWorkflow:
     async def _wait_for_payment_or_cancel(self) -> None:
         assert self._state.deadline is not None
         await self._wait_for_payment_until(self._state.deadline)
-        self._state.phase = Phase.CLOSING
+        self._enter(Phase.CLOSING)
         # A payment interaction begun inside the window decides the outcome, even if it
         # ends after it: the window's end waits for it.
         async with self._payment_lock:
@@ -274,6 +305,9 @@ class PurchaseWorkflow:
                         or (state.authentication_attempt is not None and state.stripe_moved)
                     ),
                     timeout=remaining,
+                    timeout_summary="payment window"
+                    if state.phase is Phase.AWAITING_PAYMENT
+                    else "card authentication grace",
                 )
             if not (state.stripe_moved and self._awaiting_authentication()):
                 return
@@ -292,10 +326,8 @@ class PurchaseWorkflow:
         try another card), or still with the buyer. Giving up, an unfinished one is
         cancelled on Stripe's side so that it can no longer take money. Waits for a
         charge under way, which may have settled it already."""
-        if self._payment_lock.locked() and not workflow.patched(SAGA_RULES):
-            # A purchase begun before the rules settled beside a charge: as its history did.
-            await self._settle(give_up=give_up)
-            return
+        if self._payment_lock.locked():
+            workflow.deprecate_patch(SAGA_RULES)
         async with self._payment_lock:
             if self._state.authentication_attempt is not None and self._state.receipt is None:
                 await self._settle(give_up=give_up)
@@ -305,16 +337,19 @@ class PurchaseWorkflow:
         assert attempt is not None
         self._state.paying = PaymentStep.SETTLE
         try:
-            settled: ChargeResult = await workflow.execute_activity(
-                Activity.SETTLE_AUTHENTICATION,
+            settled = await workflow.execute_activity(
+                stubs.settle_authentication,
                 AuthenticationInput(
                     order_id=self._purchase.order_id, attempt=attempt, give_up=give_up
                 ),
                 task_queue=TaskQueue.PAYMENTS,
-                result_type=ChargeResult,
-                start_to_close_timeout=CHARGE_TIMEOUT,
-                # Giving up must come to an answer; a look on a webhook may fail, the
-                # look at the window's end follows.
+                summary="settle the card authentication (give up: cancel it)"
+                if give_up
+                else "settle the card authentication",
+                start_to_close_timeout=SETTLE_TIMEOUT,
+                heartbeat_timeout=STRIPE_HEARTBEAT,
+                # Giving up must reach an answer; a settle triggered by a webhook may
+                # fail, as the one at the window's end follows it.
                 retry_policy=UNLIMITED_RETRY if give_up else CHARGE_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
@@ -324,7 +359,7 @@ class PurchaseWorkflow:
         finally:
             self._state.paying = None
         if settled.outcome is ChargeOutcome.SUCCEEDED:
-            self._state.receipt = PaymentReceipt(
+            self._state.receipt = PaymentAnswer(
                 payment_id=settled.payment_id, stripe_id=settled.stripe_id
             )
             self._state.authentication_attempt = None
@@ -335,25 +370,25 @@ class PurchaseWorkflow:
         """Paid: forward only. Each step retries until it succeeds; only a refusal by the
         service that owns it (the ticket is no longer held by this order, the order no
         longer awaits payment) undoes the purchase, and the order says why."""
-        self._state.phase = Phase.COMPLETING
+        self._enter(Phase.COMPLETING)
         try:
-            await self._forward(Activity.MARK_TICKET_SOLD, self._hold, TaskQueue.TICKETS)
+            await self._forward(stubs.mark_ticket_sold, self._hold, TaskQueue.TICKETS)
             await self._forward(
-                Activity.COMPLETE_ORDER,
+                stubs.complete_order,
                 OrderInput(order_id=self._purchase.order_id),
                 TaskQueue.ORDERS,
             )
-        except ActivityError as refusal:
+        except StepFailed as refusal:
             workflow.logger.warning(
                 "completing a paid order was refused (%s); refunding", failure_type(refusal)
             )
             await self._undo(CancelReason.COMPLETION_REFUSED)
             return
         self._compensations.clear()
-        self._state.phase = Phase.COMPLETE
+        self._enter(Phase.COMPLETE)
         self._set_status(OrderStatus.COMPLETE)
 
-    async def _forward(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
+    async def _forward(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
         """A completing step: retried without limit; raises only a business refusal.
 
         An orders step runs in the saga's worker first (a local activity) for a bounded
@@ -367,10 +402,10 @@ class PurchaseWorkflow:
                 else:
                     await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
                 return
-            except ActivityError as error:
-                if failure_type(error) in BUSINESS_REFUSALS or not workflow.patched(SAGA_RULES):
-                    # (Purchases begun before the rules undid on any failure.)
+            except StepFailed as error:
+                if failure_type(error) in BUSINESS_REFUSALS:
                     raise
+                workflow.deprecate_patch(SAGA_RULES)
                 if local:
                     workflow.logger.warning("%s failed; retrying it on its queue", activity)
                     local = False
@@ -381,7 +416,9 @@ class PurchaseWorkflow:
                     UNEXPECTED_FAILURE_PAUSE,
                     exc_info=True,
                 )
-            await workflow.sleep(UNEXPECTED_FAILURE_PAUSE)
+            await workflow.sleep(
+                UNEXPECTED_FAILURE_PAUSE, summary=f"pause before {_name(activity)} again"
+            )
 
     # --- compensation -------------------------------------------------------------------
 
@@ -389,19 +426,18 @@ class PurchaseWorkflow:
         """Run the compensations last-first, each to its end (the saga's task is out of
         reach of a workflow cancel)."""
         self._state.cancel_reason = reason
-        self._state.phase = Phase.COMPENSATING
-        self._undo_remotely = workflow.patched(SAGA_RULES)
-        if self._undo_remotely:
-            # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
-            self._set_status(CANCELLING)
+        self._enter(Phase.COMPENSATING)
+        workflow.deprecate_patch(SAGA_RULES)
+        # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
+        self._set_status(CANCELLING)
         while self._compensations:
             await self._compensations.pop()()
-        self._state.phase = Phase.CANCELLED
+        self._enter(Phase.CANCELLED)
         self._set_status(OrderStatus.CANCELLED)
 
     async def _cancel_order(self) -> None:
         await self._compensate(
-            Activity.CANCEL_ORDER,
+            stubs.cancel_order,
             CancelOrderInput(
                 order_id=self._purchase.order_id,
                 reason=self._state.cancel_reason or CancelReason.CANCELLED,
@@ -411,31 +447,26 @@ class PurchaseWorkflow:
         )
 
     async def _release_ticket(self) -> None:
-        await self._compensate(Activity.RELEASE_TICKET, self._hold, TaskQueue.TICKETS)
+        await self._compensate(stubs.release_ticket, self._hold, TaskQueue.TICKETS)
         self._state.ticket_reserved = False
 
     async def _refund(self) -> None:
         """Refunds what was taken, if anything: an authentication still under way is
         settled first (it may have succeeded after all)."""
-        refund: RefundOutcome | None = await workflow.execute_activity(
-            Activity.REFUND,
+        refund = await workflow.execute_activity(
+            stubs.refund,
             RefundInput(order_id=self._purchase.order_id),
             task_queue=TaskQueue.PAYMENTS,
-            result_type=RefundOutcome,
-            start_to_close_timeout=REFUND_TIMEOUT if self._undo_remotely else STEP_TIMEOUT,
+            summary="undo: refund what was charged",
+            start_to_close_timeout=REFUND_TIMEOUT,
+            heartbeat_timeout=STRIPE_HEARTBEAT,
             retry_policy=UNLIMITED_RETRY,
         )
         self._state.authentication_attempt = None
-        # (A payments worker older than RefundOutcome answered nothing.)
-        self._state.refunded = (
-            refund.refunded if refund is not None else self._state.receipt is not None
-        )
+        self._state.refunded = refund.refunded
 
-    async def _compensate(self, activity: Activity, arg: Any, queue: TaskQueue) -> None:
-        if self._undo_remotely:
-            await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
-        else:
-            await self._step(activity, arg, queue, UNLIMITED_RETRY)
+    async def _compensate(self, activity: Step[A], arg: A, queue: TaskQueue) -> None:
+        await self._remote_step(activity, arg, queue, UNLIMITED_RETRY)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -444,15 +475,15 @@ class PurchaseWorkflow:
         """Answers once the ticket is locked for this order (or could not be)."""
         await workflow.wait_condition(lambda: self._reservation is not None)
         if self._reservation is Reservation.UNAVAILABLE:
-            raise refused("Ticket is already reserved", PurchaseError.TICKET_UNAVAILABLE)
+            raise refused("Ticket is already reserved", FailureType.TICKET_UNAVAILABLE)
         if self._reservation is Reservation.PRICE_CHANGED:
-            raise refused("Ticket price changed", PurchaseError.PRICE_CHANGED)
+            raise refused("Ticket price changed", FailureType.PRICE_CHANGED)
         if self._reservation is Reservation.FAILED:
             raise ApplicationError("The ticket could not be reserved", type=RESERVATION_FAILED)
         return self._state
 
     @workflow.update
-    async def pay(self, request: PaymentRequest) -> PaymentReceipt:
+    async def pay(self, request: PaymentRequest) -> PaymentAnswer:
         # Again: what the validator saw may have moved before the handler ran.
         self._refuse_unless_payable(request)
         async with self._payment_lock:
@@ -463,52 +494,55 @@ class PurchaseWorkflow:
             finally:
                 self._state.paying = None
 
-    async def _charge(self, request: PaymentRequest) -> PaymentReceipt:
+    async def _charge(self, request: PaymentRequest) -> PaymentAnswer:
         state = self._state
         state.payment_attempts += 1
         if state.payment_attempts == 1:
             self._compensations.append(self._refund)
-        if state.stripe_moved and workflow.patched(SAGA_RULES):
+        if state.stripe_moved:
+            workflow.deprecate_patch(SAGA_RULES)
             # What Stripe said so far is settled by this charge (it settles an earlier
             # attempt's authentication first).
             state.stripe_moved = False
         try:
             assert state.price_cents is not None
-            charged: ChargeResult = await workflow.execute_activity(
-                Activity.CHARGE,
+            charged = await workflow.execute_activity(
+                stubs.charge,
                 ChargeInput(
                     order_id=self._purchase.order_id,
                     buyer_id=request.buyer_id,
                     amount_cents=state.price_cents,
                     token=request.token,
                     attempt=state.payment_attempts,
-                    accepts_authentication=workflow.patched(THREE_D_SECURE),
+                    accepts_authentication=True,
                 ),
                 task_queue=TaskQueue.PAYMENTS,
-                result_type=ChargeResult,
+                summary=f"charge the card (attempt {state.payment_attempts})",
                 start_to_close_timeout=CHARGE_TIMEOUT,
+                schedule_to_close_timeout=CHARGE_BOUND,
+                heartbeat_timeout=STRIPE_HEARTBEAT,
                 retry_policy=CHARGE_RETRY,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as error:
-            if failure_type(error) == PurchaseError.CARD_DECLINED:
+            if failure_type(error) == FailureType.CARD_DECLINED:
                 state.authentication_attempt = None
                 cause = error.cause
                 message = cause.message if isinstance(cause, ApplicationError) else str(error)
                 # The buyer may try again, with another card, until the window ends.
-                raise refused(message, PurchaseError.CARD_DECLINED) from None
+                raise refused(message, FailureType.CARD_DECLINED) from None
             raise
         # The charge settled any authentication an earlier attempt left unfinished.
         state.authentication_attempt = None
         if charged.outcome is ChargeOutcome.REQUIRES_ACTION:
             state.authentication_attempt = state.payment_attempts
-            return PaymentReceipt(
+            return PaymentAnswer(
                 payment_id=charged.payment_id,
                 stripe_id=charged.stripe_id,
                 status=ChargeOutcome.REQUIRES_ACTION,
                 client_secret=charged.client_secret,
             )
-        state.receipt = PaymentReceipt(payment_id=charged.payment_id, stripe_id=charged.stripe_id)
+        state.receipt = PaymentAnswer(payment_id=charged.payment_id, stripe_id=charged.stripe_id)
         return state.receipt
 
     @pay.validator
@@ -520,26 +554,26 @@ class PurchaseWorkflow:
         refusals to 409 with these messages)."""
         state = self._state
         if state.receipt is not None or state.phase in (Phase.COMPLETING, Phase.COMPLETE):
-            raise refused("Order has already been paid", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Order has already been paid", FailureType.NOT_AWAITING_PAYMENT)
         if request.order_id != self._purchase.order_id:
-            raise refused("Payment is for another order", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Payment is for another order", FailureType.NOT_AWAITING_PAYMENT)
         if state.cancel_requested is not None or state.phase in (
             Phase.COMPENSATING,
             Phase.CANCELLED,
         ):
-            raise refused("Cannot pay for a cancelled order", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Cannot pay for a cancelled order", FailureType.NOT_AWAITING_PAYMENT)
         ended = state.deadline is not None and workflow.now() >= state.deadline
         if state.phase is Phase.CLOSING or ended:
-            raise refused("The payment window has ended", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("The payment window has ended", FailureType.NOT_AWAITING_PAYMENT)
         if state.phase is not Phase.AWAITING_PAYMENT:
-            raise refused("Order is not awaiting payment", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("Order is not awaiting payment", FailureType.NOT_AWAITING_PAYMENT)
         if lock_free and self._payment_lock.locked():
-            raise refused("A payment is already in progress", PurchaseError.NOT_AWAITING_PAYMENT)
+            raise refused("A payment is already in progress", FailureType.NOT_AWAITING_PAYMENT)
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
         """Stripe says a PaymentIntent moved: only a reason to look (the saga asks
-        Stripe), so a duplicate or a stale one costs a look and changes nothing."""
+        Stripe), so a duplicate or a stale one costs one settle and decides nothing."""
         workflow.logger.info("Stripe: %s for %s", event.event_type, event.payment_intent_id)
         self._state.stripe_moved = True
 
@@ -549,7 +583,7 @@ class PurchaseWorkflow:
         # A payment under way decides first.
         async with self._payment_lock:
             if self._state.receipt is not None:
-                raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+                raise refused("Cannot cancel a paid order", FailureType.ALREADY_PAID)
             if self._state.cancel_requested is None:
                 self._state.cancel_requested = Canceller.BUYER
         await workflow.wait_condition(lambda: self._state.phase is Phase.CANCELLED)
@@ -558,7 +592,7 @@ class PurchaseWorkflow:
     @cancel.validator
     def _refuse_if_paid(self) -> None:
         if self._state.receipt is not None or self._state.phase is Phase.COMPLETE:
-            raise refused("Cannot cancel a paid order", PurchaseError.ALREADY_PAID)
+            raise refused("Cannot cancel a paid order", FailureType.ALREADY_PAID)
 
     @workflow.query
     def state(self) -> PurchaseState:
@@ -570,18 +604,32 @@ class PurchaseWorkflow:
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
+    def _enter(self, phase: Phase) -> None:
+        """The saga's phase, also shown in the Web UI as the workflow's current details."""
+        self._state.phase = phase
+        details = f"{phase.value}"
+        if phase is Phase.AWAITING_PAYMENT and self._state.deadline is not None:
+            details += f" until {self._state.deadline.isoformat(timespec='seconds')}"
+        if phase is Phase.COMPENSATING and self._state.cancel_reason is not None:
+            details += f" ({self._state.cancel_reason.value})"
+        if self._state.cancel_requested is Canceller.OPERATOR and self._state.receipt is not None:
+            details += "; cancel requested after payment: the order completes (forward only)"
+        workflow.set_current_details(details)
+
     def _set_status(self, status: str) -> None:
         self._state.status = status
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 
     async def _step(
-        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
+        self, activity: Step[A], arg: A, queue: TaskQueue, retry: RetryPolicy = FORWARD_RETRY
     ) -> None:
-        if queue is TaskQueue.ORDERS and workflow.patched(LOCAL_ORDER_STEPS):
+        if queue is TaskQueue.ORDERS:
             await workflow.execute_local_activity(
                 activity,
                 arg,
+                summary=SUMMARIES.get(_name(activity)),
                 start_to_close_timeout=STEP_TIMEOUT,
+                schedule_to_close_timeout=_bound(retry),
                 retry_policy=retry,
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
@@ -589,13 +637,15 @@ class PurchaseWorkflow:
         await self._remote_step(activity, arg, queue, retry)
 
     async def _remote_step(
-        self, activity: Activity, arg: Any, queue: TaskQueue, retry: RetryPolicy
+        self, activity: Step[A], arg: A, queue: TaskQueue, retry: RetryPolicy
     ) -> None:
         await workflow.execute_activity(
             activity,
             arg,
             task_queue=queue,
+            summary=SUMMARIES.get(_name(activity)),
             start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=_bound(retry),
             retry_policy=retry,
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )

@@ -41,3 +41,11 @@ class InvalidInput(DomainError):
 
 class PaymentDeclined(DomainError):
     """The card was declined."""
+
+
+class Limited(DomainError):
+    """Not now: a limit of the caller's is spent for ``retry_after_seconds`` more."""
+
+    def __init__(self, retry_after_seconds: float, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = max(1, int(retry_after_seconds + 0.999))

@@ -65,13 +65,21 @@ class ServiceRuntime:
             name=definition.name,
             credentials=settings.nats_credentials,
             tls=nats_tls(settings),
+            max_age=settings.events_max_age_seconds,
+            max_bytes=settings.events_max_bytes,
         )
         runtime = cls(
             definition=definition,
             settings=settings,
             database=database,
             bus=bus,
-            relay=OutboxRelay(database, definition.tables.outbox, bus, service=definition.name),
+            relay=OutboxRelay(
+                database,
+                definition.tables.outbox,
+                bus,
+                service=definition.name,
+                retention=timedelta(seconds=settings.outbox_retention_seconds),
+            ),
             verifier=TokenVerifier(public_key_pem(settings)),
             signer=TokenSigner(
                 private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     events_stream: str = "EVENTS"
     # How long JetStream remembers a Nats-Msg-Id to drop a republished event.
     events_duplicate_window_seconds: float = 120.0
+    # What the stream keeps at most (the oldest dropped first): a week, and 10 GiB. A
+    # consumer down for a day still finds every event it missed; a flood of writes
+    # cannot fill the server's disk. 0 (age) or -1 (bytes): no bound.
+    events_max_age_seconds: float = Field(default=7 * 24 * 60 * 60, ge=0)
+    events_max_bytes: int = Field(default=10 * 1024**3, ge=-1)
+    # Published outbox rows are deleted once they are this old (the stream has them).
+    outbox_retention_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
     consumer_ack_wait_seconds: float = 30.0
     # -1: never give an event up (see services.common.messaging.consumers). A bound drops an event
     # after that many deliveries, leaving its replica behind for good.
@@ -77,6 +84,12 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_api_key: str | None = None
+    # How long a service waits for Temporal (and the worker a call needs) to take a call:
+    # past it the API answers 503 with Retry-After, and undoes what it began.
+    temporal_call_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long POST /api/payments waits for a charge the saga has taken on: past it, 503
+    # with Retry-After (the charge goes on; the same Idempotency-Key gets its answer).
+    payment_answer_timeout_seconds: float = Field(default=60.0, gt=0)
     # Temporal payloads are encrypted (AES-256-GCM, services.common.payload_codec) with the
     # first of these keys and decrypted with whichever one a payload names, so a key
     # rotates by going first while the old ones stay for the histories they encrypted.
@@ -140,6 +153,12 @@ class Settings(BaseSettings):
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the
     # catalogue.
     max_open_orders_per_buyer: int = Field(default=3, ge=1)
+    # Against holding tickets by cancelling and ordering again: after a buyer's order of
+    # a ticket ends unpaid (cancelled or expired), they may order that ticket again only
+    # this long after its window would have ended (unset: one payment window); and a
+    # buyer's orders that end unpaid are at most this many in a day.
+    order_cooldown_seconds: int | None = Field(default=None, ge=0)
+    unpaid_orders_per_buyer_per_day: int = Field(default=10, ge=1)
 
     # The proxies in front of this process whose X-Forwarded-For (and -Proto) are
     # believed: addresses or CIDRs, comma-separated or a JSON list. The client is the
@@ -162,6 +181,10 @@ class Settings(BaseSettings):
     signin_failures_per_account: str = "5/15 minutes"
     signups_per_address: str = "10/hour"
     orders_per_buyer: str = "20/minute"
+    # Every listing and edit is an outbox row, an event and a replica update: a bound per
+    # seller on each.
+    listings_per_seller: str = "60/hour"
+    ticket_edits_per_seller: str = "120/hour"
     payment_attempts_per_buyer: str = "10/minute"
     # Card testing: tries for one order, and declined cards for one buyer in an hour.
     payment_attempts_per_order: int = Field(default=5, ge=1)
@@ -222,6 +245,12 @@ class Settings(BaseSettings):
         return self.temporal_ui_origins or [
             f"http://{host}:{self.temporal_ui_port}" for host in ("127.0.0.1", "localhost")
         ]
+
+    @property
+    def order_cooldown(self) -> int:
+        if self.order_cooldown_seconds is None:
+            return self.order_expiration_seconds
+        return self.order_cooldown_seconds
 
     @property
     def is_development(self) -> bool:

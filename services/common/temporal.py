@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import sys
-from collections.abc import Iterable
-from typing import NoReturn
+from collections.abc import Awaitable, Iterable
+from typing import NoReturn, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import (
@@ -111,6 +112,38 @@ def business_failure(error: BaseException, types: Iterable[str]) -> ApplicationE
             return cause
         cause = cause.__cause__
     return None
+
+
+T = TypeVar("T")
+
+
+class TemporalUnavailable(Exception):
+    """Temporal, or the worker a call needs, did not answer in time; worth trying again
+    after ``retry_after_seconds``."""
+
+    def __init__(self, what: str, retry_after_seconds: int) -> None:
+        super().__init__(f"{what}: no answer from Temporal in time")
+        self.retry_after_seconds = retry_after_seconds
+
+
+async def answered_within(seconds: float, call: Awaitable[T], what: str) -> T:
+    """``call``'s answer, or TemporalUnavailable past ``seconds`` or when Temporal cannot
+    be reached (a call to Temporal otherwise waits as long as the outage lasts)."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await call
+    except TimeoutError:
+        raise TemporalUnavailable(what, math.ceil(seconds)) from None
+    except RPCTimeoutOrCancelledError:
+        # What the SDK turns its own cancellation into, here by the deadline.
+        if deadline.expired():
+            raise TemporalUnavailable(what, math.ceil(seconds)) from None
+        raise
+    except RPCError as error:
+        if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise TemporalUnavailable(what, math.ceil(seconds)) from error
+        raise
 
 
 def saga_has_finished(error: RPCError) -> bool:

@@ -6,6 +6,7 @@ with ``Prefer: wait=N`` and is answered once the order changes (services.common.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from services.common.http.ids import id_or_not_found
 from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
 from services.common.money import to_cents
+from services.common.settings import Settings
 from services.orders import operations, purchase_client
 from services.orders.errors import NotOrderOwner, OrderAlreadyPaid, OrderNotFound
 from services.orders.models import Order, Ticket
@@ -105,8 +107,12 @@ async def create(
         body.ticket_id,
         window_seconds=settings.order_expiration_seconds,
         max_open_orders=settings.max_open_orders_per_buyer,
+        temporal_deadline=_temporal_deadline(settings),
         expected_price_cents=None if body.price is None else to_cents(body.price),
         authentication_grace_seconds=settings.payment_authentication_grace_seconds,
+        recycling=operations.RecyclingLimits(
+            timedelta(seconds=settings.order_cooldown), settings.unpaid_orders_per_buyer_per_day
+        ),
     )
     found = await read_order(read_sessions, order.id)
     assert found is not None
@@ -185,17 +191,28 @@ async def show(
 
 @router.delete("/{order_id}", status_code=204)
 async def cancel(
-    order_id: str, user: CurrentUserDep, read_sessions: ReadSessionsDep, temporal: TemporalDep
+    order_id: str,
+    user: CurrentUserDep,
+    read_sessions: ReadSessionsDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
     order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, OrderNotFound), user)
     if order.status == OrderStatus.COMPLETE:
         raise OrderAlreadyPaid()
-    if order.status != OrderStatus.CANCELLED and not await purchase_client.cancel_purchase(
-        await temporal.get(), order
-    ):
+    if order.status == OrderStatus.CANCELLED:
+        return Response(status_code=204)
+    cancelled = await purchase_client.cancel_purchase(
+        await temporal.get(), order.id, deadline=_temporal_deadline(settings)
+    )
+    if not cancelled:
         # The saga had already finished: its outcome is in the order.
         final = await read_order(read_sessions, order.id)
         if final is not None and final[0].status == OrderStatus.COMPLETE:
             raise OrderAlreadyPaid()
     return Response(status_code=204)
+
+
+def _temporal_deadline(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.temporal_call_timeout_seconds)

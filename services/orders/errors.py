@@ -1,12 +1,12 @@
 """How the orders service refuses (services.common.errors says how each kind is answered).
 
 The saga's refusals reach the orders routes as these too: its purchase client maps a
-failure type of ``workflows.contracts.PurchaseError`` to the error here.
+failure type of ``workflows.contracts.FailureType`` to the error here.
 """
 
 from __future__ import annotations
 
-from services.common.errors import Missing, NotPermitted, StateConflict
+from services.common.errors import Limited, Missing, NotPermitted, StateConflict
 
 
 class TicketNotFound(Missing):
@@ -41,6 +41,17 @@ class TooManyOpenOrders(StateConflict):
         super().__init__(
             f"You already have {limit} orders awaiting payment: pay for or cancel one first"
         )
+
+
+class HeldRecently(Limited):
+    """The buyer's last order of this ticket ended unpaid (cancelled or expired) too
+    recently: a ticket is not held by one buyer window after window."""
+
+    default_message = "Your last order of this ticket ended unpaid: you can order it again later"
+
+
+class TooManyUnpaidOrders(Limited):
+    default_message = "Too many of your orders ended unpaid today: try again later"
 
 
 class OrderNotFound(Missing):

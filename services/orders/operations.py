@@ -8,9 +8,11 @@ one success and one ``StaleDataError``, which Temporal retries into a no-op.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, select, text
@@ -25,6 +27,7 @@ from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
 from services.orders.errors import (
     EventStarted,
+    HeldRecently,
     OrderAlreadyCancelled,
     OrderMissing,
     OrderNotPayable,
@@ -33,14 +36,23 @@ from services.orders.errors import (
     TicketReserved,
     TicketSold,
     TooManyOpenOrders,
+    TooManyUnpaidOrders,
 )
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
 from workflows.contracts import CancelReason, OrderStatus
+from workflows.models import PurchaseInput
+
+log = logging.getLogger(__name__)
 
 
 async def place_order(
-    uow: UnitOfWork, buyer_id: UUID, ticket_id: UUID, *, max_open_orders: int
+    uow: UnitOfWork,
+    buyer_id: UUID,
+    ticket_id: UUID,
+    *,
+    max_open_orders: int,
+    recycling: RecyclingLimits | None = None,
 ) -> Order:
     """A new order (``created``) for a ticket someone else sells, at its current price.
 
@@ -51,6 +63,8 @@ async def place_order(
     """
     price_cents = await orderable_price(uow.session, buyer_id, ticket_id)
     await _hold_buyer(uow, buyer_id)
+    if recycling is not None:
+        await recycling.refuse(uow.session, buyer_id, ticket_id)
     open_orders = await uow.session.scalar(
         select(func.count())
         .select_from(Order)
@@ -66,6 +80,44 @@ async def place_order(
         PURCHASES.labels("refused_at_gate").inc()
         raise TicketReserved() from None
     return order
+
+
+# An order that held its ticket and ended unpaid: let expire, or cancelled.
+_UNPAID = (Order.status == OrderStatus.CANCELLED) & Order.cancel_reason.in_(
+    (CancelReason.EXPIRED, CancelReason.CANCELLED)
+)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RecyclingLimits:
+    """Against holding a ticket by cancelling (or letting expire) and ordering it again,
+    window after window: after an unpaid order of a ticket, its buyer may order it again
+    only ``cooldown`` after that order's window would have ended; and a buyer's orders
+    that end unpaid are at most ``unpaid_per_day`` in a day."""
+
+    cooldown: timedelta
+    unpaid_per_day: int
+
+    async def refuse(self, session: AsyncSession, buyer_id: UUID, ticket_id: UUID) -> None:
+        now = utc_now()
+        mine = Order.user_id == buyer_id
+        last_window_end = await session.scalar(
+            select(func.max(Order.expires_at)).where(mine, Order.ticket_id == ticket_id, _UNPAID)
+        )
+        if last_window_end is not None:
+            again_at = as_utc(last_window_end) + self.cooldown
+            if again_at > now:
+                raise HeldRecently((again_at - now).total_seconds())
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(Order.created_at)).where(
+                    mine, _UNPAID, Order.created_at > now - DAY
+                )
+            )
+        ).one()
+        if count >= self.unpaid_per_day:
+            raise TooManyUnpaidOrders((as_utc(oldest) + DAY - now).total_seconds())
 
 
 # Built once, as plain columns in one statement: in a rush every losing buyer runs it.
@@ -119,43 +171,62 @@ async def order_ticket(
     *,
     window_seconds: int,
     max_open_orders: int,
+    temporal_deadline: timedelta,
     expected_price_cents: int | None = None,
     authentication_grace_seconds: int = 0,
+    recycling: RecyclingLimits | None = None,
 ) -> Order:
     """Place the order and start its saga; answers once the ticket is locked for it.
-    TicketReserved if another order holds the ticket."""
+    TicketReserved if another order holds the ticket, PriceChanged if the lock found
+    another price; TemporalUnavailable past ``temporal_deadline``, and then the order is
+    cancelled, not left "created"."""
     # Most of a rush's buyers are told here, on a read that waits for no writer.
     async with read_sessions() as session:
         await orderable_price(session, buyer_id, ticket_id)
     async with units_of_work() as uow:
-        order = await place_order(uow, buyer_id, ticket_id, max_open_orders=max_open_orders)
+        order = await place_order(
+            uow, buyer_id, ticket_id, max_open_orders=max_open_orders, recycling=recycling
+        )
         await uow.commit()
+    purchase = PurchaseInput(
+        order_id=order.id,
+        ticket_id=order.ticket_id,
+        buyer_id=order.user_id,
+        price_cents=order.price_cents,
+        payment_window_seconds=window_seconds,
+        expected_price_cents=expected_price_cents,
+        authentication_grace_seconds=authentication_grace_seconds,
+    )
     try:
         await purchase_client.start_purchase(
-            await temporal.get(),
-            order,
-            window_seconds,
-            expected_price_cents,
-            authentication_grace_seconds=authentication_grace_seconds,
+            await temporal.get(), purchase, deadline=temporal_deadline
         )
     except DomainError:
-        raise
-    except Exception:
-        await _abandon(units_of_work, temporal, order)
+        raise  # the saga refused, and cancelled the order itself
+    except BaseException:
+        # Also on the request's own cancellation (the client went away): nothing may be
+        # left half-done.
+        await asyncio.shield(_abandon(units_of_work, temporal, order, temporal_deadline))
         raise
     PURCHASES.labels("started").inc()
     return order
 
 
 async def _abandon(
-    units_of_work: Callable[[], UnitOfWork], temporal: LazyTemporalClient, order: Order
+    units_of_work: Callable[[], UnitOfWork],
+    temporal: LazyTemporalClient,
+    order: Order,
+    deadline: timedelta,
 ) -> None:
-    """The saga's start failed, or its answer was lost: the order must neither stay
-    "created" nor hold a ticket. The saga may have started all the same (a timeout after
-    Temporal took the start), so it is asked to cancel and undo what it did; the row is
-    cancelled too, and a saga that reaches it later refuses to go on (OrderCancelled)."""
-    with contextlib.suppress(Exception):
-        await purchase_client.cancel_purchase(await temporal.get(), order)
+    """The saga's start failed, or its answer was lost or late: the order must neither
+    stay "created" nor hold a ticket. The saga may have started all the same, so it is
+    cancelled (Temporal records that without a worker: it then undoes what it did, or
+    does nothing if it had not begun); the row is cancelled too, and a saga that reaches
+    it later refuses to go on (OrderCancelled)."""
+    try:
+        await purchase_client.abandon_purchase(await temporal.get(), order.id, deadline=deadline)
+    except Exception:
+        log.warning("could not cancel the saga of order %s", order.id, exc_info=True)
     async with units_of_work() as uow:
         await cancel(uow, order.id, CancelReason.CANCELLED)
         await uow.commit()

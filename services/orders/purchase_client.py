@@ -1,6 +1,11 @@
-"""The orders routes' side of the purchase saga: start it, and cancel through it."""
+"""The orders service's side of the purchase saga: start it, cancel through it, and give
+up on one whose start went unanswered. Every call has a deadline (TemporalUnavailable
+past it); the saga's refusals come back as the orders service's errors."""
 
 from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
 
 from temporalio.client import (
     Client,
@@ -10,12 +15,11 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from services.common.temporal import business_failure, saga_has_finished
+from services.common.temporal import answered_within, business_failure, saga_has_finished
 from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
-from services.orders.models import Order
 from workflows.contracts import (
+    FailureType,
     OrderStatus,
-    PurchaseError,
     TaskQueue,
     initial_search_attributes,
     workflow_id,
@@ -25,58 +29,54 @@ from workflows.purchase import PurchaseWorkflow
 
 
 async def start_purchase(
-    client: Client,
-    order: Order,
-    window_seconds: int,
-    expected_price_cents: int | None = None,
-    *,
-    authentication_grace_seconds: int = 0,
+    client: Client, purchase: PurchaseInput, *, deadline: timedelta
 ) -> PurchaseState:
     """Starts the saga and answers once the ticket is locked for the order, in one call
-    (Update-with-Start); TicketReserved if another order holds the ticket, PriceChanged
-    if the lock finds another price than ``expected_price_cents`` (then nothing stays
-    held)."""
-    purchase = PurchaseInput(
-        order_id=order.id,
-        ticket_id=order.ticket_id,
-        buyer_id=order.user_id,
-        price_cents=order.price_cents,
-        payment_window_seconds=window_seconds,
-        expected_price_cents=expected_price_cents,
-        authentication_grace_seconds=authentication_grace_seconds,
-    )
+    (Update-with-Start). TicketReserved if another order holds the ticket, PriceChanged
+    if the lock finds another price than the buyer saw (then nothing stays held)."""
     start = WithStartWorkflowOperation(
         PurchaseWorkflow.run,
         purchase,
-        id=workflow_id(order.id),
+        id=workflow_id(purchase.order_id),
         task_queue=TaskQueue.ORDERS,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=initial_search_attributes(
-            status=OrderStatus.CREATED, ticket_id=str(order.ticket_id), buyer_id=str(order.user_id)
+            status=OrderStatus.CREATED,
+            ticket_id=str(purchase.ticket_id),
+            buyer_id=str(purchase.buyer_id),
         ),
     )
     try:
-        return await client.execute_update_with_start_workflow(
-            PurchaseWorkflow.wait_reserved, start_workflow_operation=start
+        return await answered_within(
+            deadline.total_seconds(),
+            client.execute_update_with_start_workflow(
+                PurchaseWorkflow.wait_reserved, start_workflow_operation=start
+            ),
+            "starting a purchase",
         )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed, PurchaseError)
-        if failure is not None and failure.type == PurchaseError.TICKET_UNAVAILABLE:
+        failure = business_failure(failed, FailureType)
+        if failure is not None and failure.type == FailureType.TICKET_UNAVAILABLE:
             raise TicketReserved() from None
-        if failure is not None and failure.type == PurchaseError.PRICE_CHANGED:
+        if failure is not None and failure.type == FailureType.PRICE_CHANGED:
             raise PriceChanged() from None
         raise
 
 
-async def cancel_purchase(client: Client, order: Order) -> bool:
+async def cancel_purchase(client: Client, order_id: UUID, *, deadline: timedelta) -> bool:
     """Asks the saga to cancel and undo the order; answers once it has. False when the
-    saga has already finished (the caller reads the order's final status instead)."""
-    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order.id))
+    saga has already finished (the caller reads the order's final status instead);
+    OrderAlreadyPaid when it is paid."""
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order_id))
     try:
-        await handle.execute_update(PurchaseWorkflow.cancel)
+        await answered_within(
+            deadline.total_seconds(),
+            handle.execute_update(PurchaseWorkflow.cancel),
+            "cancelling a purchase",
+        )
     except WorkflowUpdateFailedError as failed:
-        failure = business_failure(failed, PurchaseError)
-        if failure is not None and failure.type == PurchaseError.ALREADY_PAID:
+        failure = business_failure(failed, FailureType)
+        if failure is not None and failure.type == FailureType.ALREADY_PAID:
             raise OrderAlreadyPaid() from None
         raise
     except RPCError as error:
@@ -85,3 +85,15 @@ async def cancel_purchase(client: Client, order: Order) -> bool:
             return False
         raise
     return True
+
+
+async def abandon_purchase(client: Client, order_id: UUID, *, deadline: timedelta) -> None:
+    """The purchase's start went unanswered: if the saga exists, it is asked to stop
+    through a workflow cancel, which Temporal records even while no worker runs (a saga
+    cancelled before it began does nothing; one under way undoes what it did)."""
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order_id))
+    try:
+        await answered_within(deadline.total_seconds(), handle.cancel(), "abandoning a purchase")
+    except RPCError as error:
+        if not saga_has_finished(error):
+            raise

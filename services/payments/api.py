@@ -3,17 +3,18 @@ is in webhook.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
-from services.common.http.errors import Conflict, ErrorResponse
+from services.common.http.errors import ErrorResponse
 from services.common.http.throttle import ThrottleDep, per_user
 from services.common.polling import poll_until
 from services.payments import purchase_client
@@ -49,15 +50,23 @@ async def find_order(
     )
 
 
-def refuse_unless_payable(order: Order) -> None:
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "A key of your choosing (e.g. a UUID) per payment attempt, as Stripe's: the same "
+    "request sent again with the same key gets the first one's answer (the same payment, "
+    "decline or authentication) and charges nothing more. Without it, a repeated request "
+    "is refused while the first one's charge runs or once the order is paid."
+)
+
+
+def _finished(order: Order) -> OrderNotAwaitingPayment:
+    """The saga has ended: why, as the order's replica tells it."""
     if order.status == OrderStatus.CANCELLED:
-        raise Conflict("Cannot pay for a cancelled order")
+        return OrderNotAwaitingPayment("Cannot pay for a cancelled order")
     if order.status == OrderStatus.COMPLETE:
-        raise Conflict("Order has already been paid")
-    if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise OrderNotAwaitingPayment()
-    if as_utc(order.expires_at) <= datetime.now(UTC):
-        raise Conflict("The payment window has ended")
+        return OrderNotAwaitingPayment("Order has already been paid")
+    if order.expires_at is not None and as_utc(order.expires_at) <= datetime.now(UTC):
+        return OrderNotAwaitingPayment("The payment window has ended")
+    return OrderNotAwaitingPayment()
 
 
 @router.post(
@@ -71,6 +80,11 @@ def refuse_unless_payable(order: Order) -> None:
             "complete it with Stripe.js and the client secret, then follow the order.",
         },
         402: {"model": ErrorResponse, "description": "Card declined"},
+        409: {
+            "model": ErrorResponse,
+            "description": "The order is not awaiting payment (paid, cancelled, its window "
+            "ended), or another payment for it is under way",
+        },
     },
     dependencies=[
         per_user(
@@ -87,26 +101,41 @@ async def pay(
     temporal: TemporalDep,
     settings: SettingsDep,
     throttle: ThrottleDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description=IDEMPOTENCY_KEY_DESCRIPTION,
+        ),
+    ] = None,
 ) -> PaymentOut | JSONResponse:
     """Charge the card for an order awaiting payment, through its purchase saga: 201
-    once charged, or 202 when the card needs authentication first."""
+    once charged, or 202 when the card needs authentication first. Whether the order may
+    be paid now is the saga's to say."""
     order = await find_order(read_sessions, body.order_id)
     if order is None:
         raise OrderNotFound()
     if order.user_id != user.id:
         raise NotOrderOwner()
-    refuse_unless_payable(order)
     if throttle.enabled:
         async with read_sessions() as session:
             await refuse_card_testing(session, order, settings, datetime.now(UTC))
-    receipt = await purchase_client.pay(
-        await temporal.get(),
-        PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
-    )
-    if receipt.status is ChargeOutcome.REQUIRES_ACTION:
-        assert receipt.client_secret is not None
+    try:
+        answer = await purchase_client.pay(
+            await temporal.get(),
+            PaymentRequest(order_id=order.id, buyer_id=user.id, token=body.token),
+            idempotency_key=idempotency_key,
+            deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
+            answer_deadline=timedelta(seconds=settings.payment_answer_timeout_seconds),
+        )
+    except purchase_client.SagaFinished:
+        raise _finished(order) from None
+    if answer.status is ChargeOutcome.REQUIRES_ACTION:
+        assert answer.client_secret is not None
         action = PaymentActionOut(
-            client_secret=receipt.client_secret, payment_intent_id=receipt.stripe_id
+            client_secret=answer.client_secret, payment_intent_id=answer.stripe_id
         )
         return JSONResponse(action.model_dump(mode="json", by_alias=True), status_code=202)
-    return PaymentOut(id=receipt.payment_id)
+    return PaymentOut(id=answer.payment_id)

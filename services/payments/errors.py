@@ -1,7 +1,7 @@
 """How the payments service refuses (services.common.errors says how each kind is answered).
 
 The saga's refusals of a payment reach the payments routes as these too: its purchase
-client maps a failure type of ``workflows.contracts.PurchaseError`` to the error here.
+client maps a failure type of ``workflows.contracts.FailureType`` to the error here.
 """
 
 from __future__ import annotations

@@ -1,67 +1,84 @@
-"""Paying through the running purchase saga: its ``pay`` Update, failures mapped to the
-documented statuses (402 declined; 409 when the order no longer awaits payment), and
-Stripe's word that a PaymentIntent moved, passed on as its ``payment_event`` Signal."""
+"""Paying through the running purchase saga (its ``pay`` Update), and Stripe's word that a
+PaymentIntent moved, passed on as its ``payment_event`` Signal. Every call has a deadline
+(TemporalUnavailable past it); the saga's refusals come back as the payments service's
+errors (CardDeclined; OrderNotAwaitingPayment, in the saga's words)."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from uuid import UUID
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ActivityError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
-from services.common.errors import DomainError
-from services.common.temporal import business_failure, saga_has_finished
+from services.common.temporal import answered_within, business_failure, saga_has_finished
 from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
-from workflows.contracts import PurchaseError, workflow_id
-from workflows.models import PaymentEvent, PaymentReceipt, PaymentRequest
-
-PAY_UPDATE = "pay"
-PAYMENT_EVENT_SIGNAL = "payment_event"
+from workflows.contracts import FailureType, workflow_id
+from workflows.models import PaymentAnswer, PaymentEvent, PaymentRequest
+from workflows.purchase import PurchaseWorkflow
 
 
-def _refusal_of(failed: WorkflowUpdateFailedError) -> DomainError | None:
-    """CardDeclined for a declined card; OrderNotAwaitingPayment for a rejected payment
-    (the validator's refusal or any other); None for an infrastructure failure (an
-    activity that failed for another reason than a business one)."""
-    failure = business_failure(failed, PurchaseError)
-    if failure is not None and failure.type == PurchaseError.CARD_DECLINED:
-        return CardDeclined(failure.message or None)
-    if failure is not None:
-        return OrderNotAwaitingPayment()
-    cause = failed.__cause__
-    while cause is not None:
-        if isinstance(cause, ActivityError):
-            return None
-        cause = cause.__cause__
-    return OrderNotAwaitingPayment()
+class SagaFinished(Exception):
+    """The order's saga has ended (paid, expired or cancelled): nothing awaits payment."""
 
 
-async def pay(client: Client, request: PaymentRequest) -> PaymentReceipt:
-    handle = client.get_workflow_handle(workflow_id(request.order_id))
+def update_id(idempotency_key: str) -> str:
+    """The pay Update's id for a client's Idempotency-Key: Temporal answers a repeated id
+    with the first one's outcome. Hashed: update ids are stored in clear."""
+    return "pay-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+async def pay(
+    client: Client,
+    request: PaymentRequest,
+    *,
+    idempotency_key: str | None,
+    deadline: timedelta,
+    answer_deadline: timedelta,
+) -> PaymentAnswer:
+    """Charge through the saga: within ``deadline`` the saga takes the payment on (or
+    refuses it), within ``answer_deadline`` more the charge is answered; TemporalUnavailable
+    past either (the charge then goes on, and the same key later gets its answer)."""
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(request.order_id))
     try:
-        receipt: PaymentReceipt = await handle.execute_update(
-            PAY_UPDATE, request, result_type=PaymentReceipt
+        update = await answered_within(
+            deadline.total_seconds(),
+            handle.start_update(
+                PurchaseWorkflow.pay,
+                request,
+                id=None if idempotency_key is None else update_id(idempotency_key),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            ),
+            "paying",
         )
+        return await answered_within(answer_deadline.total_seconds(), update.result(), "paying")
     except WorkflowUpdateFailedError as failed:
-        refusal = _refusal_of(failed)
-        if refusal is None:
-            raise
-        raise refusal from None
+        failure = business_failure(failed, FailureType)
+        if failure is None:
+            raise  # a charge that failed for another reason than the card: 500
+        if failure.type == FailureType.CARD_DECLINED:
+            raise CardDeclined(failure.message or "Your card was declined.") from None
+        raise OrderNotAwaitingPayment(failure.message) from None
     except RPCError as error:
         if saga_has_finished(error):
-            raise OrderNotAwaitingPayment() from None
+            raise SagaFinished() from None
         raise
-    return receipt
 
 
-async def tell_payment_event(client: Client, order_id: UUID, event: PaymentEvent) -> bool:
+async def tell_payment_event(
+    client: Client, order_id: UUID, event: PaymentEvent, *, deadline: timedelta
+) -> bool:
     """False when the order's saga has ended: nothing waits for the payment any more
     (the saga cancels an unfinished PaymentIntent before it ends, and refunds one found
     paid by then)."""
-    handle = client.get_workflow_handle(workflow_id(order_id))
+    handle = client.get_workflow_handle_for(PurchaseWorkflow.run, workflow_id(order_id))
     try:
-        await handle.signal(PAYMENT_EVENT_SIGNAL, event)
+        await answered_within(
+            deadline.total_seconds(),
+            handle.signal(PurchaseWorkflow.payment_event, event),
+            "telling the saga of a payment event",
+        )
     except RPCError as error:
         if saga_has_finished(error):
             return False

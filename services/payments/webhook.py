@@ -9,6 +9,7 @@ PaymentIntent itself, so no event, however delivered, decides a payment on its o
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from uuid import UUID
 
 import stripe
@@ -79,6 +80,7 @@ async def stripe_webhook(
             await temporal.get(),
             order_id,
             PaymentEvent(payment_intent_id=intent_id, event_type=event.type),
+            deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
         )
         if not told:
             log.info("%s for order %s, whose saga has ended", event.type, order_id)

@@ -12,6 +12,7 @@ from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
 from services.common.http.ids import id_or_not_found
+from services.common.http.throttle import per_user
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
 from services.tickets import operations
@@ -136,7 +137,18 @@ def _place(body: TicketIn) -> operations.Place:
     return operations.Place(section=body.section, row=body.row, seat=body.seat)
 
 
-@router.post("", status_code=201, response_model=TicketOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.listings_per_seller,
+            "listings-seller",
+            "Too many tickets listed in a short time: try again later",
+        )
+    ],
+)
 async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> TicketOut:
     """List a ticket, for an event (``eventId``, not started) or without one."""
     event = None if body.event_id is None else await event_for_ticket(uow, body.event_id)
@@ -147,7 +159,17 @@ async def create(body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep) -> Ti
     return TicketOut.of(ticket)
 
 
-@router.put("/{ticket_id}", response_model=TicketOut)
+@router.put(
+    "/{ticket_id}",
+    response_model=TicketOut,
+    dependencies=[
+        per_user(
+            lambda settings: settings.ticket_edits_per_seller,
+            "edits-seller",
+            "Too many ticket edits in a short time: try again later",
+        )
+    ],
+)
 async def edit(
     ticket_id: str, body: TicketIn, user: CurrentUserDep, uow: UnitOfWorkDep
 ) -> TicketOut:

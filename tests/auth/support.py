@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -14,9 +17,17 @@ from services.common.identity.tokens import ALGORITHM, SESSION_COOKIE, private_k
 from services.common.settings import Settings
 
 ADMIN_EMAIL = "admin@test.dev"
-# scrypt at N=2^10 in the tests: the real cost (2^17) is a third of a second a hash.
+# argon2id with 1 MiB in the tests: the real cost (128 MiB) is a third of a second a hash.
 TEST_HASH_COST = 10
 PASSWORD = "s3cret-passw0rd"
+
+
+def legacy_scrypt_hash(password: str, n: int = 2**10) -> str:
+    """A hash in the format accounts had before argon2id (``scrypt$N$r$p$salt$key``)."""
+    salt = secrets.token_bytes(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
+    encoded = base64.b64encode(salt).decode(), base64.b64encode(key).decode()
+    return f"scrypt${n}$8$1${encoded[0]}${encoded[1]}"
 
 
 async def signup(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:

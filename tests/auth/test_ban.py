@@ -72,6 +72,7 @@ async def outbox_rows(runtime: ServiceRuntime, subject: Subject) -> int:
     return int(count or 0)
 
 
+@pytest.mark.database_matrix
 async def test_ban_marks_the_user_and_publishes_user_banned_once(
     auth: httpx.AsyncClient,
     auth_settings: Settings,

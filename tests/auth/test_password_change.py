@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from services.common.messaging.events import Subject, UserUpdated
 from services.common.runtime import ServiceRuntime
@@ -36,6 +37,7 @@ async def change(
     return await auth.put("/api/users/currentuser/password", json=body, headers=headers)
 
 
+@pytest.mark.database_matrix
 async def test_a_password_change_signs_out_every_other_session(
     auth: httpx.AsyncClient, auth_settings: Settings
 ) -> None:

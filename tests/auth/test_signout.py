@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from sqlalchemy import update
 
 from services.auth.models import UserSession
@@ -88,6 +89,7 @@ async def test_signing_out_twice_or_with_a_dead_token_is_harmless(
     assert (garbage.status_code, garbage.json()) == (200, {})
 
 
+@pytest.mark.database_matrix
 async def test_signout_everywhere_ends_every_session_of_the_user_only(
     auth: httpx.AsyncClient,
 ) -> None:

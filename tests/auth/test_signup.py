@@ -82,6 +82,7 @@ async def test_password_length_bounds_are_inclusive(auth: httpx.AsyncClient) -> 
     assert (await signup(auth, "emoji@test.dev", "\N{TICKET}" * 128)).status_code == 201
 
 
+@pytest.mark.database_matrix
 async def test_taken_email_is_a_conflict_whatever_its_case(auth: httpx.AsyncClient) -> None:
     assert (await signup(auth, "taken@test.dev")).status_code == 201
 
@@ -92,6 +93,7 @@ async def test_taken_email_is_a_conflict_whatever_its_case(auth: httpx.AsyncClie
     assert "set-cookie" not in response.headers
 
 
+@pytest.mark.database_matrix
 async def test_concurrent_signups_with_one_email_create_one_user(
     auth: httpx.AsyncClient,
 ) -> None:
@@ -104,6 +106,7 @@ async def test_concurrent_signups_with_one_email_create_one_user(
             assert response.json() == {"errors": [{"message": "Email in use", "field": "email"}]}
 
 
+@pytest.mark.database_matrix
 async def test_signup_publishes_user_created(
     auth: httpx.AsyncClient, auth_settings: Settings
 ) -> None:

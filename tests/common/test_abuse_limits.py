@@ -14,6 +14,7 @@ import pytest
 from services.auth.service import definition as auth
 from services.common.settings import Environment, Settings
 from services.orders.service import definition as orders
+from services.tickets.service import definition as tickets
 from tests.support.apps import app_client, bearer
 from tests.tickets.support import TicketsApi
 
@@ -162,3 +163,24 @@ async def test_no_spelling_of_the_address_escapes_the_accounts_lock(
         locked = await auth_client.post("/api/users/signin", json=credentials(spelling))
         assert locked.status_code == 429, spelling
         assert locked.json()["errors"][0]["message"].startswith("Too many failed sign-ins")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_listing_and_editing_are_throttled_per_seller(settings: Settings) -> None:
+    limited = settings.model_copy(
+        update={"listings_per_seller": "2/hour", "ticket_edits_per_seller": "3/hour"}
+    )
+    seller, other = bearer(limited, uuid4()), bearer(limited, uuid4())
+    ticket = {"title": "T", "price": 10}
+    async with app_client(tickets, limited) as (client, _app):
+        listed = [
+            (await client.post("/api/tickets", json=ticket, headers=seller)) for _ in range(3)
+        ]
+        assert [answer.status_code for answer in listed] == [201, 201, 429]
+        assert listed[-1].json()["errors"][0]["message"].startswith("Too many tickets listed")
+        assert retry_after(listed[-1]) > 0
+        assert (await client.post("/api/tickets", json=ticket, headers=other)).status_code == 201
+        url = f"/api/tickets/{listed[0].json()['id']}"
+        edits = [(await client.put(url, json=ticket, headers=seller)) for _ in range(4)]
+        assert [answer.status_code for answer in edits] == [200, 200, 200, 429]
+        assert edits[-1].json()["errors"][0]["message"].startswith("Too many ticket edits")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 
 from services.common.identity.bans import record_ban
@@ -14,6 +15,9 @@ from services.tickets.models import tables
 from tests.support.jetstream import publish_event
 from tests.support.polling import eventually
 from tests.tickets.support import TicketsApi, error
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 async def create_as(api: TicketsApi, user_id: UUID) -> httpx.Response:

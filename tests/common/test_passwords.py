@@ -1,4 +1,5 @@
-"""Passwords: salted scrypt, verified in constant time, never stored in the clear."""
+"""Passwords: argon2id (the scrypt hashes made before still verify), never stored in
+the clear."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from services.auth.passwords import DEFAULT_COST, dummy_hash, hash_password, ver
 def test_hash_verifies_the_right_password_only() -> None:
     stored = hash_password("s3cret!")
     assert "s3cret!" not in stored
-    assert stored.startswith("scrypt$")
+    assert stored.startswith("$argon2id$")
     assert verify_password("s3cret!", stored)
     assert not verify_password("s3cret", stored)
     assert not verify_password("S3cret!", stored)
@@ -28,7 +29,15 @@ def test_unicode_passwords_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "stored", ["", "plain", "bcrypt$1$2$3$c2FsdA==$a2V5", "scrypt$16384$8$1$c2FsdA=="]
+    "stored",
+    [
+        "",
+        "plain",
+        "bcrypt$1$2$3$c2FsdA==$a2V5",
+        "scrypt$16384$8$1$c2FsdA==",
+        # argon2i and argon2d are not what this service makes.
+        "$argon2i$v=19$m=1024,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5",
+    ],
 )
 def test_unrecognised_hashes_never_verify(stored: str) -> None:
     assert not verify_password("anything", stored)
@@ -39,6 +48,15 @@ def test_dummy_hash_matches_no_guessable_password() -> None:
     assert not verify_password("password", dummy_hash(DEFAULT_COST))
 
 
-@pytest.mark.parametrize("stored", ["scrypt$x$8$1$AA==$AA==", "scrypt$3$8$1$AA==$AA==", "nonsense"])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "scrypt$x$8$1$AA==$AA==",
+        "scrypt$3$8$1$AA==$AA==",
+        "nonsense",
+        "$argon2id$v=19$m=1024,t=2,p=1$AAAA$BBBB",
+        "$argon2id$v=19$m=x,t=2,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5",
+    ],
+)
 def test_a_corrupt_stored_hash_matches_nothing(stored: str) -> None:
     assert verify_password("secret", stored) is False

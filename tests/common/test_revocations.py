@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 from sqlalchemy import func, select
 
@@ -17,6 +18,9 @@ from services.tickets.models import tables
 from tests.support.jetstream import publish_event
 from tests.support.polling import eventually
 from tests.tickets.support import TicketsApi, error
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 def token_of(api: TicketsApi, user_id: UUID, session_id: UUID) -> dict[str, str]:

@@ -9,7 +9,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.temporal import business_failure, saga_has_finished
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 
 
 def update_failed(cause: BaseException) -> WorkflowUpdateFailedError:
@@ -33,14 +33,14 @@ def activity_failed(cause: BaseException) -> ActivityError:
 
 
 def test_a_business_failure_is_found_directly_or_under_an_activity() -> None:
-    declined = ApplicationError("Your card was declined.", type=PurchaseError.CARD_DECLINED)
-    assert business_failure(update_failed(declined), PurchaseError) is declined
-    assert business_failure(update_failed(activity_failed(declined)), PurchaseError) is declined
+    declined = ApplicationError("Your card was declined.", type=FailureType.CARD_DECLINED)
+    assert business_failure(update_failed(declined), FailureType) is declined
+    assert business_failure(update_failed(activity_failed(declined)), FailureType) is declined
 
 
 def test_an_infrastructure_failure_is_no_business_failure() -> None:
     crashed = ApplicationError("database is locked", type="OperationalError")
-    assert business_failure(update_failed(activity_failed(crashed)), PurchaseError) is None
+    assert business_failure(update_failed(activity_failed(crashed)), FailureType) is None
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -110,6 +111,7 @@ class Deployment:
                 "ENVIRONMENT": "production",
                 "WEB_API_URL": self.url,
                 "STRIPE_PUBLISHABLE_KEY": "pk_test_deployed_shape",
+                "WEB_CSRF_SECRET": secrets.token_urlsafe(32),
                 "TRUSTED_PROXIES": PROXIES,
             },
         )

@@ -52,3 +52,18 @@ def test_every_api_counts_in_the_one_redis(compose: dict[str, Any]) -> None:
     for api in APIS:
         assert environment(compose, api)["THROTTLE_STORAGE"] == "redis://redis:6379/0", api
         assert "redis" in compose["services"][api]["depends_on"], api
+
+
+def test_compose_lets_each_worker_finish_its_longest_activity(compose: dict[str, Any]) -> None:
+    from worker.main import SHUTDOWN_GRACE
+
+    for worker in ("tickets-worker", "orders-worker", "payments-worker"):
+        grace = compose["services"][worker]["stop_grace_period"]
+        assert grace.endswith("m"), grace
+        assert int(grace[:-1]) * 60 > SHUTDOWN_GRACE.total_seconds(), worker
+
+
+def test_the_shop_signs_its_form_tokens_with_a_secret_of_the_operators(
+    compose: dict[str, Any],
+) -> None:
+    assert environment(compose, "web")["WEB_CSRF_SECRET"] == "${WEB_CSRF_SECRET}"

@@ -5,6 +5,7 @@ whatever X-Forwarded-For they send and whichever API process answers."""
 from __future__ import annotations
 
 import asyncio
+import re
 from uuid import uuid4
 
 import httpx
@@ -12,7 +13,7 @@ import httpx
 from tests.deploy.deployed import SIGNIN_LIMIT, Deployment
 from tests.support.metrics import figure
 
-ANN, BOB, CAROL, DAN = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+ANN, BOB, CAROL, DAN, EVE = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"
 TOO_MANY = "Too many sign-ins from your address"
 
 
@@ -67,15 +68,72 @@ async def test_each_visitor_has_a_sign_in_limit_of_their_own_across_both_api_pro
         assert statuses == [400] * (SIGNIN_LIMIT - 1) + [429]
 
 
+async def form_token(visitor: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
+    """The sign-in page's form token, and the cookie that goes with it (sent by hand: it
+    is Secure, as production's is, and this nginx speaks plain HTTP)."""
+    page = await visitor.get("/auth/signin")
+    cookie = page.headers["set-cookie"].split(";", 1)[0]
+    assert cookie.startswith("__Host-csrf=")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1), {"cookie": cookie}
+
+
+def signin_form(token: str) -> dict[str, str]:
+    return {"email": "c@example.com", "password": "not the password", "next": "/", "csrf": token}
+
+
 async def test_the_shop_counts_its_visitor_not_itself(deployed: Deployment) -> None:
     """The shop signs in through nginx too: the API sees the visitor it forwards."""
     async with deployed.visitor(CAROL) as carol, deployed.visitor(DAN) as dan:
         for _ in range(SIGNIN_LIMIT + 1):
             await signin(carol)
-        form = {"email": "carol@example.com", "password": "not the password", "next": "/"}
-        refused = await carol.post("/auth/signin", data=form, headers={"x-forwarded-for": DAN})
+        token, cookie = await form_token(carol)
+        refused = await carol.post(
+            "/auth/signin", data=signin_form(token), headers={**cookie, "x-forwarded-for": DAN}
+        )
         assert refused.status_code == 429
         assert TOO_MANY in refused.text
-        answered = await dan.post("/auth/signin", data=form)
+        token, cookie = await form_token(dan)
+        answered = await dan.post("/auth/signin", data=signin_form(token), headers=cookie)
         assert answered.status_code == 400
         assert TOO_MANY not in answered.text
+
+
+async def test_the_shop_refuses_a_cross_site_post_and_a_missing_token(
+    deployed: Deployment,
+) -> None:
+    async with deployed.visitor(EVE) as eve:
+        token, cookie = await form_token(eve)
+        # From another site, with a good token (a forging page cannot read one, even).
+        cross_site = {**cookie, "sec-fetch-site": "cross-site", "origin": "https://evil.example"}
+        for path in ("/auth/signin", "/auth/signup", "/auth/signout"):
+            refused = await eve.post(path, data=signin_form(token), headers=cross_site)
+            assert refused.status_code == 403, path
+        # From the shop's own page, without the token, or with another visitor's cookie.
+        same_origin = {"sec-fetch-site": "same-origin", "origin": deployed.url}
+        without = {k: v for k, v in signin_form(token).items() if k != "csrf"}
+        refused = await eve.post("/auth/signin", data=without, headers={**cookie, **same_origin})
+        assert refused.status_code == 403
+        refused = await eve.post("/auth/signin", data=signin_form(token), headers=same_origin)
+        assert refused.status_code == 403
+        # The same form, whole and from the shop's own page, goes through.
+        answered = await eve.post(
+            "/auth/signin", data=signin_form(token), headers={**cookie, **same_origin}
+        )
+        assert answered.status_code == 400
+        assert (await eve.get("/auth/signout")).status_code == 405
+
+
+async def test_the_shops_pages_carry_their_security_headers_through_nginx(
+    deployed: Deployment,
+) -> None:
+    async with deployed.visitor(EVE) as eve:
+        for path in ("/", "/auth/signin", "/static/shop.css"):
+            headers = (await eve.get(path)).headers
+            policy = headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in policy, path
+            assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert headers["referrer-policy"] == "same-origin", path
+            assert headers["x-frame-options"] == "DENY", path

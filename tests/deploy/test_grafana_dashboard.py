@@ -86,6 +86,21 @@ class Chores:
         )
 
 
+_stumbled: set[str] = set()
+
+
+@workflow.defn(sandboxed=False)
+class Stumbles:
+    """Fails its first workflow task (as a bad deploy's nondeterminism does), then runs."""
+
+    @workflow.run
+    async def run(self) -> str:
+        if workflow.info().workflow_id not in _stumbled:
+            _stumbled.add(workflow.info().workflow_id)
+            raise RuntimeError("the first workflow task fails")
+        return "done"
+
+
 def test_metric_names_are_read_from_promql() -> None:
     expr = (
         "histogram_quantile(0.99, sum by (le, route) (rate(ticketing_http_request_duration_"
@@ -103,7 +118,7 @@ async def test_the_dashboard_names_only_metrics_that_are_served(
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[Chores],
+        workflows=[Chores, Stumbles],
         activities=[flaky],
         workflow_runner=UnsandboxedWorkflowRunner(),
     ):
@@ -115,6 +130,10 @@ async def test_the_dashboard_names_only_metrics_that_are_served(
             await client.execute_workflow(
                 Chores.run, True, id=f"chores-{uuid4().hex}", task_queue=task_queue
             )
+        stumbled = await client.execute_workflow(
+            Stumbles.run, id=f"stumbles-{uuid4().hex}", task_queue=task_queue
+        )
+        assert stumbled == "done"
         # The worker's gauges, while it runs.
         names = served(await scraped())
     used = set().union(*(metric_names(expr) for expr in expressions(dashboard)))
@@ -127,5 +146,8 @@ async def test_the_dashboard_names_only_metrics_that_are_served(
         "ticketing_payment_attempts_total",
         "ticketing_outbox_oldest_age_seconds",
         "ticketing_consumer_pending_messages",
+        # A bad deploy (nondeterminism), and compensations that keep failing.
+        "temporal_workflow_task_execution_failed_total",
+        "temporal_activity_execution_failed_total",
     ):
         assert wanted in used

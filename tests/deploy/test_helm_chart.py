@@ -52,6 +52,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "shop-example-com-tls": {"tls.crt": "FAKE-INGRESS-CERT", "tls.key": "FAKE-INGRESS-KEY"},
     "registry-credentials": {".dockerconfigjson": "FAKE-REGISTRY-AUTH"},
     "ticketing-throttle-store": {"url": "rediss://:FAKE-REDIS-PASSWORD@redis:6380/0"},
+    "ticketing-web": {"csrf-secret": "FAKE-CSRF-SECRET-0000000000000000000"},
 }
 SECRET_VALUES = [value for keys in SECRETS.values() for value in keys.values()]
 
@@ -266,6 +267,7 @@ def test_no_secret_value_is_rendered_and_every_secret_is_named(rendered: Rendere
                 "STRIPE_WEBHOOK_SECRET",
                 "TEMPORAL_API_KEY",
                 "PAYLOAD_KEYS",
+                "WEB_CSRF_SECRET",
             )
             if is_secret or entry["name"].endswith("_DATABASE_URL"):
                 assert "secretKeyRef" in entry.get("valueFrom", {}), (name, entry)
@@ -296,12 +298,17 @@ def test_only_auth_holds_the_private_key_and_only_payments_the_stripe_key(
         assert ("JWT_PRIVATE_KEY" in env) is is_auth, name
         is_payments = name in (f"{FULLNAME}-payments", f"{FULLNAME}-payments-worker")
         assert ("ticketing-stripe" in secrets) is is_payments, name
-        if name not in (f"{FULLNAME}-web", f"{FULLNAME}-redis"):
+        if name == f"{FULLNAME}-web":
+            # The shop holds the key of its form tokens, and nothing else.
+            assert secrets == {"ticketing-web"}, name
+            ref = env["WEB_CSRF_SECRET"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "ticketing-web", "key": "csrf-secret"}
+        elif name == f"{FULLNAME}-redis":
+            assert secrets == set(), name
+        else:
             # Every service's process verifies tokens (and production requires the key).
             assert "ticketing-jwt-public" in secrets, name
             assert env["JWT_PUBLIC_KEY"]["value"].startswith("/etc/ticketing/"), name
-        else:
-            assert secrets == set(), name
 
 
 def test_the_payload_keys_reach_exactly_the_pods_that_use_temporal(rendered: Rendered) -> None:

@@ -36,6 +36,9 @@ from tests.support.jetstream import message_count, publish_event, publish_raw
 from tests.support.polling import eventually
 from tests.support.postgres import PostgresCluster
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 def new_durable() -> str:
     return f"replica-{uuid4().hex[:8]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -37,6 +38,9 @@ from tests.events.ticket_writes import (
 from tests.support.apps import service_runtime
 from tests.support.jetstream import decoded, message_count, msg_id, stream_messages
 from tests.support.polling import eventually
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 async def test_event_committed_while_nats_is_down_reaches_the_stream_once(
@@ -243,3 +247,49 @@ async def test_several_relays_on_one_database_publish_each_event_once_and_in_ord
         assert isinstance(event, TicketCreated | TicketUpdated)
         versions.setdefault(event.ticket_id, []).append(event.version)
     assert all(seen == sorted(seen) and len(set(seen)) == 5 for seen in versions.values())
+
+
+async def test_published_rows_past_their_retention_are_deleted_and_no_other(
+    settings: Settings,
+) -> None:
+    async with relay_without_background(settings) as (database, publishing):
+        relay = OutboxRelay(
+            database, tables.outbox, publishing._bus, service="tickets", retention=timedelta(days=7)
+        )
+
+        def new_uow() -> UnitOfWork:
+            return UnitOfWork(database.write_sessions, tables.outbox)
+
+        await create_ticket(new_uow)
+        await create_ticket(new_uow)
+        assert await relay.publish_pending() == 2
+        await create_ticket(new_uow)  # committed, not published yet
+        old, recent, waiting = [row.seq for row in await outbox_rows(database)]
+        now = datetime.now(UTC)
+        # The first one was published eight days ago.
+        async with database.write_sessions() as session, session.begin():
+            await session.execute(
+                update(tables.outbox)
+                .where(tables.outbox.c.seq == old)
+                .values(published_at=now - timedelta(days=8))
+            )
+        assert await relay.prune(now) == 1
+        assert [row.seq for row in await outbox_rows(database)] == [recent, waiting]
+        # Even far in the future, a row not yet published stays.
+        assert await relay.prune(now + timedelta(days=365)) == 1
+        assert [row.seq for row in await outbox_rows(database)] == [waiting]
+
+
+async def test_the_stream_keeps_a_bounded_age_and_size(
+    settings: Settings, js: JetStreamContext
+) -> None:
+    bounded = settings.model_copy(
+        update={"events_max_age_seconds": 3600.0, "events_max_bytes": 10**6}
+    )
+    async with service_runtime(definition, bounded, consume=False) as runtime:
+        await asyncio.wait_for(runtime.bus.jetstream(), 10)
+    config = (await js.stream_info(settings.events_stream)).config
+    assert config.max_age == 3600
+    assert config.max_bytes == 10**6
+    # The defaults: a consumer down for a day finds every event it missed.
+    assert Settings.model_fields["events_max_age_seconds"].default >= 24 * 60 * 60

@@ -25,8 +25,11 @@ from services.tickets.service import definition as tickets
 from tests.orders.support import purchase_settings
 from tests.support.apps import service_runtime
 from tests.support.jetstream import own_stream
-from workflows.contracts import CancelReason, PurchaseError
+from workflows.contracts import CancelReason, FailureType
 from workflows.steps import AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ async def test_ticket_steps_are_idempotent_and_conditional(
     assert (reserved.status, reserved.order_id, reserved.version) == ("reserved", mine.order_id, 2)
     with pytest.raises(ApplicationError) as taken:
         await env.run(steps.reserve_ticket, other)
-    assert taken.value.type == PurchaseError.TICKET_UNAVAILABLE and taken.value.non_retryable
+    assert taken.value.type == FailureType.TICKET_UNAVAILABLE and taken.value.non_retryable
 
     # A stale release by another order never frees the ticket.
     await env.run(steps.release_ticket, other)

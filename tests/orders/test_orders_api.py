@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import select, update
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from services.orders import purchase_client
 from services.orders.models import Order, Ticket
@@ -281,10 +281,67 @@ async def test_a_buyer_holds_at_most_a_few_unpaid_orders(market: Market) -> None
 
     cancelled = await market.orders.delete(f"/api/orders/{held[0]['id']}", headers=buyer)
     assert cancelled.status_code == 204
-    again = await market.orders.post(
-        "/api/orders", json={"ticketId": tickets[0]["id"]}, headers=buyer
+    # The slot is free again, for another ticket (the one just let go cools down first).
+    fresh = await market.list_ticket(market.user())
+    assert (await market.order(buyer, fresh["id"]))["status"] == "awaiting:payment"
+
+
+async def cancel(market: Market, buyer: dict[str, str], order: dict[str, Any]) -> None:
+    answer = await market.orders.delete(f"/api/orders/{order['id']}", headers=buyer)
+    assert answer.status_code == 204, answer.text
+
+
+async def test_a_ticket_let_go_unpaid_cannot_be_held_again_at_once_by_the_same_buyer(
+    market: Market,
+) -> None:
+    """Cancelling just before the window ends and ordering again held a ticket for ever."""
+    buyer, other = market.user(), market.user()
+    ticket = await market.list_ticket(market.user())
+    await cancel(market, buyer, await market.order(buyer, ticket["id"]))
+
+    refused = await market.orders.post(
+        "/api/orders", json={"ticketId": ticket["id"]}, headers=buyer
     )
-    assert again.status_code == 201, again.text
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["message"].startswith("Your last order of this ticket")
+    window = market.settings.order_expiration_seconds
+    assert window < int(refused.headers["retry-after"]) <= 2 * window
+    # Anyone else may order it at once.
+    await cancel(market, other, await market.order(other, ticket["id"]))
+
+    # Once the cool-down after the window's end has passed, the buyer may again.
+    runtime = market.orders_app_state.runtime
+    async with runtime.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Order)
+            .where(Order.user_id == UUID(buyer_sub(market, buyer)))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=window + 1))
+        )
+        await uow.commit()
+    assert (await market.order(buyer, ticket["id"]))["status"] == "awaiting:payment"
+
+
+async def test_a_buyers_orders_that_end_unpaid_are_bounded_per_day(
+    market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(market.settings, "unpaid_orders_per_buyer_per_day", 2)
+    buyer = market.user()
+    tickets = [await market.list_ticket(market.user()) for _ in range(3)]
+    for ticket in tickets[:2]:
+        await cancel(market, buyer, await market.order(buyer, ticket["id"]))
+    refused = await market.orders.post(
+        "/api/orders", json={"ticketId": tickets[2]["id"]}, headers=buyer
+    )
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["message"].startswith("Too many of your orders")
+    assert 0 < int(refused.headers["retry-after"]) <= 24 * 60 * 60
+    # Another buyer is not held back by this one's.
+    await market.order(market.user(), tickets[2]["id"])
+
+
+def buyer_sub(market: Market, headers: dict[str, str]) -> str:
+    token = headers["Authorization"].removeprefix("Bearer ")
+    return str(market.orders_app_state.runtime.verifier.verify(token).user_id)
 
 
 async def test_waiting_requests_are_capped_and_a_star_never_waits(market: Market) -> None:
@@ -324,26 +381,16 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
     real_start = purchase_client.start_purchase
 
     async def start_then_lose_the_answer(
-        client: Client,
-        order: Any,
-        window: int,
-        expected_price_cents: int | None = None,
-        **options: int,
+        client: Client, purchase: PurchaseInput, *, deadline: timedelta
     ) -> Any:
         if answer_lost == "after the lock":
-            await real_start(client, order, window, expected_price_cents, **options)
+            await real_start(client, purchase, deadline=deadline)
         else:
             # Started, but answered before the ticket is locked.
             await client.start_workflow(
                 PurchaseWorkflow.run,
-                PurchaseInput(
-                    order_id=order.id,
-                    ticket_id=order.ticket_id,
-                    buyer_id=order.user_id,
-                    price_cents=order.price_cents,
-                    payment_window_seconds=window,
-                ),
-                id=workflow_id(order.id),
+                purchase,
+                id=workflow_id(purchase.order_id),
                 task_queue=TaskQueue.ORDERS,
             )
         raise RuntimeError("the answer was lost")
@@ -364,7 +411,11 @@ async def test_a_lost_answer_from_the_saga_leaves_no_ticket_held(
         order = await session.scalar(select(Order).where(Order.ticket_id == UUID(ticket["id"])))
     assert order is not None and order.status == "cancelled"
     handle = market.temporal.get_workflow_handle(workflow_id(order.id))
-    await asyncio.wait_for(handle.result(), timeout=20)
+
+    async def ended() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await eventually(ended, within=20, what="the abandoned saga to end")
 
     monkeypatch.undo()
     # The ticket is for sale again at once.

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
+import pytest
+
 from services.common.messaging.events import TicketCreated, TicketStatus, TicketUpdated
 from services.orders.models import Ticket
 from tests.orders.support import Market
 from tests.support.jetstream import jetstream, publish_event
 from tests.support.polling import eventually
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 async def test_out_of_order_ticket_events_are_applied_in_order(market: Market) -> None:

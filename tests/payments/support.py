@@ -19,11 +19,11 @@ from services.payments.service import definition
 from services.payments.stripe_gateway import StripeGateway
 from tests.support.apps import service_runtime
 from tests.support.polling import eventually
-from workflows.contracts import PurchaseError, TaskQueue
+from workflows.contracts import FailureType, TaskQueue
 from workflows.models import (
     ChargeInput,
     ChargeResult,
-    PaymentReceipt,
+    PaymentAnswer,
     PaymentRequest,
     PurchaseInput,
 )
@@ -69,14 +69,14 @@ class PayOnlyPurchase:
     def __init__(self, purchase: PurchaseInput) -> None:
         self.purchase = purchase
         self.attempts = 0
-        self.receipt: PaymentReceipt | None = None
+        self.receipt: PaymentAnswer | None = None
 
     @workflow.run
     async def run(self, purchase: PurchaseInput) -> None:
         await workflow.wait_condition(lambda: self.receipt is not None)
 
     @workflow.update
-    async def pay(self, request: PaymentRequest) -> PaymentReceipt:
+    async def pay(self, request: PaymentRequest) -> PaymentAnswer:
         self.attempts += 1
         try:
             result: ChargeResult = await workflow.execute_activity_method(
@@ -97,12 +97,12 @@ class PayOnlyPurchase:
                 cause = error.cause
                 raise ApplicationError(cause.message, type=cause.type, non_retryable=True) from None
             raise
-        self.receipt = PaymentReceipt(payment_id=result.payment_id, stripe_id=result.stripe_id)
+        self.receipt = PaymentAnswer(payment_id=result.payment_id, stripe_id=result.stripe_id)
         return self.receipt
 
     @pay.validator
     def refuse_unless_awaiting_payment(self, request: PaymentRequest) -> None:
         if self.receipt is not None:
             raise ApplicationError(
-                "Order is not awaiting payment", type=PurchaseError.NOT_AWAITING_PAYMENT
+                "Order is not awaiting payment", type=FailureType.NOT_AWAITING_PAYMENT
             )

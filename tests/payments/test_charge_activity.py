@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PAYMENT_IN_PROGRESS, PaymentsActivities
 from services.common.messaging.events import ChargeCreated, Subject
@@ -25,7 +26,7 @@ from tests.payments.support import (
 )
 from tests.support.cards import DECLINED, NEEDS_3DS, VISA, authenticate, payment_method
 from tests.support.jetstream import stream_events
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.models import (
     AuthenticationInput,
     ChargeInput,
@@ -33,6 +34,9 @@ from workflows.models import (
     ChargeResult,
     RefundInput,
 )
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 
 @pytest.fixture
@@ -114,7 +118,7 @@ async def test_a_declined_card_fails_for_good_and_a_new_attempt_can_pay(
     for _ in range(2):  # the attempt retried: its outcome stands, Stripe is not asked again
         with pytest.raises(ApplicationError) as error:
             await activities.charge(declined)
-        assert error.value.type == PurchaseError.CARD_DECLINED
+        assert error.value.type == FailureType.CARD_DECLINED
         assert error.value.non_retryable
         assert error.value.message == "Your card was declined."
     assert len(await intents_of_order(gateway, order_id)) == 1
@@ -134,7 +138,7 @@ async def test_a_saga_that_waits_for_no_authentication_hears_a_decline(
     card = await payment_method(gateway, NEEDS_3DS)
     with pytest.raises(ApplicationError) as error:
         await activities.charge(charge_input(order_id, card, accepts_authentication=False))
-    assert error.value.type == PurchaseError.CARD_DECLINED
+    assert error.value.type == FailureType.CARD_DECLINED
     assert error.value.message == "Card requires authentication"
     [intent_id] = await intents_of_order(gateway, order_id)
     assert (await gateway.intent(intent_id)).status == "canceled"
@@ -323,7 +327,7 @@ async def test_a_refund_undoes_the_charge_once(
     # A refunded order is over: a late attempt is refused, and charges nothing.
     with pytest.raises(ApplicationError) as error:
         await activities.charge(charge_input(order_id, "pm_card_visa", attempt=2))
-    assert error.value.type == PurchaseError.NOT_AWAITING_PAYMENT
+    assert error.value.type == FailureType.NOT_AWAITING_PAYMENT
     assert error.value.non_retryable
     assert await intents_of_order(gateway, order_id) == [paid.stripe_id]
 
@@ -353,3 +357,23 @@ async def test_a_refund_resolves_an_abandoned_charge_first(
     assert payment.status == PaymentStatus.REFUNDED
     assert payment.stripe_id is not None
     assert await refunds_of(gateway, payment.stripe_id) == [payment.refund_id]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_stripe_activities_heartbeat_before_each_stripe_call(
+    activities: PaymentsActivities, gateway: StripeGateway
+) -> None:
+    """So a worker that dies mid-call is noticed within the heartbeat timeout."""
+    beats: list[object] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details)
+    order_id = uuid4()
+    paid = await env.run(
+        activities.charge, charge_input(order_id, await payment_method(gateway, VISA))
+    )
+    assert paid.outcome is ChargeOutcome.SUCCEEDED
+    charged = len(beats)
+    assert charged >= 1
+    refunded = await env.run(activities.refund, RefundInput(order_id=order_id))
+    assert refunded.refunded
+    assert len(beats) > charged

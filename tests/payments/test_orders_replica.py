@@ -27,6 +27,9 @@ from tests.payments.support import payments_runtime
 from tests.support.polling import eventually
 from workflows.contracts import OrderStatus
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[ServiceRuntime]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,12 @@ from workflows.models import ChargeInput, PurchaseInput
 
 
 class PaymentsApi(AppUnderTest):
-    async def pay(self, order_id: object, token: str, user_id: UUID | None) -> httpx.Response:
+    async def pay(
+        self, order_id: object, token: str, user_id: UUID | None, key: str | None = None
+    ) -> httpx.Response:
         headers = self.auth(user_id) if user_id else {}
+        if key is not None:
+            headers["Idempotency-Key"] = key
         return await self.client.post(
             "/api/payments", json={"orderId": str(order_id), "token": token}, headers=headers
         )
@@ -72,7 +77,7 @@ def messages(response: httpx.Response) -> list[str]:
     return [error["message"] for error in response.json()["errors"]]
 
 
-# --- checks made before the saga is asked (no Temporal needed) ----------------------
+# --- checks made before the saga is asked --------------------------------------------
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -119,7 +124,11 @@ async def test_another_users_order_is_forbidden(payments_api: PaymentsApi) -> No
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_order_no_longer_awaiting_payment_is_a_conflict(payments_api: PaymentsApi) -> None:
+async def test_an_order_no_longer_awaiting_payment_is_a_conflict(
+    payments_api: PaymentsApi, temporal: Client
+) -> None:
+    """Its saga has ended: the replica says why."""
+    use_temporal(payments_api.app, temporal, payments_api.settings)
     buyer = uuid4()
     cancelled, complete = await payments_api.order(buyer), await payments_api.order(buyer)
     await payments_api.seed(
@@ -195,6 +204,43 @@ async def test_pays_declines_and_never_charges_twice(
     again = await payments_api.pay(order_id, "pm_card_visa", buyer)
     assert again.status_code == 409
     assert len(await intents_of_order(worker.gateway, order_id)) == 2  # declined + paid
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_same_idempotency_key_gets_the_same_answer_and_charges_once(
+    payments_api: PaymentsApi, temporal: Client, worker: PaymentsActivities
+) -> None:
+    buyer = uuid4()
+    order_id = await payments_api.order(buyer)
+    await start_saga(temporal, order_id, buyer)
+
+    declined_card = await payment_method(worker.gateway, DECLINED)
+    declined = await payments_api.pay(order_id, declined_card, buyer, key="click-1")
+    again = await payments_api.pay(order_id, declined_card, buyer, key="click-1")
+    assert [declined.status_code, again.status_code] == [402, 402]
+    assert messages(again) == messages(declined)
+
+    # Sent twice at once, and once more after the answer: one charge, one payment.
+    first, second = await asyncio.gather(
+        payments_api.pay(order_id, "pm_card_visa", buyer, key="click-2"),
+        payments_api.pay(order_id, "pm_card_visa", buyer, key="click-2"),
+    )
+    third = await payments_api.pay(order_id, "pm_card_visa", buyer, key="click-2")
+    assert [first.status_code, second.status_code, third.status_code] == [201, 201, 201]
+    assert first.json() == second.json() == third.json()
+    # Another key is another payment: refused, the order is paid.
+    other = await payments_api.pay(order_id, "pm_card_visa", buyer, key="click-3")
+    assert other.status_code == 409
+    assert len(await intents_of_order(worker.gateway, order_id)) == 2  # declined + paid
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_idempotency_key_must_be_a_short_string(payments_api: PaymentsApi) -> None:
+    buyer = uuid4()
+    order_id = await payments_api.order(buyer)
+    response = await payments_api.pay(order_id, "pm_card_visa", buyer, key="k" * 256)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

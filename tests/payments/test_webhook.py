@@ -24,6 +24,9 @@ from tests.support.apps import AppUnderTest, app_client, use_temporal
 from workflows.contracts import workflow_id
 from workflows.models import PaymentEvent
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 SECRET = "whsec_test_only_not_a_real_secret"
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

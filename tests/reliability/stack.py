@@ -207,6 +207,8 @@ def running_stack(
         "PAYMENT_AUTHENTICATION_GRACE_SECONDS": "3",
         "SIGNUPS_PER_ADDRESS": "100000/hour",
         "SIGNIN_ATTEMPTS_PER_ADDRESS": "100000/minute",
+        # One seller lists the rush's hundreds of tickets.
+        "LISTINGS_PER_SELLER": "100000/hour",
         # A thousand sign-ups at once are the market's setup, not what is checked.
         "PASSWORD_HASH_COST": "10",
         "HASH_QUEUE": "100000",

@@ -22,6 +22,9 @@ from tests.reliability.invariants import Invariants
 from tests.support.cards import localstripe, payment_method
 from tests.support.postgres import PostgresCluster
 
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 @pytest.fixture(params=BACKENDS)
 async def checker(request: pytest.FixtureRequest, tmp_path: Path) -> Invariants:

@@ -1,10 +1,11 @@
 """Every committed history of the saga replays on today's workflow code: a change that
 would break running purchases fails here (such a change needs ``workflow.patched``).
-Histories of an earlier shape stay, in a folder named for the change that followed them
-(``before_local_order_steps/``: the orders steps as activities on the orders queue;
-``before_locked_price/``: the order costing what the orders replica said;
-``before_three_d_secure/``: a card needing authentication heard of as declined).
-Re-record with ``.venv/bin/python -m tests.replay.record``."""
+The histories at the top are today's shapes of every path, recorded on a real Temporal
+server through the production path (``python -m tests.replay.record``). Those of an
+earlier shape stay, in a folder named for the patch that followed them, while purchases
+of that shape may still run (``before_saga_rules/``: the saga before its rules, with the
+three patches it then carried); they go when their patch does (the patch ledger,
+docs/saga.md)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from workflows.purchase import PurchaseWorkflow
 async def _recorded_with_key_a(temporal_env: WorkflowEnvironment, path: str) -> WorkflowHistory:
     codec = EncryptionCodec([KEY_A])
     async with running_purchases(temporal_env.client, Shop(), codec=codec) as purchases:
-        handle = await PATHS[path](purchases)
+        handle, _ = await PATHS[path](purchases)
         await handle.result()
         history = await handle.fetch_history()
     # As a committed history is kept: JSON, read back.

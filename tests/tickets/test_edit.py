@@ -14,6 +14,7 @@ from tests.support.polling import eventually
 from tests.tickets.support import TicketsApi, error, error_fields
 
 
+@pytest.mark.database_matrix
 async def test_owner_edits_and_ticket_updated_carries_the_next_version(
     api: TicketsApi, js: JetStreamContext
 ) -> None:
@@ -68,6 +69,7 @@ async def test_edit_by_someone_else_is_403(api: TicketsApi) -> None:
     assert shown == {**ticket, "reservedUntil": None, "eventPassed": False}
 
 
+@pytest.mark.database_matrix
 async def test_edit_of_a_reserved_ticket_is_409(api: TicketsApi) -> None:
     owner = uuid4()
     ticket = await api.create(owner, title="Locked", price=10)
@@ -83,6 +85,7 @@ async def test_edit_of_a_reserved_ticket_is_409(api: TicketsApi) -> None:
     assert stored is not None and (stored.title, stored.price_cents) == ("Locked", 1000)
 
 
+@pytest.mark.database_matrix
 async def test_edit_of_a_sold_ticket_says_it_is_sold(api: TicketsApi) -> None:
     owner = uuid4()
     ticket = await api.create(owner, title="Gone", price=10)

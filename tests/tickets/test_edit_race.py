@@ -12,6 +12,7 @@ import asyncio
 from typing import cast
 from uuid import UUID, uuid4
 
+import pytest
 from sqlalchemy import Table, text, update
 
 from services.common.data.db import is_sqlite
@@ -20,6 +21,9 @@ from services.tickets.models import Ticket
 from tests.events.ticket_writes import load_ticket, outbox_rows
 from tests.support.polling import eventually
 from tests.tickets.support import TicketsApi, error
+
+# What the database decides: on every set-up.
+pytestmark = pytest.mark.database_matrix
 
 tickets = cast(Table, Ticket.__table__)
 

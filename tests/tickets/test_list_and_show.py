@@ -14,6 +14,7 @@ from tests.tickets.support import TicketsApi, error
 from workflows.contracts import OrderStatus
 
 
+@pytest.mark.database_matrix
 async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) -> None:
     old = await api.create(title="Old", price=10)
     reserved = await api.create(title="Reserved", price=11)
@@ -28,6 +29,7 @@ async def test_list_shows_only_tickets_for_sale_newest_first(api: TicketsApi) ->
     assert "link" not in response.headers
 
 
+@pytest.mark.database_matrix
 async def test_list_paginates_with_a_link_to_the_next_page(api: TicketsApi) -> None:
     created = [await api.create(title=f"T{n}") for n in range(5)]
     newest_first = list(reversed(created))
@@ -86,6 +88,7 @@ async def test_show_missing_or_malformed_is_404(api: TicketsApi, ticket_id: str)
     assert response.json() == error("Ticket not found")
 
 
+@pytest.mark.database_matrix
 async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservations_end(
     api: TicketsApi,
 ) -> None:

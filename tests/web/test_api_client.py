@@ -3,6 +3,7 @@ only, and the API's cookies come back to that visitor."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -55,12 +56,26 @@ def browser(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://shop")
 
 
+async def form_token(visitor: httpx.AsyncClient) -> str:
+    """The token a page of the shop gives its forms (and its cookie, kept by the client)."""
+    page = (await visitor.get("/auth/signin")).text
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
 async def test_a_session_reaches_its_visitor_and_nobody_else(
     shop: FastAPI, seen: list[str | None]
 ) -> None:
     async with browser(shop) as ann, browser(shop) as bob:
         signed_in = await ann.post(
-            "/auth/signin", data={"email": "ann@example.com", "password": "x", "next": "/"}
+            "/auth/signin",
+            data={
+                "email": "ann@example.com",
+                "password": "x",
+                "next": "/",
+                "csrf": await form_token(ann),
+            },
         )
         assert signed_in.status_code == 303
         assert signed_in.headers["location"] == "/"
@@ -80,7 +95,12 @@ async def test_sign_in_goes_back_only_to_a_path_on_this_site(shop: FastAPI) -> N
     async with browser(shop) as visitor:
         answered = await visitor.post(
             "/auth/signin",
-            data={"email": "ann@example.com", "password": "x", "next": "//evil.example/x"},
+            data={
+                "email": "ann@example.com",
+                "password": "x",
+                "next": "//evil.example/x",
+                "csrf": await form_token(visitor),
+            },
         )
         assert answered.headers["location"] == "/"
     assert safe_next("/tickets/1?x=2") == "/tickets/1?x=2"
@@ -174,3 +194,27 @@ async def test_each_prefix_goes_to_its_own_server_with_the_public_host() -> None
     async with app.router.lifespan_context(app), browser(app) as visitor:
         assert (await visitor.get("/")).status_code == 200
     assert reached == [("tickets", "/api/tickets", "api")]
+
+
+async def test_each_pay_click_sends_one_idempotency_key_for_all_its_tries() -> None:
+    keys: list[str | None] = []
+    api = FastAPI()
+
+    @api.post("/api/payments")
+    async def pay(request: Request, response: Response) -> dict[str, str]:
+        keys.append(request.headers.get("idempotency-key"))
+        # The order has not reached the payments service yet, the first time of a click.
+        response.status_code = 404 if len(keys) % 2 else 201
+        return {"id": "p1", "status": "succeeded"}
+
+    app = create_app(
+        WebSettings(_env_file=None, web_api_url="http://api"),
+        api_transport=httpx.ASGITransport(app=api),
+    )
+    async with app.router.lifespan_context(app), browser(app) as visitor:
+        visitor.cookies.set("session", "ann")
+        for _ in range(2):
+            clicked = await visitor.post("/orders/o1/pay", data={"token": "pm_card_visa"})
+            assert clicked.status_code == 303
+    assert len(keys) == 4 and None not in keys
+    assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]

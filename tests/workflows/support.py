@@ -31,9 +31,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from services.common.temporal import data_converter
+from services.orders import purchase_client as orders_purchase_client
+from services.payments import purchase_client as payments_purchase_client
 from workflows.contracts import (
     CancelReason,
-    PurchaseError,
+    FailureType,
     TaskQueue,
     initial_search_attributes,
     workflow_id,
@@ -43,6 +45,8 @@ from workflows.models import (
     ChargeInput,
     ChargeOutcome,
     ChargeResult,
+    PaymentAnswer,
+    PaymentRequest,
     PurchaseInput,
     PurchaseState,
     RefundInput,
@@ -146,7 +150,7 @@ class Shop:
         if self.ticket_holder is not None or self.ticket_status != "available":
             raise ApplicationError(
                 "Ticket is already reserved",
-                type=PurchaseError.TICKET_UNAVAILABLE,
+                type=FailureType.TICKET_UNAVAILABLE,
                 non_retryable=True,
             )
         self.ticket_holder, self.ticket_status = hold.order_id, "reserved"
@@ -166,7 +170,7 @@ class Shop:
         if self.refuse_mark_sold:
             raise ApplicationError(
                 "the ticket is not held by this order",
-                type=PurchaseError.TICKET_NOT_HELD,
+                type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )
         assert self.ticket_holder == hold.order_id
@@ -258,7 +262,7 @@ class Shop:
                 )
             if charge.token in (DECLINED_TOKEN, THREE_DS_TOKEN):
                 raise ApplicationError(
-                    DECLINE_MESSAGE, type=PurchaseError.CARD_DECLINED, non_retryable=True
+                    DECLINE_MESSAGE, type=FailureType.CARD_DECLINED, non_retryable=True
                 )
             assert charge.order_id not in self.charges, "charged twice"
             self.charges[charge.order_id] = charge.token
@@ -277,6 +281,8 @@ class Shop:
 
 
 DEFAULT_WINDOW_SECONDS = 15 * 60
+# The services' deadline on a call to Temporal, generous here: tests wait, never refuse.
+CALL_DEADLINE = timedelta(seconds=30)
 
 
 def update_error_type(failed: WorkflowUpdateFailedError) -> tuple[str | None, str]:
@@ -332,6 +338,52 @@ class Purchases:
         )
         self.started.append(handle)
         return handle
+
+    async def order(
+        self,
+        *,
+        window_seconds: int = DEFAULT_WINDOW_SECONDS,
+        authentication_grace_seconds: int = 0,
+        price_cents: int = 2550,
+        expected_price_cents: int | None = None,
+    ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
+        """Starts a purchase as the orders service does (Update-with-Start, through its
+        purchase client), returning once it answered (a refusal raised as the orders
+        service's error); the saga's handle either way."""
+        purchase = PurchaseInput(
+            order_id=uuid4(),
+            ticket_id=uuid4(),
+            buyer_id=uuid4(),
+            price_cents=price_cents,
+            payment_window_seconds=window_seconds,
+            expected_price_cents=expected_price_cents,
+            authentication_grace_seconds=authentication_grace_seconds,
+        )
+        handle = self.client.get_workflow_handle_for(
+            PurchaseWorkflow.run, workflow_id(purchase.order_id)
+        )
+        self.started.append(handle)
+        await orders_purchase_client.start_purchase(self.client, purchase, deadline=CALL_DEADLINE)
+        return handle
+
+    async def pay(
+        self,
+        handle: WorkflowHandle[PurchaseWorkflow, PurchaseState],
+        token: str = "pm_card_visa",
+        *,
+        key: str | None = None,
+    ) -> PaymentAnswer:
+        """Pays as the payments service does (its purchase client), with ``key`` as the
+        request's Idempotency-Key."""
+        order_id = UUID(handle.id.removeprefix("order-"))
+        request = PaymentRequest(order_id=order_id, buyer_id=uuid4(), token=token)
+        return await payments_purchase_client.pay(
+            self.client,
+            request,
+            idempotency_key=key,
+            deadline=CALL_DEADLINE,
+            answer_deadline=CALL_DEADLINE,
+        )
 
     async def end_what_is_left(self) -> None:
         """Terminates the purchases a test left running. Their worker goes with the test,

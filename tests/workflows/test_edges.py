@@ -9,17 +9,18 @@ from uuid import UUID, uuid4
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import CancelledError
 
 from tests.support.polling import eventually
 from tests.workflows.support import THREE_DS_TOKEN, Purchases, update_error_type
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.models import (
     Canceller,
     ChargeOutcome,
+    PaymentAnswer,
     PaymentEvent,
-    PaymentReceipt,
     PaymentRequest,
     PaymentStep,
     PurchaseState,
@@ -39,7 +40,7 @@ async def reserved(purchases: Purchases) -> tuple[Handle, UUID]:
     return handle, order_id
 
 
-def pay(handle: Handle, order_id: UUID, token: str = GOOD_TOKEN) -> asyncio.Task[PaymentReceipt]:
+def pay(handle: Handle, order_id: UUID, token: str = GOOD_TOKEN) -> asyncio.Task[PaymentAnswer]:
     request = PaymentRequest(order_id=order_id, buyer_id=uuid4(), token=token)
     return asyncio.create_task(handle.execute_update(PurchaseWorkflow.pay, request))
 
@@ -80,7 +81,7 @@ async def test_stripes_word_on_a_first_card_waits_for_a_second_cards_charge(
     with pytest.raises(WorkflowUpdateFailedError) as busy:
         await pay(handle, order_id)
     assert update_error_type(busy.value) == (
-        PurchaseError.NOT_AWAITING_PAYMENT,
+        FailureType.NOT_AWAITING_PAYMENT,
         "A payment is already in progress",
     )
     # ...nor a settle beside it.
@@ -110,7 +111,7 @@ async def test_two_payments_at_once_charge_once(purchases: Purchases) -> None:
     with pytest.raises(WorkflowUpdateFailedError) as busy:
         await refused
     assert update_error_type(busy.value) == (
-        PurchaseError.NOT_AWAITING_PAYMENT,
+        FailureType.NOT_AWAITING_PAYMENT,
         "A payment is already in progress",
     )
     gate.set()
@@ -212,3 +213,6 @@ async def test_an_operator_cancel_during_completion_completes_the_paid_order(
     assert purchases.shop.orders[order_id] == "complete"
     assert purchases.shop.ticket_status == "sold" and purchases.shop.refunds == []
     assert Activity.RELEASE_TICKET not in purchases.shop.calls
+    # And says so, where the Web UI shows the workflow's current details.
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "cancel requested after payment" in metadata.current_details

@@ -20,8 +20,8 @@ from tests.workflows.support import (
     Purchases,
     update_error_type,
 )
-from workflows.contracts import ORDER_STATUS, CancelReason, PurchaseError
-from workflows.models import PaymentReceipt, PaymentRequest, PurchaseState
+from workflows.contracts import ORDER_STATUS, CancelReason, FailureType
+from workflows.models import PaymentAnswer, PaymentRequest, PurchaseState
 from workflows.purchase import PurchaseWorkflow
 from workflows.steps import Activity
 
@@ -42,7 +42,7 @@ async def test_paid_order_completes_and_sells_the_ticket(purchases: Purchases) -
     assert order_id is not None
 
     receipt = await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
-    assert isinstance(receipt, PaymentReceipt)
+    assert isinstance(receipt, PaymentAnswer)
 
     final = await handle.result()
     assert (final.status, final.charged, final.refunded) == ("complete", True, False)
@@ -115,7 +115,7 @@ async def test_declined_card_then_a_good_one(purchases: Purchases) -> None:
 
     with pytest.raises(WorkflowUpdateFailedError) as declined:
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id, DECLINED_TOKEN))
-    assert update_error_type(declined.value) == (PurchaseError.CARD_DECLINED, DECLINE_MESSAGE)
+    assert update_error_type(declined.value) == (FailureType.CARD_DECLINED, DECLINE_MESSAGE)
     state = await handle.query(PurchaseWorkflow.state)
     assert (state.status, state.payment_attempts) == ("awaiting:payment", 1)
 
@@ -148,7 +148,7 @@ async def test_ticket_already_taken(purchases: Purchases) -> None:
     with pytest.raises(WorkflowUpdateFailedError) as taken:
         await handle.execute_update(PurchaseWorkflow.wait_reserved)
     assert update_error_type(taken.value) == (
-        PurchaseError.TICKET_UNAVAILABLE,
+        FailureType.TICKET_UNAVAILABLE,
         "Ticket is already reserved",
     )
     final = await handle.result()
@@ -173,7 +173,7 @@ async def test_payment_after_the_window_is_refused(purchases: Purchases) -> None
     await eventually(releasing, within=10, pause=0.02, what="the release to start")
     with pytest.raises(WorkflowUpdateFailedError) as late:
         await handle.execute_update(PurchaseWorkflow.pay, request(order_id))
-    assert update_error_type(late.value)[0] == PurchaseError.NOT_AWAITING_PAYMENT
+    assert update_error_type(late.value)[0] == FailureType.NOT_AWAITING_PAYMENT
     gate.set()
     assert (await result).status == "cancelled"
     # Once the saga is over, a payment cannot reach it at all.
@@ -261,7 +261,7 @@ async def test_a_price_changed_under_the_buyer_lets_the_ticket_go(purchases: Pur
     handle = await purchases.start(price_cents=2550, expected_price_cents=2550)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(PurchaseWorkflow.wait_reserved)
-    assert update_error_type(refused.value) == (PurchaseError.PRICE_CHANGED, "Ticket price changed")
+    assert update_error_type(refused.value) == (FailureType.PRICE_CHANGED, "Ticket price changed")
     final = await handle.result()
     assert (final.status, final.ticket_reserved, final.charged) == ("cancelled", False, False)
     assert purchases.shop.ticket_holder is None and purchases.shop.ticket_status == "available"

@@ -12,11 +12,11 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from tests.support.polling import eventually
 from tests.workflows.support import THREE_DS_TOKEN, Purchases, update_error_type
-from workflows.contracts import PurchaseError
+from workflows.contracts import FailureType
 from workflows.models import (
     ChargeOutcome,
+    PaymentAnswer,
     PaymentEvent,
-    PaymentReceipt,
     PaymentRequest,
     PurchaseState,
 )
@@ -43,7 +43,7 @@ async def reserved(
     return handle, order_id
 
 
-async def pay(handle: Handle, order_id: UUID, token: str) -> PaymentReceipt:
+async def pay(handle: Handle, order_id: UUID, token: str) -> PaymentAnswer:
     return await handle.execute_update(PurchaseWorkflow.pay, request(order_id, token))
 
 
@@ -154,7 +154,7 @@ async def test_an_authentication_begun_in_the_window_may_finish_in_the_grace(
     # The window is over for new cards...
     with pytest.raises(WorkflowUpdateFailedError) as late:
         await pay(handle, order_id, GOOD_TOKEN)
-    assert update_error_type(late.value)[0] == PurchaseError.NOT_AWAITING_PAYMENT
+    assert update_error_type(late.value)[0] == FailureType.NOT_AWAITING_PAYMENT
 
     # ...not for the authentication under way.
     purchases.shop.authenticated(order_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -9,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from web.api_client import Api, api_error
+from web.api_client import Api, ApiUnavailable, api_error
 from web.dependencies import ApiDep
 from web.messages import (
     PASSWORD_HINT,
@@ -166,20 +167,20 @@ async def signin(
 
 async def _signout(api: Api) -> Response:
     if api.signed_in:
-        await api.call("POST", "/api/users/signout")
+        # Whatever the API said, or if it said nothing, the browser forgets the session.
+        with contextlib.suppress(ApiUnavailable):
+            await api.call("POST", "/api/users/signout")
     response = redirect(api, with_notice("/", "signed-out"))
-    # Whatever the API said, the browser forgets the session.
-    if not any(cookie.startswith("session=") for cookie in api.set_cookies):
-        response.delete_cookie("session", path="/", httponly=True, samesite="lax")
+    name = api.session_cookie
+    if not any(cookie.startswith(f"{name}=") for cookie in api.set_cookies):
+        # A __Host- cookie is cleared only by one as Secure as it was set.
+        response.delete_cookie(
+            name, path="/", httponly=True, samesite="lax", secure=name.startswith("__Host-")
+        )
     return response
 
 
 @router.post("/signout")
 async def signout(api: ApiDep) -> Response:
-    return await _signout(api)
-
-
-@router.get("/signout")
-async def signout_link(api: ApiDep) -> Response:
-    """The seed project's web client signs out by visiting this path: it still works."""
+    """A POST with its form token only: a link or an image elsewhere signs nobody out."""
     return await _signout(api)

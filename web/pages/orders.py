@@ -9,6 +9,7 @@ next wait a second after each answer, so it never asks more than once a second.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
-from web.api_client import Api, ApiUnavailable, api_error
+from web.api_client import Api, ApiUnavailable, Waits, api_error
 from web.dependencies import ApiDep
 from web.messages import refused_for_now, sentence
 from web.rendering import FINAL_STATUSES, fragment, order_state, page, redirect, signin_url
@@ -110,12 +111,19 @@ async def watch(
 ) -> Response:
     """One long poll: the watcher again, plus the changed parts of the page (out of band)."""
     wait = request.app.state.settings.web_order_wait_seconds
+    waits: Waits = request.app.state.waits
+    # A visitor by their session, else by their address.
+    visitor = api.session or (request.client.host if request.client else "")
     try:
-        answered = await api.call(
-            "GET",
-            _path(order_id),
-            headers={"if-none-match": etag, "prefer": f"wait={wait}"} if etag else None,
-        )
+        with waits.slot(visitor) as held:
+            if not held:
+                raise ApiUnavailable("too many long polls")
+            answered = await api.call(
+                "GET",
+                _path(order_id),
+                headers={"if-none-match": etag, "prefer": f"wait={wait}"} if etag else None,
+                waiting=True,
+            )
     except ApiUnavailable:
         return fragment(
             api, "_order_watch.html", order={"id": order_id}, etag=etag, state=was,
@@ -154,12 +162,17 @@ async def _after_payment(api: Api, request: Request, order_id: str, message: str
 
 
 async def _pay(api: Api, order_id: str, token: str) -> httpx.Response:
-    """Pays; an order just made may not have reached the payments service yet (it learns
-    of orders from events), so a 404 is asked again for a moment."""
+    """Pays, once per click: every request of this click carries one Idempotency-Key, so
+    the API answers a repeat with the first answer and never charges twice. An order
+    just made may not have reached the payments service yet (it learns of orders from
+    events), so a 404 is asked again for a moment."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + PAYMENTS_REPLICA_GRACE_SECONDS
+    once = {"Idempotency-Key": uuid.uuid4().hex}
     while True:
-        paid = await api.call("POST", "/api/payments", json={"orderId": order_id, "token": token})
+        paid = await api.call(
+            "POST", "/api/payments", json={"orderId": order_id, "token": token}, headers=once
+        )
         if paid.status_code != 404 or loop.time() > deadline:
             return paid
         await asyncio.sleep(0.2)

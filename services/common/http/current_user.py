@@ -16,11 +16,9 @@ itself, so Bearer requests are not concerned.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -28,6 +26,7 @@ from sqlalchemy import CompoundSelect, Table, bindparam, literal, select, union_
 
 from services.common.http.dependencies import RuntimeDep
 from services.common.http.errors import Forbidden, NotAuthorized
+from services.common.http.same_origin import from_our_origin
 from services.common.identity.tokens import (
     InvalidToken,
     TokenClaims,
@@ -54,23 +53,6 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
     return None
-
-
-def from_our_origin(request: Request, allowed_origins: Sequence[str]) -> bool:
-    """Whether a browser says the request comes from our own origin or an allowed one."""
-    site = request.headers.get("sec-fetch-site")
-    if site in ("same-origin", "none"):  # "none": the user's own doing (typed, bookmarked)
-        return True
-    origin = request.headers.get("origin")
-    if origin is not None:
-        origin = origin.strip().rstrip("/").lower()
-        if origin in allowed_origins:
-            return True
-        # A browser without Sec-Fetch-Site: its Origin against the host it asked.
-        host = request.headers.get("host", "").lower()
-        return origin != "null" and site is None and bool(host) and urlsplit(origin).netloc == host
-    # Cross-site or same-site by Sec-Fetch-Site, without an Origin to allow it by.
-    return site is None
 
 
 @functools.cache
@@ -128,7 +110,7 @@ async def get_optional_user(request: Request, runtime: RuntimeDep) -> CurrentUse
         if (
             token is not None
             and request.method in UNSAFE_METHODS
-            and not from_our_origin(request, runtime.settings.allowed_origins)
+            and not from_our_origin(request.headers, runtime.settings.allowed_origins)
         ):
             raise Forbidden(CROSS_ORIGIN)
     return await authenticate(runtime, token)

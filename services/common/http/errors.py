@@ -18,11 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.common.errors import (
     DomainError,
     InvalidInput,
+    Limited,
     Missing,
     NotPermitted,
     PaymentDeclined,
     StateConflict,
 )
+from services.common.temporal import TemporalUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotPermitted: 403,
     Missing: 404,
     StateConflict: 409,
+    Limited: 429,
 }
 
 
@@ -166,6 +169,14 @@ def _validation_entries(errors: Any) -> list[dict[str, str]]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TemporalUnavailable)
+    async def _temporal_unavailable(_request: Request, exc: TemporalUnavailable) -> JSONResponse:
+        log.warning("%s", exc)
+        busy = ServiceBusy(exc.retry_after_seconds, "The service is busy: try again shortly")
+        return JSONResponse(
+            error_body(busy.message), status_code=busy.status_code, headers=busy.headers
+        )
+
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
         return JSONResponse(
@@ -178,7 +189,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 500:
             log.error("no status for %s on %s", type(exc).__name__, request.url.path)
             return JSONResponse(error_body("Something went wrong"), status_code=500)
-        return JSONResponse(error_body(exc.message, exc.field), status_code=status)
+        headers = (
+            {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, Limited) else None
+        )
+        return JSONResponse(error_body(exc.message, exc.field), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

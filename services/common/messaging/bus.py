@@ -16,10 +16,11 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from services.common.messaging.events import STREAM_SUBJECTS
+from services.common.observability.logging import redact_credentials
 from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,14 @@ class Bus:
         name: str,
         credentials: Path | None = None,
         tls: ssl.SSLContext | None = None,
+        max_age: float = 0.0,
+        max_bytes: int = -1,
     ) -> None:
+        """``max_age`` (seconds, 0: none) and ``max_bytes`` (-1: none): what the stream
+        keeps at most; older messages are dropped first."""
         self.url = url
+        self._max_age = max_age
+        self._max_bytes = max_bytes
         self._credentials = str(credentials) if credentials else None
         self._tls = tls
         self.stream = stream
@@ -111,11 +118,21 @@ class Bus:
                     tls=self._tls,
                 )
                 self._js = self._client.jetstream(timeout=5)
-                await ensure_stream(self._js, self.stream, self._duplicate_window)
+                await ensure_stream(
+                    self._js,
+                    self.stream,
+                    self._duplicate_window,
+                    max_age=self._max_age,
+                    max_bytes=self._max_bytes,
+                )
                 self._ready.set()
                 return
             except Exception:
-                log.warning("NATS not reachable at %s yet; retrying", self.url, exc_info=True)
+                log.warning(
+                    "NATS not reachable at %s yet; retrying",
+                    redact_credentials(self.url),
+                    exc_info=True,
+                )
                 # Connected but the stream could not be made: this connection (and its
                 # reconnecting task) is not kept, the next try makes a new one.
                 if client is not None:
@@ -137,13 +154,25 @@ class Bus:
                 await self._client.drain()
 
 
-async def ensure_stream(js: JetStreamContext, name: str, duplicate_window: float) -> None:
+async def ensure_stream(
+    js: JetStreamContext,
+    name: str,
+    duplicate_window: float,
+    *,
+    max_age: float = 0.0,
+    max_bytes: int = -1,
+) -> None:
     """Create the event stream, or bring an existing one to this configuration."""
     config = StreamConfig(
         name=name,
         subjects=STREAM_SUBJECTS,
         storage=StorageType.FILE,
         duplicate_window=duplicate_window,
+        # Bounded (the oldest dropped first), so that a flood of writes cannot fill the
+        # server's disk and stop every publish.
+        max_age=max_age,
+        max_bytes=max_bytes,
+        discard=DiscardPolicy.OLD,
     )
     try:
         await js.add_stream(config)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from services.common.clock import as_utc, utc_now
 from services.common.data.db import Database
@@ -45,11 +45,24 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 IDLE_POLL_SECONDS = 1.0
 RETRY_SECONDS = 0.5
+# How often a relay deletes the published rows past their retention.
+PRUNE_EVERY_SECONDS = 300.0
 
 
 class OutboxRelay:
-    def __init__(self, database: Database, outbox: Table, bus: Bus, *, service: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        outbox: Table,
+        bus: Bus,
+        *,
+        service: str,
+        retention: timedelta | None = None,
+    ) -> None:
+        """``retention``: published rows older than this are deleted (None: kept)."""
         self._database = database
+        self._retention = retention
+        self._pruned_at = 0.0
         self._bus = bus
         self.service = service
         self._published = OUTBOX_PUBLISHED.labels(service)
@@ -74,6 +87,8 @@ class OutboxRelay:
             .where(outbox.c.seq.in_(bindparam("seqs", expanding=True)))
             .values(published_at=bindparam("now"))
         )
+        # Served by the index on (published_at, seq), as is the pruning's delete.
+        self._prune = delete(outbox).where(outbox.c.published_at < bindparam("before"))
         # Served by the index on (published_at, seq): it reads only the waiting rows.
         self._backlog = select(func.count(), func.min(outbox.c.created_at)).where(
             outbox.c.published_at.is_(None)
@@ -96,7 +111,27 @@ class OutboxRelay:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if published < BATCH_SIZE:
+                await self._prune_now_and_then()
                 await self._sleep_until_woken()
+
+    async def _prune_now_and_then(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._retention is None or loop.time() - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = loop.time()
+        try:
+            await self.prune(datetime.now(UTC))
+        except Exception:
+            log.warning("outbox relay could not delete old rows; will again", exc_info=True)
+
+    async def prune(self, now: datetime) -> int:
+        """Delete the rows published before ``now`` less the retention: the stream has
+        them. Rows not yet published are never deleted. Returns how many went."""
+        if self._retention is None:
+            return 0
+        async with self._database.write_engine.begin() as connection:
+            result = await connection.execute(self._prune, {"before": now - self._retention})
+        return int(result.rowcount or 0)
 
     async def _sleep_until_woken(self) -> None:
         # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as

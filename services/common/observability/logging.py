@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -132,8 +133,31 @@ def log_handler(
 ) -> logging.Handler:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(PurchaseContext(order_of_workflow))
-    handler.setFormatter(json_formatter() if uses_json(settings) else ReadableFormatter())
+    formatter = json_formatter() if uses_json(settings) else ReadableFormatter()
+    handler.setFormatter(RedactingFormatter(formatter))
     return handler
+
+
+# scheme://userinfo@ in a URL: the user and password (or token) that NATS_URL, a
+# database URL or a Redis URL may carry.
+_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.\-]*://)[^\s/@'\"]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """Every URL in ``text`` without its credentials: ``nats://***@nats:4222``."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A line as ``inner`` writes it, exception and all, with every URL's credentials
+    taken out: whatever a library puts in an error message, no password reaches the log."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_credentials(self.inner.format(record))
 
 
 def configure_logging(
