@@ -36,6 +36,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql import Select
 
@@ -142,6 +143,15 @@ class Filters:
             after=None if cursor is None else _read_cursor(cursor, order),
             limit=limit,
         )
+
+
+async def plan_for_these_words(session: AsyncSession) -> None:
+    """On PostgreSQL, plan this transaction's searches for their own values: after a few
+    runs a prepared statement gets one plan for any value, and a plan made without
+    knowing the words reads the events in date order testing each one, which is slow for
+    a word that matches nothing (50 ms instead of 1.5 ms over 5,000 events)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 # --- cursors ---------------------------------------------------------------------------
