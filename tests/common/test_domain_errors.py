@@ -33,7 +33,7 @@ def declared_errors() -> list[type[DomainError]]:
 
 @pytest.mark.parametrize("error", declared_errors(), ids=lambda error: error.__qualname__)
 def test_every_domain_error_has_a_status_and_a_message(error: type[DomainError]) -> None:
-    assert domain_status(error.__new__(error)) in (400, 402, 403, 404, 409)
+    assert domain_status(error.__new__(error)) in (400, 402, 403, 404, 409, 429)
     assert error.default_message != DomainError.default_message
 
 
