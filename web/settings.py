@@ -7,18 +7,13 @@ sees a database URL or a secret key.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.identity.tokens import session_cookie_name
-from services.common.settings import (
-    LOOPBACK,
-    parse_trusted_proxies,
-    refuse_trusting_anyone,
-    split_list,
-)
+from services.common.settings import LOOPBACK, TrustedProxies, refuse_trusting_anyone
 
 # localstripe accepts any test-mode publishable key.
 LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
@@ -53,7 +48,7 @@ class WebSettings(BaseSettings):
     # The shop's own proxies (nginx, the ingress), as the services' TRUSTED_PROXIES: the
     # visitor is the rightmost X-Forwarded-For hop that is none of them, and that address
     # alone is what the shop forwards to the API.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK))
+    trusted_proxies: TrustedProxies = Field(default_factory=lambda: list(LOOPBACK))
 
     # Signs the form tokens (web.csrf): the same secret on every replica of the shop.
     # Generated per process in development; required elsewhere (32 random bytes, e.g.
@@ -65,16 +60,6 @@ class WebSettings(BaseSettings):
     stripe_publishable_key: str | None = None
     stripe_api_base: str = "http://127.0.0.1:8420"
     stripe_js_url: str | None = None
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return split_list(value)
-
-    @field_validator("trusted_proxies", mode="after")
-    @classmethod
-    def _trusted_proxies_parse(cls, entries: list[str]) -> list[str]:
-        return parse_trusted_proxies(entries)
 
     @property
     def is_development(self) -> bool:

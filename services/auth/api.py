@@ -29,6 +29,7 @@ from services.common.clock import as_utc
 from services.common.http.current_user import CurrentUserDep, OptionalUserDep, VerifierDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, UnitOfWorkDep
 from services.common.http.errors import BadRequest, NotAuthorized
+from services.common.http.throttle import per_user
 from services.common.identity.tokens import Role, TokenClaims, TokenSigner, TokenVerifier
 from services.common.settings import Settings
 
@@ -214,7 +215,19 @@ async def current_user(
     return CurrentUserOut(current_user=SessionUserOut.of(claims))
 
 
-@router.put("/currentuser/password", response_model=UserOut, dependencies=[Depends(hashing_slot)])
+@router.put(
+    "/currentuser/password",
+    response_model=UserOut,
+    dependencies=[
+        # Each try checks the current password: bounded, or a stolen session guesses it.
+        per_user(
+            lambda settings: settings.password_changes_per_user,
+            "password-change",
+            "Too many password changes in a short time: try again later",
+        ),
+        Depends(hashing_slot),
+    ],
+)
 async def change_password(
     body: PasswordChangeIn,
     user: CurrentUserDep,

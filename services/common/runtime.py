@@ -16,6 +16,7 @@ from typing import Any
 from services.common.data.db import Database
 from services.common.data.migrations import upgrade
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.identity.refusals import Refusals, refusals_of
 from services.common.identity.tokens import (
     TokenSigner,
     TokenVerifier,
@@ -43,6 +44,8 @@ class ServiceRuntime:
     # that a missing key stops it at once rather than failing its first sign-in.
     signer: TokenSigner | None = None
     hints: ChangeHints = field(default_factory=lambda: ChangeHints(None))
+    # Who is refused (bans, revoked sessions), in memory: services.common.identity.refusals.
+    refusals: Refusals = field(default_factory=Refusals)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -80,19 +83,31 @@ class ServiceRuntime:
                 service=definition.name,
                 retention=timedelta(seconds=settings.outbox_retention_seconds),
             ),
-            verifier=TokenVerifier(public_key_pem(settings)),
+            verifier=TokenVerifier(
+                public_key_pem(settings), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            ),
             signer=TokenSigner(
-                private_key_pem(settings), timedelta(seconds=settings.jwt_expires_seconds)
+                private_key_pem(settings),
+                timedelta(seconds=settings.jwt_expires_seconds),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
             )
             if definition.signs_tokens
             else None,
             hints=ChangeHints(definition.change_hints),
+            refusals=refusals_of(database.write_engine.sync_engine),
         )
         try:
             if settings.migrate_on_start:
                 await upgrade(database, definition.migrations)
             bus.start()
             runtime._spawn(runtime.relay.run(), f"{definition.name}-relay")
+            if consume:
+                # Where requests are answered (the worker's runtime answers none).
+                runtime._spawn(
+                    runtime.refusals.keep_current(database.read_engine, definition.tables, bus),
+                    f"{definition.name}-refusals",
+                )
             if consume and definition.change_hints is not None:
                 runtime._spawn(runtime.hints.listen(bus), f"{definition.name}-change-hints")
             if consume:

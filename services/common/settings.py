@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ServiceName = Literal["auth", "tickets", "orders", "payments"]
@@ -25,6 +25,44 @@ SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments
 
 # Whom TRUSTED_PROXIES names by default: only this machine (uvicorn's own default).
 LOOPBACK: tuple[str, ...] = ("127.0.0.1", "::1")
+
+
+def split_list(value: object) -> object:
+    """A list setting as the environment gives it: a JSON list or comma-separated."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def parse_trusted_proxies(entries: list[str]) -> list[str]:
+    """TRUSTED_PROXIES, each an address or a network (``10.0.0.0/8``), or ``*``."""
+    for entry in entries:
+        if entry.strip() == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"TRUSTED_PROXIES: {entry!r} is neither an address nor a network"
+            ) from None
+    return [entry.strip() for entry in entries]
+
+
+def refuse_trusting_anyone(trusted_proxies: list[str], *, production: bool) -> None:
+    # With `*` the client names itself: X-Forwarded-For's leftmost entry, whatever it says.
+    if production and "*" in trusted_proxies:
+        raise ValueError(
+            "TRUSTED_PROXIES=* is refused in production: name the proxies' addresses or networks"
+        )
+
+
+# TRUSTED_PROXIES, in the services' settings and the web shop's alike.
+TrustedProxies = Annotated[
+    list[str], NoDecode, BeforeValidator(split_list), AfterValidator(parse_trusted_proxies)
+]
 
 
 class Environment(StrEnum):
@@ -129,6 +167,11 @@ class Settings(BaseSettings):
     jwt_private_key: str | None = None
     jwt_public_key: str | None = None
     jwt_expires_seconds: int = 60 * 60
+    # Who mints the tokens and for whom (their iss and aud): another deployment's tokens
+    # are refused even where it shares a key. JWT_PUBLIC_KEY may hold several keys while
+    # one rotates (services.common.identity.tokens).
+    jwt_issuer: str = "ticketing"
+    jwt_audience: str = "ticketing"
     # A session's absolute lifetime: its tokens slide while it is active, never past this.
     session_max_seconds: int = Field(default=7 * 24 * 60 * 60, ge=60)
     # Origins besides the request's own host from which a browser may send a cookie-signed
@@ -165,7 +208,7 @@ class Settings(BaseSettings):
     # rightmost X-Forwarded-For hop that is none of them (services.common.http.forwarded).
     # Loopback by default; a deployment names its nginx / ingress and web-shop networks.
     # `*` (anyone may say who the client is) is refused in production.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK))
+    trusted_proxies: TrustedProxies = Field(default_factory=lambda: list(LOOPBACK))
 
     # Throttles (services.common.http.throttle): each limit in the `limits` notation.
     throttling: bool = True
@@ -180,6 +223,8 @@ class Settings(BaseSettings):
     # Past this many wrong passwords the account's sign-in is locked until the window ends.
     signin_failures_per_account: str = "5/15 minutes"
     signups_per_address: str = "10/hour"
+    # Tries at changing one's password (each checks the current one).
+    password_changes_per_user: str = "5/15 minutes"
     orders_per_buyer: str = "20/minute"
     # Every listing and edit is an outbox row, an event and a replica update: a bound per
     # seller on each.
@@ -189,6 +234,10 @@ class Settings(BaseSettings):
     # Card testing: tries for one order, and declined cards for one buyer in an hour.
     payment_attempts_per_order: int = Field(default=5, ge=1)
     declines_per_buyer_per_hour: int = Field(default=10, ge=1)
+    # Card testing over many accounts: declined cards (and 3-D Secure challenges) per
+    # client address, and across the whole site, past which card payments pause (503).
+    declines_per_address: str = "20/hour"
+    site_declines: str = "200/10 minutes"
     # scrypt runs at most this many at once; more sign-ins than ``hash_queue`` waiting
     # for one are told to come back (503) rather than queued without bound.
     concurrent_hashes: int = Field(default=2, ge=1)
@@ -213,17 +262,10 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
 
-    @field_validator(
-        "allowed_origins", "payload_keys", "temporal_ui_origins", "trusted_proxies", mode="before"
-    )
+    @field_validator("allowed_origins", "payload_keys", "temporal_ui_origins", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         return split_list(value)
-
-    @field_validator("trusted_proxies", mode="after")
-    @classmethod
-    def _trusted_proxies_parse(cls, entries: list[str]) -> list[str]:
-        return parse_trusted_proxies(entries)
 
     @field_validator("allowed_origins", "temporal_ui_origins", mode="after")
     @classmethod
@@ -301,38 +343,6 @@ class Settings(BaseSettings):
     def _proxies_named_in_production(self) -> Settings:
         refuse_trusting_anyone(self.trusted_proxies, production=self.is_production)
         return self
-
-
-def split_list(value: object) -> object:
-    """A list setting as the environment gives it: a JSON list or comma-separated."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [item.strip() for item in text.split(",") if item.strip()]
-    return value
-
-
-def parse_trusted_proxies(entries: list[str]) -> list[str]:
-    """TRUSTED_PROXIES, each an address or a network (``10.0.0.0/8``), or ``*``."""
-    for entry in entries:
-        if entry.strip() == "*":
-            continue
-        try:
-            ipaddress.ip_network(entry.strip(), strict=False)
-        except ValueError:
-            raise ValueError(
-                f"TRUSTED_PROXIES: {entry!r} is neither an address nor a network"
-            ) from None
-    return [entry.strip() for entry in entries]
-
-
-def refuse_trusting_anyone(trusted_proxies: list[str], *, production: bool) -> None:
-    # With `*` the client names itself: X-Forwarded-For's leftmost entry, whatever it says.
-    if production and "*" in trusted_proxies:
-        raise ValueError(
-            "TRUSTED_PROXIES=* is refused in production: name the proxies' addresses or networks"
-        )
 
 
 def parse_payload_key(entry: str) -> tuple[str, bytes]:

@@ -18,12 +18,14 @@ from services.common.http.conditional import conditional_json, etag_of
 from services.common.http.current_user import CurrentUser, CurrentUserDep
 from services.common.http.dependencies import (
     ChangeHintsDep,
+    ReadEngineDep,
     ReadSessionsDep,
     SettingsDep,
     TemporalDep,
     UnitsOfWorkDep,
 )
 from services.common.http.ids import id_or_not_found
+from services.common.http.pages import Page, PageDep
 from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
 from services.common.money import to_cents
@@ -94,6 +96,7 @@ async def create(
     body: OrderIn,
     user: CurrentUserDep,
     units_of_work: UnitsOfWorkDep,
+    read_engine: ReadEngineDep,
     read_sessions: ReadSessionsDep,
     temporal: TemporalDep,
     settings: SettingsDep,
@@ -101,7 +104,7 @@ async def create(
     """Order a ticket: answers once the ticket is locked for this order."""
     order = await operations.order_ticket(
         units_of_work,
-        read_sessions,
+        read_engine,
         temporal,
         user.id,
         body.ticket_id,
@@ -126,13 +129,19 @@ async def create(
 
 
 @router.get("", response_model=list[OrderOut])
-async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> list[OrderOut]:
+async def list_mine(
+    user: CurrentUserDep, read_sessions: ReadSessionsDep, page: PageDep, response: Response
+) -> list[OrderOut]:
+    """The caller's orders, newest first, a page at a time (``Link`` names the next)."""
     async with read_sessions() as session:
-        mine = await _orders_of(session, user.id)
-    return [OrderOut.of(order, ticket) for order, ticket in mine]
+        mine = await _orders_of(session, user.id, page)
+    page.link_next(response, router.prefix, len(mine))
+    return [OrderOut.of(order, ticket) for order, ticket in mine[: page.limit]]
 
 
-async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, Ticket]]:
+async def _orders_of(
+    session: AsyncSession, user_id: UUID, page: Page
+) -> list[tuple[Order, Ticket]]:
     """The caller's orders that locked their ticket: an attempt refused with 409 (the
     ticket was taken) never became an order the buyer has, so it is not listed."""
     rows = await session.execute(
@@ -140,6 +149,8 @@ async def _orders_of(session: AsyncSession, user_id: UUID) -> list[tuple[Order, 
         .join(Ticket, Order.ticket_id == Ticket.id)
         .where(Order.user_id == user_id, Order.expires_at.is_not(None))
         .order_by(Order.created_at.desc(), Order.id)
+        .limit(page.rows_to_read())
+        .offset(page.offset)
     )
     return [(order, ticket) for order, ticket in rows.all()]
 

@@ -7,18 +7,24 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.clock import as_utc
+from services.common.errors import PaymentDeclined
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, SettingsDep, TemporalDep
 from services.common.http.errors import ErrorResponse
+from services.common.http.forwarded import client_address
 from services.common.http.throttle import ThrottleDep, per_user
 from services.common.polling import poll_until
 from services.payments import purchase_client
-from services.payments.card_testing import refuse_card_testing
+from services.payments.card_testing import (
+    count_decline,
+    refuse_card_testing,
+    refuse_decline_bursts,
+)
 from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
@@ -95,6 +101,7 @@ def _finished(order: Order) -> OrderNotAwaitingPayment:
     ],
 )
 async def pay(
+    request: Request,
     body: PaymentIn,
     user: CurrentUserDep,
     read_sessions: ReadSessionsDep,
@@ -119,9 +126,11 @@ async def pay(
         raise OrderNotFound()
     if order.user_id != user.id:
         raise NotOrderOwner()
+    address = client_address(request)
     if throttle.enabled:
         async with read_sessions() as session:
             await refuse_card_testing(session, order, settings, datetime.now(UTC))
+        await refuse_decline_bursts(throttle, settings, address)
     try:
         answer = await purchase_client.pay(
             await temporal.get(),
@@ -132,7 +141,11 @@ async def pay(
         )
     except purchase_client.SagaFinished:
         raise _finished(order) from None
+    except PaymentDeclined:
+        await count_decline(throttle, settings, address)
+        raise
     if answer.status is ChargeOutcome.REQUIRES_ACTION:
+        await count_decline(throttle, settings, address)
         assert answer.client_secret is not None
         action = PaymentActionOut(
             client_secret=answer.client_secret, payment_intent_id=answer.stripe_id

@@ -1,9 +1,15 @@
 """Card testing: trying card after card until one goes through. A declined card may be
 tried again while the window lasts, but not without bound: at most so many attempts for
 one order, and so many declined cards for one buyer in an hour; beyond that, 429.
-
 Counted from the payments service's own record of attempts (written by its worker before
-each Stripe call), so every replica of the API sees the same counts.
+each Stripe call), so every replica of the API sees the same counts. A card whose bank
+asked for 3-D Secure counts as a declined one the moment it is asked: that answer alone
+tells a card tester the card is live.
+
+Accounts cost nothing, so two breakers count what no account does (in the limits' shared
+store): declines per client address (429), and declines across the whole site, which
+pause card payments for everyone for a while (503), as a burst of them is an attack on
+the merchant's standing with Stripe.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.clock import as_utc
-from services.common.http.errors import TooManyRequests
+from services.common.http.errors import ServiceBusy, TooManyRequests
+from services.common.http.throttle import Throttle
 from services.common.settings import Settings
 from services.payments.models import AttemptStatus, Order, Payment, PaymentAttempt
 
@@ -46,19 +53,39 @@ async def _refuse_declines(
 ) -> None:
     since = now - DECLINE_WINDOW
     declined = (
-        select(PaymentAttempt.settled_at)
+        select(PaymentAttempt.started_at)
         .join(Payment, PaymentAttempt.payment_id == Payment.id)
         .where(
             Payment.user_id == buyer_id,
-            PaymentAttempt.status == AttemptStatus.DECLINED,
-            PaymentAttempt.settled_at > since,
+            PaymentAttempt.status.in_((AttemptStatus.DECLINED, AttemptStatus.REQUIRES_ACTION)),
+            PaymentAttempt.started_at > since,
         )
-        .order_by(PaymentAttempt.settled_at.desc())
+        .order_by(PaymentAttempt.started_at.desc())
         .limit(limit)
     )
     recent = list(await session.scalars(declined))
     if len(recent) >= limit:
-        oldest = as_utc(recent[-1]) if recent[-1] is not None else now
+        oldest = as_utc(recent[-1])
         raise TooManyRequests(
             math.ceil((oldest + DECLINE_WINDOW - now).total_seconds()), TOO_MANY_DECLINES
         )
+
+
+TOO_MANY_FROM_ADDRESS = "Too many declined cards from your address: try again later"
+PAYMENTS_PAUSED = "Card payments are paused for a few minutes: please try again shortly"
+
+
+async def refuse_decline_bursts(throttle: Throttle, settings: Settings, address: str) -> None:
+    """429 while this address's declines are spent; 503 while the site's are."""
+    await throttle.refuse_if_spent(
+        settings.declines_per_address, "declines-address", address, message=TOO_MANY_FROM_ADDRESS
+    )
+    paused = await throttle.spent(settings.site_declines, "declines-site")
+    if paused is not None:
+        raise ServiceBusy(paused, PAYMENTS_PAUSED)
+
+
+async def count_decline(throttle: Throttle, settings: Settings, address: str) -> None:
+    """A card declined, or sent to its bank for 3-D Secure: counted for the breakers."""
+    await throttle.count(settings.declines_per_address, "declines-address", address)
+    await throttle.count(settings.site_declines, "declines-site")

@@ -12,6 +12,7 @@ from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
 from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
 from services.common.http.ids import id_or_not_found
+from services.common.http.pages import MAX_OFFSET, MAX_PAGE, PageDep
 from services.common.http.throttle import per_user
 from services.common.messaging.events import TicketStatus
 from services.common.money import to_cents
@@ -30,10 +31,6 @@ from services.tickets.search import (
 from services.tickets.search_query import MAX_SEARCH_PAGE, SearchQuery
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
-
-MAX_PAGE = 200
-# Beyond any catalogue; keeps the number within what every database can bind.
-MAX_OFFSET = 1_000_000_000
 
 
 # The busiest route: its page is read as plain rows (Core, no ORM entities) and
@@ -117,16 +114,23 @@ async def _search(read_sessions: ReadSessionsDep, search: SearchQuery, limit: in
 
 
 @router.get("/mine", response_model=list[MyTicketOut])
-async def list_mine(user: CurrentUserDep, read_sessions: ReadSessionsDep) -> list[MyTicketOut]:
-    """The caller's own tickets in every status, newest first; a reserved one says until
-    when its buyer may pay."""
+async def list_mine(
+    user: CurrentUserDep, read_sessions: ReadSessionsDep, page: PageDep, response: Response
+) -> list[MyTicketOut]:
+    """The caller's own tickets in every status, newest first, a page at a time (``Link``
+    names the next); a reserved one says until when its buyer may pay."""
     async with read_sessions() as session:
-        tickets = await session.scalars(
-            select(Ticket)
-            .where(Ticket.user_id == user.id)
-            .order_by(Ticket.created_at.desc(), Ticket.id)
+        tickets = list(
+            await session.scalars(
+                select(Ticket)
+                .where(Ticket.user_id == user.id)
+                .order_by(Ticket.created_at.desc(), Ticket.id)
+                .limit(page.rows_to_read())
+                .offset(page.offset)
+            )
         )
-        return [MyTicketOut.of(ticket) for ticket in tickets]
+    page.link_next(response, f"{router.prefix}/mine", len(tickets))
+    return [MyTicketOut.of(ticket) for ticket in tickets[: page.limit]]
 
 
 @router.get("/{ticket_id}", response_model=MyTicketOut)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,12 +22,32 @@ from services.tickets.models import Ticket
 def _not_blank(title: str) -> str:
     if not title:
         raise ValueError("Title must not be blank")
+    # Control characters (Cc) and invisible formatting ones (Cf: zero-width spaces, the
+    # bidirectional overrides that show a title reversed): a listing shows what it says.
+    if any(unicodedata.category(character) in ("Cc", "Cf") for character in title):
+        raise ValueError("Title must not contain invisible or control characters")
     return title
 
 
 Title = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_not_blank)
 ]
+
+# What Stripe can charge in US dollars: from $0.50 to $999,999.99. A listing outside it
+# could never be paid (and each try would count as a buyer's declined card).
+LEAST_CHARGE = Decimal("0.50")
+MOST_CHARGE = Decimal("999999.99")
+
+
+def _chargeable(price: Decimal) -> Decimal:
+    if price < LEAST_CHARGE:
+        raise ValueError(f"Price must be at least {LEAST_CHARGE} (the least a card can be charged)")
+    if price > MOST_CHARGE:
+        raise ValueError(f"Price must be at most {MOST_CHARGE:,} (the most a card can be charged)")
+    return price
+
+
+ListingPrice = Annotated[PriceInput, AfterValidator(_chargeable)]
 
 
 # A row of the for-sale page: the columns TicketOut shows, then its event's.
@@ -36,7 +58,10 @@ SeatPart = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20
 
 class TicketIn(ApiModel):
     title: Title = Field(description="Title of the ticket; not blank.")
-    price: PriceInput = Field(description="Price in major units, e.g. 20.5.")
+    price: ListingPrice = Field(
+        description="Price in major units, e.g. 20.5: from 0.50 to 999999.99, what a card "
+        "can be charged."
+    )
     event_id: UUID | None = Field(
         default=None,
         description="The event it is a ticket for (not started); without one the ticket "

@@ -102,3 +102,24 @@ async def test_the_new_password_follows_the_rules_and_a_session_is_needed(
     assert missing.json()["errors"][0]["field"] == "currentPassword"
     assert anonymous.status_code == 401
     assert (await signin(auth, "xia@test.dev")).status_code == 200
+
+
+async def test_tries_at_the_current_password_are_bounded(
+    auth: httpx.AsyncClient, auth_runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stolen session cannot guess its owner's password at hashing speed."""
+    monkeypatch.setattr(auth_runtime.settings, "password_changes_per_user", "3/15 minutes")
+    here = await session_of(auth, await signup(auth, "yves@test.dev"))
+    guesses = [
+        await change(auth, here, {"currentPassword": f"guess {n}", "newPassword": NEW_PASSWORD})
+        for n in range(3)
+    ]
+    assert [guess.status_code for guess in guesses] == [400, 400, 400]
+    refused = await change(auth, here, {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD})
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["message"].startswith("Too many password changes")
+    assert int(refused.headers["retry-after"]) > 0
+    # Another user's are their own.
+    other = await session_of(auth, await signup(auth, "zoe@test.dev"))
+    answer = await change(auth, other, {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD})
+    assert answer.status_code == 200

@@ -218,7 +218,9 @@ async def test_data_dir_key_is_shared_with_services_that_only_verify(
 ) -> None:
     token = session_cookie(await signup(auth, "noah@test.dev"))["value"]
 
-    claims = jwt.decode(token, public_key_pem(auth_settings), algorithms=["EdDSA"])
+    claims = jwt.decode(
+        token, public_key_pem(auth_settings), algorithms=["EdDSA"], audience="ticketing"
+    )
 
     assert claims["email"] == "noah@test.dev"
     assert (tmp_path / "jwt-ed25519-development.pem").exists()

@@ -123,3 +123,32 @@ def test_configure_logging_gives_the_process_one_json_handler(
         for name, (handlers, propagate) in uvicorn_saved.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+def test_uvicorns_access_log_setting_holds_after_configure_logging(access_log: bool) -> None:
+    """`ticketing up` runs uvicorn with --no-access-log and the app module configures
+    logging afterwards: the access log stays off (a line per request is CPU spent on
+    every request); where uvicorn keeps it on, its lines go through our handler."""
+    import uvicorn
+
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level, workflow.logger.workflow_info_on_message)
+    uvicorn_saved = {
+        name: (list(logging.getLogger(name).handlers), logging.getLogger(name).propagate)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }
+    try:
+        uvicorn.Config("devstack.gateway.main:app", access_log=access_log).configure_logging()
+        configure_logging(production())
+        access = logging.getLogger("uvicorn.access")
+        assert access.hasHandlers() is access_log
+        assert access.handlers == []
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        workflow.logger.workflow_info_on_message = saved[2]
+        activity.logger.activity_info_on_message = True
+        for name, (handlers, propagate) in uvicorn_saved.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from services.common.data import sqlite_inline
 from services.common.data.db import Database, SqliteDriver
@@ -126,5 +126,30 @@ async def test_the_sqlite_driver_is_a_setting(
         async with database.read_sessions() as session:
             assert await session.scalar(text("SELECT count(*) FROM counter")) == 1
             assert await session.scalar(text("PRAGMA journal_mode")) == "wal"
+    finally:
+        await database.dispose()
+
+
+async def test_connections_are_kept_for_the_next_request(tmp_path: Path) -> None:
+    """Ten requests at once hold ten connections; the next ten reuse them rather than
+    opening (and closing) a connection each."""
+    database = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+    opened = 0
+
+    def count(*_: object) -> None:
+        nonlocal opened
+        opened += 1
+
+    event.listen(database.read_engine.sync_engine, "connect", count)
+
+    async def request() -> None:
+        async with database.read_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            await asyncio.sleep(0.01)  # the rest of a request, its connection held
+
+    try:
+        for _ in range(5):
+            await asyncio.gather(*(request() for _ in range(10)))
+        assert opened == 10
     finally:
         await database.dispose()

@@ -168,3 +168,58 @@ def test_the_api_and_the_web_shop_name_the_session_cookie_alike() -> None:
     for environment in ("development", "production"):
         web = WebSettings.model_construct(environment=environment)
         assert web.session_cookie == session_cookie_name(environment)
+
+
+def pem_pair() -> tuple[bytes, bytes]:
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+def test_a_token_names_its_key_its_issuer_and_its_audience() -> None:
+    private, public = pem_pair()
+    token = TokenSigner(private, timedelta(hours=1), issuer="shop-prod").sign(USER, "u@x.io")
+    header = jwt.get_unverified_header(token)
+    body = jwt.decode(token, options={"verify_signature": False})
+    assert header["kid"] and header["alg"] == "EdDSA"
+    assert (body["iss"], body["aud"]) == ("shop-prod", "ticketing")
+    assert TokenVerifier(public, issuer="shop-prod").verify(token).user_id == USER
+
+
+@pytest.mark.parametrize(
+    "verifier_options", [{"issuer": "shop-staging"}, {"audience": "another-api"}]
+)
+def test_another_deployments_token_is_refused_even_with_the_same_key(
+    verifier_options: dict[str, str],
+) -> None:
+    private, public = pem_pair()
+    token = TokenSigner(private, timedelta(hours=1)).sign(USER, "u@x.io")
+    with pytest.raises(InvalidToken):
+        TokenVerifier(public, **verifier_options).verify(token)
+
+
+def test_a_key_rotates_with_both_keys_accepted_for_a_while() -> None:
+    old_private, old_public = pem_pair()
+    new_private, new_public = pem_pair()
+    old_token = TokenSigner(old_private, timedelta(hours=1)).sign(USER, "u@x.io")
+    new_token = TokenSigner(new_private, timedelta(hours=1)).sign(USER, "u@x.io")
+    # 1. Every service holds both public keys (JWT_PUBLIC_KEY, one PEM block after another).
+    both = TokenVerifier(old_public + new_public)
+    assert both.verify(old_token).user_id == both.verify(new_token).user_id == USER
+    # 2. Once the old key's tokens have expired, it goes: its tokens with it.
+    only_new = TokenVerifier(new_public)
+    assert only_new.verify(new_token).user_id == USER
+    with pytest.raises(InvalidToken):
+        only_new.verify(old_token)
+
+
+def test_a_token_of_the_release_before_without_kid_iss_or_aud_is_still_accepted() -> None:
+    private, public = pem_pair()
+    key = serialization.load_pem_private_key(private, password=None)
+    token = jwt.encode(claims_with_session(), key, algorithm="EdDSA")  # type: ignore[arg-type]
+    assert TokenVerifier(public).verify(token).user_id == USER

@@ -67,3 +67,15 @@ def test_the_shop_signs_its_form_tokens_with_a_secret_of_the_operators(
     compose: dict[str, Any],
 ) -> None:
     assert environment(compose, "web")["WEB_CSRF_SECRET"] == "${WEB_CSRF_SECRET}"
+
+
+def test_the_codec_server_is_reachable_from_the_operators_loopback_alone(
+    compose: dict[str, Any],
+) -> None:
+    """It decrypts and encrypts for whoever calls it: nothing on the shop's network may."""
+    codec = compose["services"]["codec-server"]
+    assert codec["networks"] == ["codec"]
+    assert all(port.startswith("127.0.0.1:") for port in codec["ports"])
+    for name, service in compose["services"].items():
+        if name != "codec-server":
+            assert "codec" not in service.get("networks", {}), name

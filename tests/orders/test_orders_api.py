@@ -497,3 +497,19 @@ async def test_metrics_count_a_purchase_and_a_buyer_refused_at_the_gate(market: 
         requests, service="orders", route="/api/orders/{order_id}", method="GET", status="200"
     )
     assert shown >= 1
+
+
+async def test_my_orders_come_a_page_at_a_time(market: Market) -> None:
+    buyer = market.user()
+    ordered = [
+        await market.order(buyer, (await market.list_ticket(market.user()))["id"]) for _ in range(3)
+    ]
+    newest_first = [order["id"] for order in reversed(ordered)]
+    whole = await market.orders.get("/api/orders", headers=buyer)
+    assert [order["id"] for order in whole.json()] == newest_first
+    assert "link" not in whole.headers
+    first = await market.orders.get("/api/orders", params={"limit": 2}, headers=buyer)
+    assert [order["id"] for order in first.json()] == newest_first[:2]
+    assert first.headers["link"] == '</api/orders?limit=2&offset=2>; rel="next"'
+    rest = await market.orders.get("/api/orders?limit=2&offset=2", headers=buyer)
+    assert [order["id"] for order in rest.json()] == newest_first[2:]

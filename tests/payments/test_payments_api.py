@@ -286,3 +286,65 @@ async def test_card_testing_is_capped_per_order_and_per_buyer(payments_api: Paym
     assert fresh.status_code == 429
     assert messages(fresh) == ["Too many declined cards: try again later"]
     assert 0 < int(fresh.headers["retry-after"]) <= 3600
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_3d_secure_challenge_counts_as_a_declined_card(payments_api: PaymentsApi) -> None:
+    """The bank asking for authentication tells a card tester the card is live."""
+    settings = payments_api.settings
+    buyer = uuid4()
+    for _ in range(settings.declines_per_buyer_per_hour):
+        order_id = await payments_api.order(buyer)
+        charge = ChargeInput(
+            order_id=order_id, buyer_id=buyer, amount_cents=2050, token="tok", attempt=1
+        )
+        async with payments_api.runtime.unit_of_work() as uow:
+            step = await payment_operations.claim(uow, charge, datetime.now(UTC))
+            assert isinstance(step, payment_operations.Attempt)
+            await payment_operations.settle_requires_action(uow, step, f"pi_{uuid4().hex}")
+            await uow.commit()
+    fresh = await payments_api.pay(await payments_api.order(buyer), "pm_card_visa", user_id=buyer)
+    assert fresh.status_code == 429
+    assert messages(fresh) == ["Too many declined cards: try again later"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_declines_across_accounts_trip_the_address_and_the_site_breakers(
+    payments_api: PaymentsApi,
+    temporal: Client,
+    worker: PaymentsActivities,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(payments_api.settings, "declines_per_address", "2/hour")
+    monkeypatch.setattr(payments_api.settings, "site_declines", "3/hour")
+    declined_card = await payment_method(worker.gateway, DECLINED)
+
+    async def pay_from(address: str, token: str) -> httpx.Response:
+        """A fresh account's fresh order, paid from ``address``."""
+        buyer = uuid4()
+        order_id = await payments_api.order(buyer)
+        await start_saga(temporal, order_id, buyer)
+        transport = httpx.ASGITransport(app=payments_api.app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post(
+                "/api/payments",
+                json={"orderId": str(order_id), "token": token},
+                headers=payments_api.auth(buyer),
+            )
+
+    tester, other, bystander = "198.51.100.10", "198.51.100.11", "198.51.100.12"
+    for _ in range(2):
+        assert (await pay_from(tester, declined_card)).status_code == 402
+    # A new account from the same address is refused before its card reaches Stripe.
+    refused = await pay_from(tester, "pm_card_visa")
+    assert refused.status_code == 429
+    assert messages(refused) == ["Too many declined cards from your address: try again later"]
+    assert int(refused.headers["retry-after"]) > 0
+    # A third decline elsewhere trips the site's: card payments pause for everyone.
+    assert (await pay_from(other, declined_card)).status_code == 402
+    paused = await pay_from(bystander, "pm_card_visa")
+    assert paused.status_code == 503
+    assert messages(paused) == [
+        "Card payments are paused for a few minutes: please try again shortly"
+    ]
+    assert int(paused.headers["retry-after"]) > 0

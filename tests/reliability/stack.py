@@ -207,6 +207,9 @@ def running_stack(
         "PAYMENT_AUTHENTICATION_GRACE_SECONDS": "3",
         "SIGNUPS_PER_ADDRESS": "100000/hour",
         "SIGNIN_ATTEMPTS_PER_ADDRESS": "100000/minute",
+        # Its hundreds of 3-D Secure cards and declines all come from this one machine.
+        "DECLINES_PER_ADDRESS": "100000/hour",
+        "SITE_DECLINES": "100000/minute",
         # One seller lists the rush's hundreds of tickets.
         "LISTINGS_PER_SELLER": "100000/hour",
         # A thousand sign-ups at once are the market's setup, not what is checked.

@@ -38,6 +38,14 @@ async def test_the_short_harness_finds_no_violation(tmp_path: Path) -> None:
     endings = report["scenarios"]["three_d_secure"]["outcomes"]
     assert sum(endings.values()) == SHORT.authentications
     assert endings["never_confirmed: cancelled"] == SHORT.authentications // 4
+    kinds = report["scenarios"]["hostile_input"]["attempts_by_kind"]
+    for kind in (
+        "unicode account spelling",
+        "hold and recycle",
+        "cross-site form post",
+        "card testing through 3-D Secure",
+    ):
+        assert kinds[kind]["tried"] > 0 and kinds[kind]["answered_wrongly"] == 0, kinds
     assert len(report["faults_survived"]) == 4
     assert report["scenarios"]["schema_fuzz"]["schema_failures"] == []
     assert report["scenarios"]["schema_fuzz"]["schema_cases_tried"] > 100

@@ -57,7 +57,12 @@ async def test_create_answers_201_and_publishes_ticket_created(
 @pytest.mark.database_matrix
 @pytest.mark.parametrize(
     ("price", "shown", "cents"),
-    [(0.29, 0.29, 29), (19.99, 19.99, 1999), ("7.10", 7.1, 710), (1_000_000, 1_000_000, 10**8)],
+    [
+        (0.5, 0.5, 50),
+        (19.99, 19.99, 1999),
+        ("7.10", 7.1, 710),
+        (999_999.99, 999_999.99, 99_999_999),
+    ],
 )
 async def test_price_keeps_its_cents(api: TicketsApi, price: Any, shown: float, cents: int) -> None:
     body = await api.create(price=price)
@@ -85,6 +90,26 @@ async def test_create_requires_a_signed_in_user(api: TicketsApi) -> None:
         ({"title": "T", "price": -5}, ["price"], None),
         ({"title": "T", "price": 1.234}, ["price"], "Price must have at most 2 decimal places"),
         ({"title": "T", "price": 1_000_000.01}, ["price"], None),
+        # What Stripe can charge, refused at listing rather than found out as a decline.
+        (
+            {"title": "T", "price": 0.49},
+            ["price"],
+            "Price must be at least 0.50 (the least a card can be charged)",
+        ),
+        (
+            {"title": "T", "price": 1_000_000},
+            ["price"],
+            "Price must be at most 999,999.99 (the most a card can be charged)",
+        ),
+        # Invisible and bidirectional control characters: a listing shows what it says.
+        *(
+            (
+                {"title": title, "price": 10},
+                ["title"],
+                "Title must not contain invisible or control characters",
+            )
+            for title in ("\u200b", "Concert \u202etekcit", "A\u2066B", "line\nbreak", "\ufeffT")
+        ),
         ({"title": "T", "price": "abc"}, ["price"], None),
         ({"title": "T", "price": "NaN"}, ["price"], None),
         ({"title": "T", "price": "Infinity"}, ["price"], None),

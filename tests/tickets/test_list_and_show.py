@@ -134,3 +134,22 @@ async def test_mine_lists_the_callers_tickets_in_every_status_with_a_reservation
     assert datetime.fromisoformat(shown["reservedUntil"]) == until
     shown = (await api.client.get(f"/api/tickets/{for_sale['id']}")).json()
     assert shown["reservedUntil"] is None
+
+
+async def test_mine_comes_a_page_at_a_time_and_whole_to_a_client_that_asks_no_page(
+    api: TicketsApi,
+) -> None:
+    seller = uuid4()
+    created = [await api.create(seller, title=f"T{n}") for n in range(3)]
+    newest_first = [ticket["id"] for ticket in reversed(created)]
+    whole = await api.client.get("/api/tickets/mine", headers=api.auth(seller))
+    assert [ticket["id"] for ticket in whole.json()] == newest_first
+    assert "link" not in whole.headers
+    first = await api.client.get("/api/tickets/mine", params={"limit": 2}, headers=api.auth(seller))
+    assert [ticket["id"] for ticket in first.json()] == newest_first[:2]
+    assert first.headers["link"] == '</api/tickets/mine?limit=2&offset=2>; rel="next"'
+    rest = await api.client.get("/api/tickets/mine?limit=2&offset=2", headers=api.auth(seller))
+    assert [ticket["id"] for ticket in rest.json()] == newest_first[2:]
+    assert "link" not in rest.headers
+    too_many = await api.client.get("/api/tickets/mine?limit=201", headers=api.auth(seller))
+    assert too_many.status_code == 400

@@ -43,6 +43,15 @@ CHROMIUM_ARGS = [
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests run after every asyncio test here, whatever their files' names.
+
+    Playwright's synchronous API keeps an event loop running in the test process from its
+    first use to the end of the session, and an asyncio test started while it runs fails
+    ("Runner.run() cannot be called from a running event loop")."""
+    items.sort(key=lambda item: "playwright" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     stack = RunningStack(

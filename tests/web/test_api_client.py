@@ -212,9 +212,12 @@ async def test_each_pay_click_sends_one_idempotency_key_for_all_its_tries() -> N
         api_transport=httpx.ASGITransport(app=api),
     )
     async with app.router.lifespan_context(app), browser(app) as visitor:
+        token = await form_token(visitor)
         visitor.cookies.set("session", "ann")
         for _ in range(2):
-            clicked = await visitor.post("/orders/o1/pay", data={"token": "pm_card_visa"})
+            clicked = await visitor.post(
+                "/orders/o1/pay", data={"token": "pm_card_visa", "csrf": token}
+            )
             assert clicked.status_code == 303
     assert len(keys) == 4 and None not in keys
     assert keys[0] == keys[1] and keys[2] == keys[3] and keys[0] != keys[2]

@@ -30,6 +30,12 @@ from services.common.data import sqlite_inline
 
 # How long a writer waits for another to release SQLite's write lock.
 LOCK_TIMEOUT_SECONDS = 30.0
+# SQLite connections an engine keeps open: as many as SQLAlchemy's default allows at
+# once (5 kept and 10 overflow), all kept. A request holds its connection across awaits,
+# so ten requests at once hold ten; each connection past the fifth was opened and closed
+# again per use, and opening one (its file, its PRAGMAs) cost more than the request's
+# query. SQLite connections are small and opened only when needed.
+SQLITE_POOL_SIZE = 15
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,6 +76,8 @@ def _sqlite_engine(url: str, *, begin: str, driver: SqliteDriver) -> AsyncEngine
     engine = create_async_engine(
         url,
         async_creator=functools.partial(connect, database, lock_timeout=LOCK_TIMEOUT_SECONDS),
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=0,
     )
 
     @event.listens_for(engine.sync_engine, "begin")

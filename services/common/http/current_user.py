@@ -57,7 +57,7 @@ def bearer_token(request: Request) -> str | None:
 
 @functools.cache
 def _refusal_in_force(banned_users: Table, revoked_sessions: Table) -> CompoundSelect[tuple[int]]:
-    # Built once per service, and one round trip: every signed-in request runs it.
+    # Built once per service, and one round trip: until the lists are in memory.
     return union_all(
         select(literal(1)).where(
             banned_users.c.user_id == bindparam("user_id"),
@@ -71,7 +71,11 @@ def _refusal_in_force(banned_users: Table, revoked_sessions: Table) -> CompoundS
 
 
 async def is_refused(runtime: ServiceRuntime, claims: TokenClaims) -> bool:
-    """Whether the user is banned or the token's session revoked."""
+    """Whether the user is banned or the token's session revoked: from memory once the
+    lists are loaded (services.common.identity.refusals), from the database before."""
+    refusals = runtime.refusals
+    if refusals.loaded:
+        return refusals.refuses(claims.user_id, claims.session_id, datetime.now(UTC))
     tables = runtime.definition.tables
     query = _refusal_in_force(tables.banned_users, tables.revoked_sessions)
     parameters = {

@@ -50,11 +50,18 @@ class Throttle:
 
     async def refuse_if_spent(self, limit: str, *key: str, message: str | None = None) -> None:
         """TooManyRequests if the attempts counted so far have used the limit up."""
+        retry_after = await self.spent(limit, *key)
+        if retry_after is not None:
+            raise TooManyRequests(retry_after, message)
+
+    async def spent(self, limit: str, *key: str) -> int | None:
+        """Seconds until the limit allows again, if the attempts so far used it up."""
         if not self.enabled:
-            return
+            return None
         item = parse(limit)
-        if not await self._limiter.test(item, *key):
-            raise TooManyRequests(await self._retry_after(item, key), message)
+        if await self._limiter.test(item, *key):
+            return None
+        return await self._retry_after(item, key)
 
     async def count(self, limit: str, *key: str) -> None:
         """Count an attempt (a failed sign-in, say) without refusing this one."""

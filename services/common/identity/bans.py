@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from services.common.data.tables import CommonTables
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.identity.refusals import refusals_of
 from services.common.messaging.consumers import Consumer
 from services.common.messaging.events import UserBanned
 
@@ -31,6 +32,8 @@ async def record_ban(
             .where(banned_users.c.user_id == user_id, banned_users.c.banned_until < banned_until)
             .values(banned_until=banned_until)
         )
+    refusals = refusals_of(uow.session.get_bind())
+    uow.on_commit(lambda: refusals.ban(user_id, banned_until))
 
 
 def ban_consumer(service: str, tables: CommonTables) -> Consumer:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 
 from services.common.data.tables import CommonTables
 from services.common.data.unit_of_work import UnitOfWork
+from services.common.identity.refusals import refusals_of
 from services.common.messaging.consumers import Consumer
 from services.common.messaging.events import UserSessionsRevoked
 
@@ -29,6 +30,8 @@ async def record_revocation(
     await uow.session.execute(delete(revoked).where(revoked.c.revoked_until < datetime.now(UTC)))
     if not wanted:
         return
+    refusals = refusals_of(uow.session.get_bind())
+    uow.on_commit(lambda: refusals.revoke(wanted, revoked_until))
     known = set(
         await uow.session.scalars(
             select(revoked.c.session_id).where(revoked.c.session_id.in_(wanted))

@@ -180,5 +180,9 @@ def configure_logging(
         logging.getLogger(chatty).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         server_logger = logging.getLogger(name)
+        if name == "uvicorn.access" and not server_logger.handlers and not server_logger.propagate:
+            # uvicorn's --no-access-log left it so (an app module configured after the
+            # server's own set-up, as `ticketing up`'s): a line per request stays off.
+            continue
         server_logger.handlers.clear()
         server_logger.propagate = True

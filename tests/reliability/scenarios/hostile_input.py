@@ -12,6 +12,7 @@ import jwt
 from services.common.identity.tokens import Role
 from tests.reliability.market import Market, User
 from tests.reliability.scenarios.abuse import abuse
+from tests.reliability.scenarios.defences import defences
 from tests.reliability.scenarios.identity import identity_attacks, sign_in
 from tests.reliability.stack import ADMIN_EMAIL, HarnessStack
 from tests.support.polling import eventually
@@ -138,8 +139,17 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     abused = await abuse(market)
     failures.extend(abused["answered_wrongly"])
     tried += sum(kind["tried"] for kind in abused["attempts"].values())
+    # The deployed defences' own: Unicode spellings, hold and recycle, forged forms, 3-D
+    # Secure probes.
+    defended = (await defences(market)).report()
+    failures.extend(defended["answered_wrongly"])
+    tried += sum(kind["tried"] for kind in defended["attempts"].values())
     return {
         "inputs_tried": tried,
         "refused_wrongly": failures,
-        "attempts_by_kind": {**abused["attempts"], **identity["attempts"]},
+        "attempts_by_kind": {
+            **abused["attempts"],
+            **identity["attempts"],
+            **defended["attempts"],
+        },
     }

@@ -310,11 +310,20 @@ ALLOWED_ORIGINS: {{ . | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* Each API path prefix and the service that serves it (the ingress's and the shop's). */}}
+{{- define "ticketing.apiPrefixes" -}}
+/api/users: auth
+/api/tickets: tickets
+/api/events: tickets
+/api/orders: orders
+/api/payments: payments
+{{- end -}}
+
 {{/* The shop's way to each service's API: its Service, not the ingress (JSON). */}}
 {{- define "ticketing.webApiRoutes" -}}
 {{- $fullname := include "ticketing.fullname" . -}}
 {{- $routes := dict -}}
-{{- range $prefix, $service := dict "/api/users" "auth" "/api/tickets" "tickets" "/api/events" "tickets" "/api/orders" "orders" "/api/payments" "payments" }}
+{{- range $prefix, $service := (include "ticketing.apiPrefixes" . | fromYaml) }}
 {{- $_ := set $routes $prefix (printf "http://%s-%s" $fullname $service) }}
 {{- end -}}
 {{ toJson $routes }}

@@ -4,9 +4,6 @@ policy that keeps ticket and order addresses to the shop; HSTS over HTTPS."""
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 import pytest
 
@@ -20,7 +17,7 @@ def directives(policy: str) -> dict[str, str]:
     }
 
 
-async def _headers_of(settings: WebSettings, path: str, base: str) -> httpx.Headers:
+async def headers_of(settings: WebSettings, path: str, base: str = "http://shop") -> httpx.Headers:
     app = create_app(settings)
     async with (
         app.router.lifespan_context(app),
@@ -29,15 +26,8 @@ async def _headers_of(settings: WebSettings, path: str, base: str) -> httpx.Head
         return (await visitor.get(path)).headers
 
 
-def headers_of(settings: WebSettings, path: str, base: str = "http://shop") -> httpx.Headers:
-    # On a loop of its own, in a thread: the browser tests beside this file keep an event
-    # loop running in this process.
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, _headers_of(settings, path, base)).result()
-
-
 @pytest.mark.parametrize("path", ["/auth/signin", "/static/shop.css", "/no/such/page"])
-def test_against_real_stripe_nothing_inline_and_nobody_frames_the_shop(path: str) -> None:
+async def test_against_real_stripe_nothing_inline_and_nobody_frames_the_shop(path: str) -> None:
     settings = WebSettings(
         _env_file=None,
         environment="production",
@@ -45,7 +35,7 @@ def test_against_real_stripe_nothing_inline_and_nobody_frames_the_shop(path: str
         web_csrf_secret="s" * 32,
         web_api_url="http://127.0.0.1:9",
     )
-    headers = headers_of(settings, path, base="https://shop")
+    headers = await headers_of(settings, path, base="https://shop")
     csp = directives(headers["content-security-policy"])
     assert csp["script-src"] == "'self' https://js.stripe.com"
     assert csp["style-src"] == "'self'"
@@ -58,9 +48,9 @@ def test_against_real_stripe_nothing_inline_and_nobody_frames_the_shop(path: str
     assert headers["strict-transport-security"].startswith("max-age=")
 
 
-def test_in_development_the_stripe_stand_in_is_allowed_and_no_hsts_over_http() -> None:
+async def test_in_development_the_stripe_stand_in_is_allowed_and_no_hsts_over_http() -> None:
     settings = WebSettings(_env_file=None, stripe_api_base="http://127.0.0.1:8420")
-    headers = headers_of(settings, "/auth/signin")
+    headers = await headers_of(settings, "/auth/signin")
     csp = directives(headers["content-security-policy"])
     assert "http://127.0.0.1:8420" in csp["script-src"]
     assert "http://127.0.0.1:8420" in csp["connect-src"]

@@ -1,0 +1,130 @@
+"""Attacks on the defences of issue "safe as deployed", each kind counted: other
+spellings of a locked account's address, holding a ticket by cancelling and ordering it
+again, forms posted to the shop from another site or without their token, and card
+probes through 3-D Secure. Each must be refused as the defence says, in its shape."""
+
+from __future__ import annotations
+
+import re
+from uuid import uuid4
+
+import httpx
+
+from tests.reliability.market import Market
+from tests.reliability.scenarios.tally import Tally
+from tests.support.cards import NEEDS_3DS
+
+PASSWORD = "secret-password"
+# Each is the same account as victim@<domain> once normalised.
+SPELLINGS = [
+    "{local}@{fullwidth}",
+    "{local}@{domain_ideographic}",
+    "{local}@{domain_joined}",
+    "{local}@{domain_selected}",
+    " {upper}@{domain} ",
+]
+
+
+async def _unicode_spellings(market: Market, tally: Tally) -> None:
+    local, domain = f"locked{uuid4().hex[:8]}", "example.com"
+    await market.sign_up(f"{local}@{domain}")
+    for _ in range(5):
+        await market.request(
+            "POST",
+            "/api/users/signin",
+            json={"email": f"{local}@{domain}", "password": "wrong password"},
+        )
+    spellings = {
+        "fullwidth": "ｅxample.com",  # noqa: RUF001 (the point: a fullwidth letter)
+        "domain_ideographic": "example\u3002com",
+        "domain_joined": "exam\u034fple.com",
+        "domain_selected": "exam\ufe00ple.com",
+        "domain": domain,
+        "upper": local.upper(),
+        "local": local,
+    }
+    for template in SPELLINGS:
+        email = template.format(**spellings)
+        response = await market.request(
+            "POST", "/api/users/signin", json={"email": email, "password": PASSWORD}
+        )
+        tally.expect("unicode account spelling", response, {429}, repr(email), retry_after=True)
+
+
+async def _hold_and_recycle(market: Market, tally: Tally) -> None:
+    seller, holder, other = await market.users(3)
+    ticket = await market.list_ticket(seller)
+    order = await market.order(holder, ticket)
+    assert order.status_code == 201, order.text
+    cancelled = await market.request(
+        "DELETE", f"/api/orders/{order.json()['id']}", headers=holder.headers
+    )
+    assert cancelled.status_code == 204, cancelled.text
+    again = await market.order(holder, ticket)
+    tally.expect("hold and recycle", again, {429}, "ordered again at once", retry_after=True)
+    # Someone else may have it at once.
+    theirs = await market.order(other, ticket)
+    tally.judge("hold and recycle", theirs.status_code == 201, f"another buyer: {theirs.text}")
+
+
+async def _cross_site_forms(market: Market, tally: Tally) -> None:
+    shop = httpx.AsyncClient(base_url=str(market.http.base_url), timeout=30)
+    try:
+        page = await shop.get("/auth/signin")
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert found is not None, page.text[:200]
+        token = found.group(1)
+        form = {"email": "x@example.com", "password": PASSWORD, "next": "/"}
+        cross_site = {"sec-fetch-site": "cross-site", "origin": "https://evil.example"}
+        same_site = {"sec-fetch-site": "same-site", "origin": "https://blog.example"}
+        same_origin = {"sec-fetch-site": "same-origin"}
+        for path in ("/auth/signin", "/auth/signup", "/auth/signout", "/tickets/new"):
+            for what, headers, sent in [
+                ("from another site", cross_site, {**form, "csrf": token}),
+                ("from a sibling site", same_site, {**form, "csrf": token}),
+                ("without its token", same_origin, form),
+                ("with a made-up token", same_origin, {**form, "csrf": "made.up"}),
+            ]:
+                response = await shop.post(path, data=sent, headers=headers)
+                tally.judge(
+                    "cross-site form post",
+                    response.status_code == 403,
+                    f"{path} {what}: {response.status_code}",
+                )
+        response = await shop.get("/auth/signout")
+        tally.judge("cross-site form post", response.status_code == 405, "GET sign-out")
+    finally:
+        await shop.aclose()
+
+
+async def _challenges_count_as_declines(market: Market, tally: Tally) -> None:
+    """A card tester's probes through 3-D Secure, order after order: each challenge
+    counts against the account's declined cards at once (10 an hour), and each order let
+    go against its unpaid orders (10 a day). Either stops the tester by the 11th."""
+    seller, tester = await market.users(2)
+    refused = None
+    for _ in range(11):
+        order = await market.order(tester, await market.list_ticket(seller))
+        if order.status_code != 201:
+            refused = order
+            break
+        answer = await market.pay(tester, order.json()["id"], card=NEEDS_3DS)
+        if answer.status_code != 202:
+            refused = answer
+            break
+        await market.request("DELETE", f"/api/orders/{order.json()['id']}", headers=tester.headers)
+    if refused is None:
+        tally.judge("card testing through 3-D Secure", False, "11 challenges, none refused")
+        return
+    tally.expect(
+        "card testing through 3-D Secure", refused, {429}, "past the bound", retry_after=True
+    )
+
+
+async def defences(market: Market) -> Tally:
+    tally = Tally()
+    await _unicode_spellings(market, tally)
+    await _hold_and_recycle(market, tally)
+    await _cross_site_forms(market, tally)
+    await _challenges_count_as_declines(market, tally)
+    return tally
