@@ -21,7 +21,13 @@ from services.tickets.errors import TicketNotFound
 from services.tickets.event_operations import event_for_ticket
 from services.tickets.models import Event, Ticket
 from services.tickets.schemas import MyTicketOut, TicketIn, TicketOut
-from services.tickets.search import Sort, make_cursor, search_tickets, ticket_sort_key
+from services.tickets.search import (
+    Sort,
+    make_cursor,
+    plan_for_these_words,
+    search_tickets,
+    ticket_sort_key,
+)
 from services.tickets.search_query import MAX_SEARCH_PAGE, SearchQuery
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -92,6 +98,7 @@ async def _search(read_sessions: ReadSessionsDep, search: SearchQuery, limit: in
     filters = search.filters(limit=min(limit, MAX_SEARCH_PAGE), default_sort=Sort.NEWEST)
     async with read_sessions() as session:
         dialect = session.get_bind().dialect.name
+        await plan_for_these_words(session)
         found = list((await session.scalars(search_tickets(filters, utc_now(), dialect))).unique())
     page = found[: filters.limit]
     headers = {}

@@ -21,7 +21,13 @@ from services.tickets.event_rules import has_started
 from services.tickets.event_schemas import EventIn, EventOut
 from services.tickets.models import Event, Ticket
 from services.tickets.schemas import TicketOut
-from services.tickets.search import Sort, event_sort_key, make_cursor, search_events
+from services.tickets.search import (
+    Sort,
+    event_sort_key,
+    make_cursor,
+    plan_for_these_words,
+    search_events,
+)
 from services.tickets.search_query import MAX_SEARCH_PAGE, SearchQuery
 
 router = APIRouter(prefix="/api/events", tags=["events"])
@@ -46,6 +52,7 @@ async def find(
     filters = search.filters(limit=limit, default_sort=Sort.SOONEST)
     async with read_sessions() as session:
         dialect = session.get_bind().dialect.name
+        await plan_for_these_words(session)
         rows = (await session.execute(search_events(filters, utc_now(), dialect))).all()
     page = rows[:limit]
     headers = {}

@@ -22,7 +22,9 @@ class Base(DeclarativeBase):
 tables = common_tables(Base.metadata)
 
 # Full-text indexes the models cannot describe (an FTS5 table on SQLite, with its shadow
-# tables): built by the migrations, left alone by autogenerate.
+# tables): built by the migrations, left alone by autogenerate. On SQLite the FTS5 tables
+# are kept in step by triggers on events and tickets (migration 0005): a later migration
+# that rebuilds either table (batch mode copies it) must create its triggers again.
 Base.metadata.info["unmanaged_tables"] = ("events_fts", "tickets_fts")
 Base.metadata.info["unmanaged_indexes"] = ("ix_events_search", "ix_tickets_search")
 

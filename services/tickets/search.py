@@ -36,6 +36,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql import Select
 
@@ -144,6 +145,15 @@ class Filters:
         )
 
 
+async def plan_for_these_words(session: AsyncSession) -> None:
+    """On PostgreSQL, plan this transaction's searches for their own values: after a few
+    runs a prepared statement gets one plan for any value, and a plan made without
+    knowing the words reads the events in date order testing each one, which is slow for
+    a word that matches nothing (50 ms instead of 1.5 ms over 5,000 events)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 # --- cursors ---------------------------------------------------------------------------
 
 BAD_CURSOR = "Cursor is not one this search gave"
@@ -171,14 +181,27 @@ def make_cursor(order: Sort, key: Any, row_id: UUID) -> str:
 
 
 def _matches(
-    table_name: str, search_text: Any, id_column: Any, dialect: str, found: list[str]
+    table_name: str, id_column: Any, search_text: Any, dialect: str, found: list[str]
 ) -> ColumnElement[bool]:
     """The full-text condition for the query's words, in the dialect's own index."""
     if dialect == "postgresql":
         query = " & ".join(f"{word}:*" for word in found)
-        matched: ColumnElement[bool] = func.to_tsvector(
-            literal_column("'simple'::regconfig"), search_text
-        ).bool_op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), query))
+        if table_name == "tickets":
+            # Nothing else orders tickets by an index: the planner reads the GIN index.
+            direct: ColumnElement[bool] = func.to_tsvector(
+                literal_column("'simple'::regconfig"), search_text
+            ).bool_op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), query))
+            return direct
+        # Events are ordered by an index of their own; their matches as a set of their
+        # own keeps the planner reading the GIN index once, instead of testing each row
+        # of a date-ordered scan (slow when few or no rows match).
+        index = text(
+            f"SELECT id FROM {table_name} WHERE to_tsvector('simple'::regconfig, search_text)"
+            " @@ to_tsquery('simple'::regconfig, :query)"
+        )
+        matched: ColumnElement[bool] = id_column.in_(
+            index.bindparams(query=query).columns(column("id"))
+        )
         return matched
     # FTS5: each word a quoted prefix; the words hold only letters and digits.
     match = " ".join(f'"{word}"*' for word in found)
@@ -240,7 +263,7 @@ def search_events(filters: Filters, now: datetime, dialect: str) -> Select[Any]:
     conditions = _event_conditions(filters, now)
     if filters.words:
         conditions.append(
-            _matches("events", Event.search_text, Event.id, dialect, list(filters.words))
+            _matches("events", Event.id, Event.search_text, dialect, list(filters.words))
         )
     if filters.price_bounded or filters.sort is Sort.CHEAPEST:
         conditions.append(exists().where(Ticket.event_id == Event.id, *for_sale))
@@ -296,7 +319,7 @@ def search_tickets(filters: Filters, now: datetime, dialect: str) -> Select[Any]
         conditions.append(Event.starts_at <= filters.start_to)
     if filters.words:
         conditions.append(
-            _matches("tickets", Ticket.search_text, Ticket.id, dialect, list(filters.words))
+            _matches("tickets", Ticket.id, Ticket.search_text, dialect, list(filters.words))
         )
     statement = (
         select(Ticket)

@@ -38,6 +38,7 @@ def admin(api: TicketsApi) -> dict[str, str]:
     return {"Authorization": f"Bearer {signer.sign(uuid4(), 'admin@test.dev', role=Role.ADMIN)}"}
 
 
+@pytest.mark.database_matrix
 async def test_create_answers_the_event_in_its_local_time(api: TicketsApi) -> None:
     creator = uuid4()
     body = event_body(
@@ -103,6 +104,7 @@ async def test_create_validates_each_field(
     assert listed.json() == []
 
 
+@pytest.mark.database_matrix
 async def test_list_shows_upcoming_events_soonest_first_with_what_is_for_sale(
     api: TicketsApi,
 ) -> None:
@@ -215,6 +217,7 @@ async def test_edit_keeps_the_event_unless_told_and_refuses_a_started_one(
     assert refused.json() == error("Event has already started", "eventId")
 
 
+@pytest.mark.database_matrix
 async def test_started_events_sell_nothing(api: TicketsApi) -> None:
     event = await create_event(api)
     ticket = await api.create(eventId=event["id"])
@@ -242,6 +245,7 @@ async def test_started_events_sell_nothing(api: TicketsApi) -> None:
     assert (await api.client.get(f"/api/tickets/{ticket['id']}")).json()["status"] == "available"
 
 
+@pytest.mark.database_matrix
 async def test_edit_by_creator_or_admin_reannounces_its_tickets(
     api: TicketsApi, js: JetStreamContext
 ) -> None:

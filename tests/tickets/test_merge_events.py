@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import select
 
 from tests.test_cli import ticketing
 from tests.tickets.support import TicketsApi, create_event
 
 
+# The command is a second process writing beside the running app: on SQLite with its
+# default driver, and on PostgreSQL.
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 async def test_merge_moves_the_tickets_and_deletes_the_duplicate(api: TicketsApi) -> None:
     keep = await create_event(api, name="Nils Frahm", venue="Funkhaus")
     duplicate = await create_event(api, name="Nils Frahm live", venue="Funkhaus Berlin")

@@ -10,6 +10,9 @@ import pytest
 
 from tests.tickets.support import TicketsApi, create_event, error, start_event
 
+# The database decides what a search finds: every case on every set-up.
+pytestmark = pytest.mark.database_matrix
+
 
 async def names(api: TicketsApi, path: str = "/api/events", **params: Any) -> list[str]:
     response = await api.client.get(path, params=params)
