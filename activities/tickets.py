@@ -19,7 +19,7 @@ from services.tickets import operations
 from services.tickets.event_errors import EventStarted
 from services.tickets.operations import Outcome
 from workflows.contracts import FailureType
-from workflows.steps import Activity, LockedTicket, TicketHold
+from workflows.steps import Activity, LockedTicket, TicketHold, TicketSale
 
 TicketChange = Callable[[UnitOfWork, UUID, UUID], Awaitable[Outcome]]
 
@@ -68,12 +68,18 @@ class TicketsActivities:
         await self._change(operations.release, hold)
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
-    async def mark_ticket_sold(self, hold: TicketHold) -> None:
-        """Sell the ticket to the order holding it; TicketNotHeld (non-retryable, the
-        paid order is then refunded) if the order no longer holds it."""
-        if await self._change(operations.mark_sold, hold) is Outcome.REFUSED:
+    async def mark_ticket_sold(self, sale: TicketSale) -> None:
+        """Sell the ticket to the order holding it, its buyer now its holder (a new entry
+        code); TicketNotHeld (non-retryable, the paid order is then refunded) if the order
+        no longer holds it."""
+        async with self.runtime.unit_of_work() as uow:
+            outcome = await operations.mark_sold(
+                uow, sale.ticket_id, sale.order_id, buyer_id=sale.buyer_id
+            )
+            await uow.commit()
+        if outcome is Outcome.REFUSED:
             raise ApplicationError(
-                f"ticket {hold.ticket_id} is not held by order {hold.order_id}",
+                f"ticket {sale.ticket_id} is not held by order {sale.order_id}",
                 type=FailureType.TICKET_NOT_HELD,
                 non_retryable=True,
             )

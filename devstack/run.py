@@ -65,6 +65,30 @@ class Stack:
             if settings.uses_localstripe
             else None
         )
+        # Development's mail server: aiosmtpd keeping every message it is sent as a file of
+        # a Maildir (var/mail/new/), where `make run` says to read them.
+        self.maildir = self.data_dir / "mail"
+        self.mail_catcher = (
+            ManagedProcess(
+                name="mail catcher",
+                command=[
+                    sys.executable,
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-l",
+                    f"{settings.api_host}:{settings.mail_catcher_port}",
+                    "-c",
+                    "aiosmtpd.handlers.Mailbox",
+                    str(self.maildir),
+                ],
+                ready_port=settings.mail_catcher_port,
+                host=settings.api_host,
+                log_path=logs / "mail-catcher.log",
+            )
+            if not settings.smtp_url
+            else None
+        )
         env = self.child_env()
         self.api = ManagedProcess(
             name="api",
@@ -126,6 +150,8 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal.address,
             "DATA_DIR": str(self.data_dir),
         }
+        if self.mail_catcher is not None:
+            env["MAIL_CATCHER_PORT"] = str(self.settings.mail_catcher_port)
         if self.localstripe is not None:
             env["STRIPE_API_BASE"] = self.localstripe.url
             env["STRIPE_WEBHOOK_SECRET"] = self.webhook_secret
@@ -146,6 +172,8 @@ class Stack:
         }
         if self.localstripe is not None:
             urls["localstripe"] = self.localstripe.url
+        if self.mail_catcher is not None:
+            urls["Mail (sent)"] = f"{self.maildir / 'new'} (one file per e-mail)"
         urls["API metrics"] = f"{base}/metrics"
         for i, port in enumerate(self.worker_health_ports, start=1):
             if port:
@@ -166,6 +194,10 @@ class Stack:
         if self.localstripe is not None:
             webhook = f"{self.api_url}/api/payments/webhook"
             self.localstripe.send_webhooks(webhook, self.webhook_secret)
+        if self.mail_catcher is not None:
+            # Not made here: the catcher makes the Maildir (and its tmp/new/cur) itself.
+            self.started.append(self.mail_catcher)
+            self.mail_catcher.start()
         for process in [self.api, self.codec_server, *self.workers]:
             self.started.append(process)
             process.start()

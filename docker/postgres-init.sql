@@ -3,5 +3,6 @@ CREATE DATABASE auth;
 CREATE DATABASE tickets;
 CREATE DATABASE orders;
 CREATE DATABASE payments;
+CREATE DATABASE notifications;
 CREATE DATABASE temporal;
 CREATE DATABASE temporal_visibility;

@@ -21,6 +21,16 @@ def up(
     raise typer.Exit(run(get_settings(), api_app=api_app or DEFAULT_API_APP))
 
 
+# The default ports of `ticketing serve`: the services from 8001 in their order, the
+# shop on 8005 (where it was before the notifications service came), that one after it.
+WEB_PORT = 8005
+
+
+def _default_port(name: ServiceName) -> int:
+    index = SERVICE_NAMES.index(name)
+    return 8001 + index if 8001 + index < WEB_PORT else 8002 + index
+
+
 @app.command()
 def serve(
     service: Annotated[str, typer.Argument(help=f"one of: {', '.join(SERVICE_NAMES)}, web")],
@@ -45,7 +55,7 @@ def serve(
         uvicorn.run(
             "web.main:app",
             host=host or web.api_host,
-            port=port if port is not None else 8001 + len(SERVICE_NAMES),
+            port=port if port is not None else WEB_PORT,
             log_config=None,
             proxy_headers=False,
         )
@@ -58,7 +68,7 @@ def serve(
     uvicorn.run(
         f"services.{name}.main:app",
         host=host or settings.api_host,
-        port=port if port is not None else 8001 + SERVICE_NAMES.index(name),
+        port=port if port is not None else _default_port(name),
         log_config=None,
         proxy_headers=False,
     )
@@ -155,7 +165,8 @@ def codec_server(
 
 admin = typer.Typer(
     no_args_is_help=True,
-    help="Grant or revoke the admin role (who may ban users), in the auth database.",
+    help="Grant or revoke a role (admin: who may ban users; gate: who checks entry codes"
+    " in), in the auth database.",
 )
 app.add_typer(admin, name="admin")
 
@@ -176,9 +187,16 @@ def _set_role(email: str, role_name: str) -> None:
 
 
 @admin.command("grant")
-def admin_grant(email: Annotated[str, typer.Argument(help="the user's e-mail address")]) -> None:
-    """Make a user an admin; they sign in again for a token that says so."""
-    _set_role(email, "admin")
+def admin_grant(
+    email: Annotated[str, typer.Argument(help="the user's e-mail address")],
+    role: Annotated[
+        str, typer.Option(help="admin, or gate (gate staff: they check entry codes in)")
+    ] = "admin",
+) -> None:
+    """Make a user an admin (or gate staff); they sign in again for a token that says so."""
+    if role not in ("admin", "gate"):
+        raise typer.BadParameter("admin or gate", param_hint="--role")
+    _set_role(email, role)
 
 
 @admin.command("revoke")

@@ -18,7 +18,7 @@ from services.common.http.forwarded import resolve_forwarded_client
 from web.api_client import ApiUnavailable, Waits, new_http_client
 from web.csrf import FormTokenCookie, FormTokens, refuse_forged_forms
 from web.dependencies import api_for
-from web.pages import auth, events, my, orders, tickets
+from web.pages import auth, entry_codes, events, my, notices, orders, tickets
 from web.rendering import STATIC, page
 from web.security_headers import SecurityHeaders
 from web.settings import WebSettings, get_web_settings
@@ -74,7 +74,7 @@ def create_app(
     app.add_middleware(FormTokenCookie, tokens=app.state.form_tokens)
     app.add_middleware(SecurityHeaders, settings=settings)
     app.mount("/static", StaticFilesCached(directory=STATIC), name="static")
-    for module in (tickets, auth, orders, my, events):
+    for module in (tickets, auth, orders, my, events, entry_codes, notices):
         app.include_router(module.router)
     install_error_pages(app)
     resolve_forwarded_client(app, settings.trusted_proxies)

@@ -22,6 +22,7 @@ from workflows.steps import (
     LockedTicket,
     OrderInput,
     TicketHold,
+    TicketSale,
 )
 
 
@@ -43,7 +44,7 @@ async def release_ticket(hold: TicketHold) -> None:
 
 
 @activity.defn(name=Activity.MARK_TICKET_SOLD)
-async def mark_ticket_sold(hold: TicketHold) -> None:
+async def mark_ticket_sold(sale: TicketSale) -> None:
     raise _elsewhere()
 
 

@@ -92,6 +92,17 @@ def initial_search_attributes(
 # --- failure types ----------------------------------------------------------------------
 
 
+class PaymentRefusal(StrEnum):
+    """Why the saga refused a payment: the detail of its NOT_AWAITING_PAYMENT failure,
+    which the payments service answers in its own words."""
+
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    WINDOW_ENDED = "window_ended"
+    IN_PROGRESS = "in_progress"
+    NOT_AWAITING = "not_awaiting"
+
+
 class FailureType(StrEnum):
     """The types of the saga's business failures (``ApplicationError.type``, raised
     non-retryable), which the services' purchase clients map to their domain errors."""

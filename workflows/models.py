@@ -126,6 +126,9 @@ class PurchaseState(BaseModel):
     refunded: bool = False
     cancel_requested: Canceller | None = None
     cancel_reason: CancelReason | None = None
+    # The refusal that stopped the purchase, in the refusing service's words (a ticket
+    # taken or its event started; a completion refused after payment).
+    refusal: str | None = None
 
     @property
     def charged(self) -> bool:

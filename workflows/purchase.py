@@ -6,7 +6,7 @@ their signature-only stubs (workflows/activity_stubs.py).
 A change to what this code does for a running purchase must keep replaying its history
 (tests/replay): branch on ``workflow.patched("<change id>")`` rather than editing steps.
 
-The saga's rules (README, "The purchase saga"):
+The saga's rules (docs/saga.md, "The saga's rules"):
 
 - Before money is taken, any failure undoes. Once paid, the saga only goes forward: the
   completing steps retry without limit, and only a business refusal undoes (refunds).
@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         CancelReason,
         FailureType,
         OrderStatus,
+        PaymentRefusal,
         TaskQueue,
     )
     from workflows.models import (
@@ -61,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         LockedTicket,
         OrderInput,
         TicketHold,
+        TicketSale,
     )
 
 
@@ -115,6 +117,9 @@ RESERVATION_FAILED = "ReservationFailed"
 # OrderStatus "cancelling" meanwhile; a settle waits for a charge under way; Stripe's
 # word heard before a charge does not make the saga settle again after it.
 SAGA_RULES = "saga-rules"
+# Sold means re-issued: marking the ticket sold names the buyer, whom the tickets service
+# makes the holder of a new entry code in the same change, voiding the seller's.
+REISSUE_ON_SALE = "reissue-on-sale"
 
 
 class Reservation(StrEnum):
@@ -134,8 +139,19 @@ def failure_type(error: BaseException) -> str | None:
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
+def failure_message(error: BaseException) -> str:
+    cause = error.cause if isinstance(error, ActivityError) else error
+    return cause.message if isinstance(cause, ApplicationError) else str(error)
+
+
 def refused(message: str, error: FailureType) -> ApplicationError:
     return ApplicationError(message, type=error, non_retryable=True)
+
+
+def not_payable(message: str, why: PaymentRefusal) -> ApplicationError:
+    return ApplicationError(
+        message, why.value, type=FailureType.NOT_AWAITING_PAYMENT, non_retryable=True
+    )
 
 
 Compensation = Callable[[], Awaitable[None]]
@@ -235,6 +251,8 @@ class PurchaseWorkflow:
             )
         except StepFailed as error:
             unavailable = failure_type(error) == FailureType.TICKET_UNAVAILABLE
+            if unavailable:
+                self._state.refusal = failure_message(error)
             self._reservation = Reservation.UNAVAILABLE if unavailable else Reservation.FAILED
             if not unavailable:
                 workflow.logger.warning("reserving failed; undoing", exc_info=True)
@@ -372,13 +390,14 @@ class PurchaseWorkflow:
         longer awaits payment) undoes the purchase, and the order says why."""
         self._enter(Phase.COMPLETING)
         try:
-            await self._forward(stubs.mark_ticket_sold, self._hold, TaskQueue.TICKETS)
+            await self._forward(stubs.mark_ticket_sold, self._sale(), TaskQueue.TICKETS)
             await self._forward(
                 stubs.complete_order,
                 OrderInput(order_id=self._purchase.order_id),
                 TaskQueue.ORDERS,
             )
         except StepFailed as refusal:
+            self._state.refusal = failure_message(refusal)
             workflow.logger.warning(
                 "completing a paid order was refused (%s); refunding", failure_type(refusal)
             )
@@ -475,7 +494,9 @@ class PurchaseWorkflow:
         """Answers once the ticket is locked for this order (or could not be)."""
         await workflow.wait_condition(lambda: self._reservation is not None)
         if self._reservation is Reservation.UNAVAILABLE:
-            raise refused("Ticket is already reserved", FailureType.TICKET_UNAVAILABLE)
+            # In the tickets service's words: taken, or its event has started.
+            message = self._state.refusal or "Ticket is already reserved"
+            raise refused(message, FailureType.TICKET_UNAVAILABLE)
         if self._reservation is Reservation.PRICE_CHANGED:
             raise refused("Ticket price changed", FailureType.PRICE_CHANGED)
         if self._reservation is Reservation.FAILED:
@@ -550,25 +571,25 @@ class PurchaseWorkflow:
         self._check_payable(request, lock_free=True)
 
     def _check_payable(self, request: PaymentRequest, *, lock_free: bool) -> None:
-        """The one home of "may this order be paid now" (the payments route maps its
-        refusals to 409 with these messages)."""
+        """The one home of "may this order be paid now". Its messages are for operators;
+        the payments service answers the buyer from the refusal's detail."""
         state = self._state
         if state.receipt is not None or state.phase in (Phase.COMPLETING, Phase.COMPLETE):
-            raise refused("Order has already been paid", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("Order has already been paid", PaymentRefusal.PAID)
         if request.order_id != self._purchase.order_id:
-            raise refused("Payment is for another order", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("Payment is for another order", PaymentRefusal.NOT_AWAITING)
         if state.cancel_requested is not None or state.phase in (
             Phase.COMPENSATING,
             Phase.CANCELLED,
         ):
-            raise refused("Cannot pay for a cancelled order", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("Cannot pay for a cancelled order", PaymentRefusal.CANCELLED)
         ended = state.deadline is not None and workflow.now() >= state.deadline
         if state.phase is Phase.CLOSING or ended:
-            raise refused("The payment window has ended", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("The payment window has ended", PaymentRefusal.WINDOW_ENDED)
         if state.phase is not Phase.AWAITING_PAYMENT:
-            raise refused("Order is not awaiting payment", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("Order is not awaiting payment", PaymentRefusal.NOT_AWAITING)
         if lock_free and self._payment_lock.locked():
-            raise refused("A payment is already in progress", FailureType.NOT_AWAITING_PAYMENT)
+            raise not_payable("A payment is already in progress", PaymentRefusal.IN_PROGRESS)
 
     @workflow.signal
     def payment_event(self, event: PaymentEvent) -> None:
@@ -603,6 +624,11 @@ class PurchaseWorkflow:
     @property
     def _hold(self) -> TicketHold:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
+
+    def _sale(self) -> TicketSale:
+        """The ticket sold to this order; from REISSUE_ON_SALE on, naming its buyer."""
+        buyer = self._purchase.buyer_id if workflow.patched(REISSUE_ON_SALE) else None
+        return TicketSale(**self._hold.model_dump(), buyer_id=buyer)
 
     def _enter(self, phase: Phase) -> None:
         """The saga's phase, also shown in the Web UI as the workflow's current details."""

@@ -34,6 +34,13 @@ class TicketHold(BaseModel):
     order_id: UUID
 
 
+class TicketSale(TicketHold):
+    """A ticket sold to the order holding it. The buyer becomes its holder (a new entry
+    code); absent in purchases begun before the saga named the buyer here."""
+
+    buyer_id: UUID | None = None
+
+
 class LockedTicket(BaseModel):
     """What reserving answers: the ticket's price at the moment it was locked, which is
     what the order costs and the charge takes."""

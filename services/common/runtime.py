@@ -58,6 +58,8 @@ class ServiceRuntime:
     async def running(
         cls, definition: ServiceDefinition, settings: Settings, *, consume: bool = True
     ) -> AsyncIterator[ServiceRuntime]:
+        for load_key in definition.keys_needed:
+            load_key(settings)
         database = Database.connect(
             settings.database_url_for(definition.name), sqlite_driver=settings.sqlite_driver
         )
@@ -111,6 +113,8 @@ class ServiceRuntime:
             if consume and definition.change_hints is not None:
                 runtime._spawn(runtime.hints.listen(bus), f"{definition.name}-change-hints")
             if consume:
+                for work in definition.background:
+                    runtime._spawn(work(runtime), f"{definition.name}-background")
                 for consumer in definition.consumers:
                     runner = ConsumerRunner(
                         consumer,

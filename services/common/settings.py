@@ -19,8 +19,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-ServiceName = Literal["auth", "tickets", "orders", "payments"]
-SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments")
+ServiceName = Literal["auth", "tickets", "orders", "payments", "notifications"]
+SERVICE_NAMES: tuple[ServiceName, ...] = ("auth", "tickets", "orders", "payments", "notifications")
 
 
 # Whom TRUSTED_PROXIES names by default: only this machine (uvicorn's own default).
@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     tickets_database_url: str | None = None
     orders_database_url: str | None = None
     payments_database_url: str | None = None
+    notifications_database_url: str | None = None
 
     # How SQLite is driven: "inline" on the event loop's thread (measured faster), or
     # "aiosqlite" on its own thread (services.common.data.db).
@@ -136,6 +137,11 @@ class Settings(BaseSettings):
     payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # `ticketing codec-server`, the Temporal Web UI's codec endpoint: its port, and the
     # UI origins whose pages may call it (default: the embedded stack's UI).
+    # Entry codes (services.tickets.entry_codes): signed with the first of these keys
+    # (HMAC-SHA256), checked with whichever one a code names, so a key rotates like
+    # PAYLOAD_KEYS. Each `id:base64 of 32 random bytes`; generated under data_dir in
+    # development, required by the tickets service elsewhere.
+    entry_code_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     codec_server_port: int = Field(default=8234, ge=1, le=65535)
     temporal_ui_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -192,6 +198,15 @@ class Settings(BaseSettings):
     # it may still finish; then the saga asks Stripe and cancels what is unfinished.
     payment_authentication_grace_seconds: int = Field(default=120, ge=0)
 
+    # E-mail (services.notifications): the SMTP server, as smtp://[user:password@]host:port
+    # (smtps:// for TLS from the start; STARTTLS is used whenever the server offers it).
+    # Unset in development: the embedded stack's mail catcher on MAIL_CATCHER_PORT.
+    smtp_url: str | None = None
+    mail_from: str = "Ticketing <tickets@localhost>"
+    # Where the links in e-mails point: the shop's public base URL.
+    public_url: str = "http://127.0.0.1:8000"
+    mail_catcher_port: int = Field(default=8025, ge=1, le=65535)
+
     order_expiration_seconds: int = 15 * 60
     # Orders one buyer may hold unpaid at once, so that one account cannot lock the
     # catalogue.
@@ -202,6 +217,9 @@ class Settings(BaseSettings):
     # buyer's orders that end unpaid are at most this many in a day.
     order_cooldown_seconds: int | None = Field(default=None, ge=0)
     unpaid_orders_per_buyer_per_day: int = Field(default=10, ge=1)
+    # A holder's resale may ask at most this many percent above what they paid (0: face
+    # value); unset, no cap.
+    resale_price_cap_percent: int | None = Field(default=None, ge=0)
 
     # The proxies in front of this process whose X-Forwarded-For (and -Proto) are
     # believed: addresses or CIDRs, comma-separated or a JSON list. The client is the
@@ -262,7 +280,9 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     localstripe_port: int = 8420
 
-    @field_validator("allowed_origins", "payload_keys", "temporal_ui_origins", mode="before")
+    @field_validator(
+        "allowed_origins", "payload_keys", "entry_code_keys", "temporal_ui_origins", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: object) -> object:
         return split_list(value)
@@ -280,6 +300,14 @@ class Settings(BaseSettings):
         ids = [parse_payload_key(entry)[0] for entry in entries]
         if len(set(ids)) != len(ids):
             raise ValueError("PAYLOAD_KEYS: each key id once")
+        return [entry.strip() for entry in entries]
+
+    @field_validator("entry_code_keys", mode="after")
+    @classmethod
+    def _entry_code_keys_parse(cls, entries: list[str]) -> list[str]:
+        ids = [parse_payload_key(entry, setting="ENTRY_CODE_KEYS")[0] for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise ValueError("ENTRY_CODE_KEYS: each key id once")
         return [entry.strip() for entry in entries]
 
     @property
@@ -345,17 +373,17 @@ class Settings(BaseSettings):
         return self
 
 
-def parse_payload_key(entry: str) -> tuple[str, bytes]:
-    """One of PAYLOAD_KEYS, ``id:base64``: its id and its 32 bytes (AES-256)."""
+def parse_payload_key(entry: str, setting: str = "PAYLOAD_KEYS") -> tuple[str, bytes]:
+    """One of PAYLOAD_KEYS (or ENTRY_CODE_KEYS), ``id:base64``: its id and its 32 bytes."""
     key_id, colon, encoded = entry.strip().partition(":")
     if not colon or not key_id:
-        raise ValueError("PAYLOAD_KEYS: each key is id:base64 (e.g. 2026-12:...)")
+        raise ValueError(f"{setting}: each key is id:base64 (e.g. 2026-12:...)")
     try:
         secret = base64.b64decode(encoded, validate=True)
     except binascii.Error:
-        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} is not base64") from None
+        raise ValueError(f"{setting}: key {key_id!r} is not base64") from None
     if len(secret) != 32:
-        raise ValueError(f"PAYLOAD_KEYS: key {key_id!r} has {len(secret)} bytes, not 32")
+        raise ValueError(f"{setting}: key {key_id!r} has {len(secret)} bytes, not 32")
     return key_id, secret
 
 

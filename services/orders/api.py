@@ -30,11 +30,10 @@ from services.common.http.throttle import per_user
 from services.common.http.waiting import WaitingRequestsDep
 from services.common.money import to_cents
 from services.common.settings import Settings
-from services.orders import operations, purchase_client
-from services.orders.errors import NotOrderOwner, OrderAlreadyPaid, OrderNotFound
+from services.orders import operations, purchasing
+from services.orders.errors import NotOrderOwner, OrderNotFound
 from services.orders.models import Order, Ticket
 from services.orders.schemas import OrderIn, OrderOut
-from workflows.contracts import OrderStatus
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -102,7 +101,7 @@ async def create(
     settings: SettingsDep,
 ) -> Response:
     """Order a ticket: answers once the ticket is locked for this order."""
-    order = await operations.order_ticket(
+    order = await purchasing.order_ticket(
         units_of_work,
         read_engine,
         temporal,
@@ -210,18 +209,14 @@ async def cancel(
 ) -> Response:
     """Cancel an order not yet paid: the saga releases the ticket."""
     order, _ticket = await own_order(read_sessions, id_or_not_found(order_id, OrderNotFound), user)
-    if order.status == OrderStatus.COMPLETE:
-        raise OrderAlreadyPaid()
-    if order.status == OrderStatus.CANCELLED:
-        return Response(status_code=204)
-    cancelled = await purchase_client.cancel_purchase(
-        await temporal.get(), order.id, deadline=_temporal_deadline(settings)
+
+    async def read_again() -> Order | None:
+        found = await read_order(read_sessions, order.id)
+        return None if found is None else found[0]
+
+    await purchasing.cancel_order(
+        read_again, temporal, order, temporal_deadline=_temporal_deadline(settings)
     )
-    if not cancelled:
-        # The saga had already finished: its outcome is in the order.
-        final = await read_order(read_sessions, order.id)
-        if final is not None and final[0].status == OrderStatus.COMPLETE:
-            raise OrderAlreadyPaid()
     return Response(status_code=204)
 
 

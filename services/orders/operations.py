@@ -1,5 +1,6 @@
 """Every change to an order, each with the event it raises in the caller's unit of work
-(which the caller commits); and ordering a ticket, which starts the purchase saga.
+(which the caller commits). Ordering a ticket, which also starts the purchase saga, is
+services/orders/purchasing.py's.
 
 The saga's changes are idempotent: repeated, each finds the order already moved and
 changes nothing. The row's version (``version_id_col``) turns two overlapping tries into
@@ -8,23 +9,17 @@ one success and one ``StaleDataError``, which Temporal retries into a no-op.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.common.clock import as_utc, utc_now
 from services.common.data.unit_of_work import UnitOfWork
-from services.common.errors import DomainError
 from services.common.observability.metrics import PURCHASES
-from services.common.temporal import LazyTemporalClient
-from services.orders import purchase_client
 from services.orders.errors import (
     EventStarted,
     HeldRecently,
@@ -41,9 +36,6 @@ from services.orders.errors import (
 from services.orders.events import order_cancelled, order_completed, order_created, order_expired
 from services.orders.models import LIVE_STATUSES, OPEN_STATUSES, Order, Ticket
 from workflows.contracts import CancelReason, OrderStatus
-from workflows.models import PurchaseInput
-
-log = logging.getLogger(__name__)
 
 
 async def place_order(
@@ -162,77 +154,6 @@ async def _hold_buyer(uow: UnitOfWork, buyer_id: UUID) -> None:
     if uow.session.get_bind().dialect.name == "postgresql":
         key = int.from_bytes(buyer_id.bytes[:8], "big", signed=True)
         await uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-async def order_ticket(
-    units_of_work: Callable[[], UnitOfWork],
-    read_engine: AsyncEngine,
-    temporal: LazyTemporalClient,
-    buyer_id: UUID,
-    ticket_id: UUID,
-    *,
-    window_seconds: int,
-    max_open_orders: int,
-    temporal_deadline: timedelta,
-    expected_price_cents: int | None = None,
-    authentication_grace_seconds: int = 0,
-    recycling: RecyclingLimits | None = None,
-) -> Order:
-    """Place the order and start its saga; answers once the ticket is locked for it.
-    TicketReserved if another order holds the ticket, PriceChanged if the lock found
-    another price; TemporalUnavailable past ``temporal_deadline``, and then the order is
-    cancelled, not left "created"."""
-    # Most of a rush's buyers are told here, on a read that waits for no writer: a Core
-    # query on a connection, not an ORM session (a third of a loser's CPU went to it).
-    async with read_engine.connect() as connection:
-        await orderable_price(connection, buyer_id, ticket_id)
-    async with units_of_work() as uow:
-        order = await place_order(
-            uow, buyer_id, ticket_id, max_open_orders=max_open_orders, recycling=recycling
-        )
-        await uow.commit()
-    purchase = PurchaseInput(
-        order_id=order.id,
-        ticket_id=order.ticket_id,
-        buyer_id=order.user_id,
-        price_cents=order.price_cents,
-        payment_window_seconds=window_seconds,
-        expected_price_cents=expected_price_cents,
-        authentication_grace_seconds=authentication_grace_seconds,
-    )
-    try:
-        await purchase_client.start_purchase(
-            await temporal.get(), purchase, deadline=temporal_deadline
-        )
-    except DomainError:
-        raise  # the saga refused, and cancelled the order itself
-    except BaseException:
-        # Also on the request's own cancellation (the client went away): nothing may be
-        # left half-done.
-        await asyncio.shield(_abandon(units_of_work, temporal, order, temporal_deadline))
-        raise
-    PURCHASES.labels("started").inc()
-    return order
-
-
-async def _abandon(
-    units_of_work: Callable[[], UnitOfWork],
-    temporal: LazyTemporalClient,
-    order: Order,
-    deadline: timedelta,
-) -> None:
-    """The saga's start failed, or its answer was lost or late: the order must neither
-    stay "created" nor hold a ticket. The saga may have started all the same, so it is
-    cancelled (Temporal records that without a worker: it then undoes what it did, or
-    does nothing if it had not begun); the row is cancelled too, and a saga that reaches
-    it later refuses to go on (OrderCancelled)."""
-    try:
-        await purchase_client.abandon_purchase(await temporal.get(), order.id, deadline=deadline)
-    except Exception:
-        log.warning("could not cancel the saga of order %s", order.id, exc_info=True)
-    async with units_of_work() as uow:
-        await cancel(uow, order.id, CancelReason.CANCELLED)
-        await uow.commit()
 
 
 async def _order(uow: UnitOfWork, order_id: UUID) -> Order:

@@ -57,7 +57,8 @@ async def start_purchase(
     except WorkflowUpdateFailedError as failed:
         failure = business_failure(failed, FailureType)
         if failure is not None and failure.type == FailureType.TICKET_UNAVAILABLE:
-            raise TicketReserved() from None
+            # The tickets service's words: taken, or its event has started.
+            raise TicketReserved(failure.message or None) from None
         if failure is not None and failure.type == FailureType.PRICE_CHANGED:
             raise PriceChanged() from None
         raise

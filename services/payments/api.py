@@ -25,7 +25,15 @@ from services.payments.card_testing import (
     refuse_card_testing,
     refuse_decline_bursts,
 )
-from services.payments.errors import NotOrderOwner, OrderNotAwaitingPayment, OrderNotFound
+from services.payments.errors import (
+    NotOrderOwner,
+    OrderAlreadyPaid,
+    OrderCancelled,
+    OrderNotAwaitingPayment,
+    OrderNotFound,
+    PaymentWindowEnded,
+    SagaEnded,
+)
 from services.payments.models import Order
 from services.payments.schemas import PaymentActionOut, PaymentIn, PaymentOut
 from workflows.contracts import OrderStatus
@@ -65,13 +73,13 @@ IDEMPOTENCY_KEY_DESCRIPTION = (
 
 
 def _finished(order: Order) -> OrderNotAwaitingPayment:
-    """The saga has ended: why, as the order's replica tells it."""
+    """The saga has ended, so it cannot say why: the order's replica does."""
     if order.status == OrderStatus.CANCELLED:
-        return OrderNotAwaitingPayment("Cannot pay for a cancelled order")
+        return OrderCancelled()
     if order.status == OrderStatus.COMPLETE:
-        return OrderNotAwaitingPayment("Order has already been paid")
+        return OrderAlreadyPaid()
     if order.expires_at is not None and as_utc(order.expires_at) <= datetime.now(UTC):
-        return OrderNotAwaitingPayment("The payment window has ended")
+        return PaymentWindowEnded()
     return OrderNotAwaitingPayment()
 
 
@@ -139,7 +147,7 @@ async def pay(
             deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
             answer_deadline=timedelta(seconds=settings.payment_answer_timeout_seconds),
         )
-    except purchase_client.SagaFinished:
+    except SagaEnded:
         raise _finished(order) from None
     except PaymentDeclined:
         await count_decline(throttle, settings, address)

@@ -21,6 +21,23 @@ class OrderNotAwaitingPayment(StateConflict):
     default_message = "Order is not awaiting payment"
 
 
+class OrderAlreadyPaid(OrderNotAwaitingPayment):
+    default_message = "Order has already been paid"
+
+
+class OrderCancelled(OrderNotAwaitingPayment):
+    default_message = "Cannot pay for a cancelled order"
+
+
+class PaymentWindowEnded(OrderNotAwaitingPayment):
+    default_message = "The payment window has ended"
+
+
+class SagaEnded(OrderNotAwaitingPayment):
+    """The order's saga has ended (paid, expired or cancelled): the route says which,
+    from the order's replica."""
+
+
 class CardDeclined(PaymentDeclined):
     """Stripe's own words, when it gave some."""
 

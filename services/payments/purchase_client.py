@@ -1,7 +1,7 @@
 """Paying through the running purchase saga (its ``pay`` Update), and Stripe's word that a
 PaymentIntent moved, passed on as its ``payment_event`` Signal. Every call has a deadline
 (TemporalUnavailable past it); the saga's refusals come back as the payments service's
-errors (CardDeclined; OrderNotAwaitingPayment, in the saga's words)."""
+errors (CardDeclined; OrderNotAwaitingPayment and its kinds; SagaEnded)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,28 @@ from uuid import UUID
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.service import RPCError
 
+from services.common.errors import StateConflict
 from services.common.temporal import answered_within, business_failure, saga_has_finished
-from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
-from workflows.contracts import FailureType, workflow_id
+from services.payments.errors import (
+    AttemptInFlight,
+    CardDeclined,
+    OrderAlreadyPaid,
+    OrderCancelled,
+    OrderNotAwaitingPayment,
+    PaymentWindowEnded,
+    SagaEnded,
+)
+from workflows.contracts import FailureType, PaymentRefusal, workflow_id
 from workflows.models import PaymentAnswer, PaymentEvent, PaymentRequest
 from workflows.purchase import PurchaseWorkflow
 
-
-class SagaFinished(Exception):
-    """The order's saga has ended (paid, expired or cancelled): nothing awaits payment."""
+# The saga's refusals of a payment, in the payments service's words.
+REFUSALS: dict[object, type[StateConflict]] = {
+    PaymentRefusal.PAID: OrderAlreadyPaid,
+    PaymentRefusal.CANCELLED: OrderCancelled,
+    PaymentRefusal.WINDOW_ENDED: PaymentWindowEnded,
+    PaymentRefusal.IN_PROGRESS: AttemptInFlight,
+}
 
 
 def update_id(idempotency_key: str) -> str:
@@ -59,10 +72,11 @@ async def pay(
             raise  # a charge that failed for another reason than the card: 500
         if failure.type == FailureType.CARD_DECLINED:
             raise CardDeclined(failure.message or "Your card was declined.") from None
-        raise OrderNotAwaitingPayment(failure.message) from None
+        refusal = failure.details[0] if failure.details else None
+        raise REFUSALS.get(refusal, OrderNotAwaitingPayment)() from None
     except RPCError as error:
         if saga_has_finished(error):
-            raise SagaFinished() from None
+            raise SagaEnded() from None
         raise
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.errors import Missing, NotPermitted, StateConflict
+from services.common.errors import InvalidInput, Missing, NotPermitted, StateConflict
 
 
 class TicketNotFound(Missing):
@@ -21,3 +21,46 @@ class TicketReserved(StateConflict):
 
 class TicketSold(StateConflict):
     default_message = "Cannot edit a sold ticket"
+
+
+class NotTicketHolder(NotPermitted):
+    default_message = "You do not hold this ticket"
+
+
+class GateOnly(NotPermitted):
+    default_message = "Only gate staff can check entry codes"
+
+
+class UnknownEntryCode(InvalidInput):
+    """Forged, altered, signed with a key we do not hold, or never issued."""
+
+    default_message = "Unknown entry code"
+    default_field = "code"
+
+
+class EntryCodeVoid(StateConflict):
+    """A code of an earlier holder: the ticket was sold (re-issued) since."""
+
+    default_message = "This code was replaced"
+
+
+class EntryCodeUsed(StateConflict):
+    default_message = "This ticket was already checked in"
+
+
+class TicketNotHeld(StateConflict):
+    """A ticket with no holder (sold before holders were recorded): no code to show."""
+
+    default_message = "This ticket has no holder"
+
+
+class TicketUsed(StateConflict):
+    default_message = "This ticket was already used"
+
+
+class TicketOnSale(StateConflict):
+    default_message = "This ticket is already for sale"
+
+
+class ResalePriceTooHigh(InvalidInput):
+    default_field = "price"

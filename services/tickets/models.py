@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.clock import utc_now
@@ -71,6 +71,19 @@ class Ticket(Base):
     # While reserved: the end of the holding order's payment window (from order.created).
     reserved_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # Whose entry code is valid (services.tickets.entry_codes): the seller until the
+    # ticket sells, then its buyer. Each new holder is a new generation, which voids the
+    # codes of the ones before.
+    holder_id: Mapped[UUID | None] = mapped_column(Uuid, default=None, index=True)
+    generation: Mapped[int] = mapped_column(default=1, server_default="1")
+    # When the current generation's code was checked in at a gate (once only).
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # A holder's resale is a new listing (a new row, so that the orders service sees a
+    # ticket never ordered): every listing of one seat shares the first one's id here.
+    lineage_id: Mapped[UUID | None] = mapped_column(Uuid, default=None, index=True)
+    # A resale's face value: the first listing's price (unset on a first listing, whose
+    # price is its face value).
+    face_value_cents: Mapped[int | None] = mapped_column(default=None)
     # Optimistic concurrency: an UPDATE that finds another version changes nothing.
     version: Mapped[int] = mapped_column(nullable=False)
     # The event it is a ticket for; None for a ticket listed without one ("date not given").
@@ -89,3 +102,20 @@ class Ticket(Base):
         Index("ix_tickets_for_sale", "status", "created_at"),
         Index("ix_tickets_event_for_sale", "event_id", "status", "price_cents"),
     )
+
+
+class TicketHolder(Base):
+    """The chain of holders: who held the ticket from when, and what they paid for it
+    (nothing for whoever listed it first)."""
+
+    __tablename__ = "ticket_holders"
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, default=uuid4)
+    ticket_id: Mapped[UUID] = mapped_column(Uuid, index=True)
+    generation: Mapped[int]
+    holder_id: Mapped[UUID | None] = mapped_column(Uuid)
+    price_cents: Mapped[int | None] = mapped_column(default=None)
+    order_id: Mapped[UUID | None] = mapped_column(Uuid, default=None)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+    __table_args__ = (UniqueConstraint("ticket_id", "generation"),)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Final
-from uuid import UUID
+from typing import Any, Final
+from uuid import UUID, uuid4
 
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,7 +26,7 @@ from services.tickets.errors import NotTicketOwner, TicketNotFound, TicketReserv
 from services.tickets.event_errors import EventStarted
 from services.tickets.event_rules import has_started, not_started, refuse_started
 from services.tickets.events import ticket_created, ticket_updated
-from services.tickets.models import Event, Ticket
+from services.tickets.models import Event, Ticket, TicketHolder
 from services.tickets.search import ticket_search_text
 
 
@@ -59,7 +59,11 @@ async def list_ticket(
 ) -> Ticket:
     """EventPassed for an event that has started."""
     refuse_started(event)
+    ticket_id = uuid4()
     ticket = Ticket(
+        id=ticket_id,
+        holder_id=seller_id,
+        lineage_id=ticket_id,
         title=title,
         price_cents=price_cents,
         user_id=seller_id,
@@ -71,6 +75,9 @@ async def list_ticket(
     ticket.search_text = ticket_search_text(ticket, event)
     uow.session.add(ticket)
     await uow.session.flush()
+    uow.session.add(
+        TicketHolder(ticket_id=ticket.id, generation=ticket.generation, holder_id=seller_id)
+    )
     uow.publish(ticket_created(ticket))
     return ticket
 
@@ -129,11 +136,18 @@ async def _conditional_update(
     *,
     status: TicketStatus,
     order_id: UUID | None,
+    **also: Any,
 ) -> bool:
     result = await uow.session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, condition)
-        .values(status=status, order_id=order_id, version=Ticket.version + 1, reserved_until=None)
+        .values(
+            status=status,
+            order_id=order_id,
+            version=Ticket.version + 1,
+            reserved_until=None,
+            **also,
+        )
         .execution_options(synchronize_session=False)
     )
     changed = bool(getattr(result, "rowcount", 0))
@@ -149,10 +163,12 @@ async def _current(uow: UnitOfWork, ticket_id: UUID) -> Ticket | None:
 
 
 async def reserve(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
-    """Lock an available ticket for the order; EventStarted if its event has started."""
+    """Lock an available ticket for the order (not one its seller has already used at
+    the gate); EventStarted if its event has started."""
     available = (
         (Ticket.status == TicketStatus.AVAILABLE)
         & Ticket.order_id.is_(None)
+        & Ticket.used_at.is_(None)
         & not_started(utc_now())
     )
     if await _conditional_update(
@@ -202,10 +218,40 @@ async def release(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
     return Outcome.ALREADY_DONE
 
 
-async def mark_sold(uow: UnitOfWork, ticket_id: UUID, order_id: UUID) -> Outcome:
-    """Sell the ticket to the order holding it."""
-    held = (Ticket.order_id == order_id) & (Ticket.status == TicketStatus.RESERVED)
-    if await _conditional_update(uow, ticket_id, held, status=TicketStatus.SOLD, order_id=order_id):
+async def mark_sold(
+    uow: UnitOfWork, ticket_id: UUID, order_id: UUID, buyer_id: UUID | None = None
+) -> Outcome:
+    """Sell the ticket to the order holding it, and re-issue its entry code in the same
+    change: the buyer becomes the holder of a new generation, which voids the seller's
+    code. (A purchase begun before the saga named its buyer here leaves no holder: the
+    seller's code is void all the same.) A ticket checked in at a gate meanwhile is not
+    sold: the paid order is refused, and so refunded."""
+    held = (
+        (Ticket.order_id == order_id)
+        & (Ticket.status == TicketStatus.RESERVED)
+        & Ticket.used_at.is_(None)
+    )
+    if await _conditional_update(
+        uow,
+        ticket_id,
+        held,
+        status=TicketStatus.SOLD,
+        order_id=order_id,
+        holder_id=buyer_id,
+        generation=Ticket.generation + 1,
+    ):
+        ticket = await _current(uow, ticket_id)
+        assert ticket is not None
+        uow.session.add(
+            TicketHolder(
+                ticket_id=ticket_id,
+                generation=ticket.generation,
+                holder_id=buyer_id,
+                price_cents=ticket.price_cents,
+                order_id=order_id,
+            )
+        )
+        await uow.session.flush()
         return Outcome.CHANGED
     ticket = await _current(uow, ticket_id)
     if ticket is not None and ticket.order_id == order_id and ticket.status == TicketStatus.SOLD:

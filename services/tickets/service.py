@@ -7,8 +7,10 @@ from pathlib import Path
 
 from services.common.service import ServiceDefinition
 from services.tickets.api import router
+from services.tickets.entry_codes import entry_code_keys
 from services.tickets.event_api import router as events_router
 from services.tickets.event_handlers import consumers
+from services.tickets.holder_api import router as holder_router
 from services.tickets.models import Base, tables
 
 definition = ServiceDefinition(
@@ -16,6 +18,8 @@ definition = ServiceDefinition(
     metadata=Base.metadata,
     tables=tables,
     migrations=Path(__file__).parent / "migrations",
-    routers=[router, events_router],
+    # The holder's routes first: /held is no ticket id.
+    routers=[holder_router, router, events_router],
     consumers=consumers,
+    keys_needed=[entry_code_keys],
 )

@@ -43,8 +43,8 @@ def nginx_server_block(api_ports: list[int], web_port: int, port: int) -> str:
     processes (only auth's routes answer there), the shop's to the shop, and its port."""
     conf = NGINX_CONF.read_text()
     apis = " ".join(f"server 127.0.0.1:{api};" for api in api_ports)
-    conf, count = re.subn(r"server (auth|tickets|orders|payments):8000;", apis, conf)
-    assert count == 4, "docker/nginx.conf: an upstream per service"
+    conf, count = re.subn(r"server (auth|tickets|orders|payments|notifications):8000;", apis, conf)
+    assert count == 5, "docker/nginx.conf: an upstream per service"
     conf = conf.replace("server web:8000;", f"server 127.0.0.1:{web_port};")
     conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
     return conf

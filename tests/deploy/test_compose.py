@@ -10,7 +10,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
-APIS = ("auth", "tickets", "orders", "payments")
+APIS = ("auth", "tickets", "orders", "payments", "notifications")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,19 @@ def test_every_api_counts_in_the_one_redis(compose: dict[str, Any]) -> None:
     for api in APIS:
         assert environment(compose, api)["THROTTLE_STORAGE"] == "redis://redis:6379/0", api
         assert "redis" in compose["services"][api]["depends_on"], api
+
+
+def test_the_new_keys_reach_only_who_needs_them(compose: dict[str, Any]) -> None:
+    for service in ("tickets", "tickets-worker"):
+        assert environment(compose, service)["ENTRY_CODE_KEYS"] == "${ENTRY_CODE_KEYS}"
+    assert environment(compose, "notifications")["SMTP_URL"] == "${SMTP_URL}"
+    for service in ("auth", "orders", "payments", "notifications"):
+        assert "ENTRY_CODE_KEYS" not in environment(compose, service), service
+    assert "notifications" in compose["services"]["migrate"]["entrypoint"][2]
+    conf = (COMPOSE.parent / "nginx.conf").read_text()
+    assert "location /api/notifications { proxy_pass http://notifications; }" in conf
+    init = (COMPOSE.parent / "postgres-init.sql").read_text()
+    assert "CREATE DATABASE notifications;" in init
 
 
 def test_compose_lets_each_worker_finish_its_longest_activity(compose: dict[str, Any]) -> None:

@@ -34,9 +34,11 @@ SECRETS: dict[str, dict[str, str]] = {
         "webhook-secret": "whsec_FAKE0000000000000000",
     },
     "ticketing-payload-keys": {"payload-keys": "FAKE-PAYLOAD-KEY:RkFLRQ=="},
+    "ticketing-entry-code-keys": {"entry-code-keys": "FAKE-ENTRY-CODE-KEY:RkFLRQ=="},
+    "ticketing-smtp": {"url": "smtp://ticketing:FAKE-SMTP-PASSWORD@mail:587"},
     "ticketing-databases": {
         service: f"postgresql+asyncpg://{service}:FAKE-DB-PASSWORD-{service}@db/{service}"
-        for service in ("auth", "tickets", "orders", "payments")
+        for service in ("auth", "tickets", "orders", "payments", "notifications")
     },
     "ticketing-nats": {"url": "nats://ticketing:FAKE-NATS-PASSWORD@nats:4222"},
     "temporal-cloud": {"api-key": "FAKE-TEMPORAL-API-KEY"},
@@ -56,7 +58,7 @@ SECRETS: dict[str, dict[str, str]] = {
 }
 SECRET_VALUES = [value for keys in SECRETS.values() for value in keys.values()]
 
-APIS = ("auth", "tickets", "orders", "payments")
+APIS = ("auth", "tickets", "orders", "payments", "notifications")
 WORKERS = ("tickets-worker", "orders-worker", "payments-worker")
 PREFIXES = {
     "/api/users": "auth",
@@ -64,6 +66,7 @@ PREFIXES = {
     "/api/events": "tickets",
     "/api/orders": "orders",
     "/api/payments": "payments",
+    "/api/notifications": "notifications",
     "/": "web",
 }
 HOOK = "helm.sh/hook"
@@ -544,3 +547,25 @@ def test_the_production_example_limits_each_client_at_the_ingress() -> None:
     annotations = ingress["metadata"]["annotations"]
     for limit in ("limit-rps", "limit-connections", "limit-burst-multiplier"):
         assert int(annotations[f"nginx.ingress.kubernetes.io/{limit}"]) > 0, limit
+
+
+def test_entry_code_keys_reach_tickets_alone_and_smtp_notifications_alone(
+    rendered: Rendered,
+) -> None:
+    tickets = {f"{FULLNAME}-tickets", f"{FULLNAME}-tickets-worker"}
+    for name, pod in rendered.pod_specs():
+        env = _env(_container(pod))
+        assert ("ENTRY_CODE_KEYS" in env) is (name in tickets), name
+        if name in tickets:
+            ref = env["ENTRY_CODE_KEYS"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": "ticketing-entry-code-keys", "key": "entry-code-keys"}
+        is_notifications = name == f"{FULLNAME}-notifications"
+        assert ("SMTP_URL" in env) is is_notifications, name
+        if is_notifications:
+            assert env["SMTP_URL"]["valueFrom"]["secretKeyRef"] == {
+                "name": "ticketing-smtp",
+                "key": "url",
+            }
+            assert env["PUBLIC_URL"]["value"] == "https://shop.example.com"
+    smtp = rendered.named("NetworkPolicy", f"{FULLNAME}-notifications-to-smtp")
+    assert smtp["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 587}]

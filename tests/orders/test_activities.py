@@ -26,7 +26,13 @@ from tests.orders.support import purchase_settings
 from tests.support.apps import service_runtime
 from tests.support.jetstream import own_stream
 from workflows.contracts import CancelReason, FailureType
-from workflows.steps import AwaitingPaymentInput, CancelOrderInput, OrderInput, TicketHold
+from workflows.steps import (
+    AwaitingPaymentInput,
+    CancelOrderInput,
+    OrderInput,
+    TicketHold,
+    TicketSale,
+)
 
 # What the database decides: on every set-up.
 pytestmark = pytest.mark.database_matrix
@@ -94,12 +100,15 @@ async def test_ticket_steps_are_idempotent_and_conditional(
     assert (released.status, released.order_id, released.version) == ("available", None, 3)
 
     await env.run(steps.reserve_ticket, other)
-    await env.run(steps.mark_ticket_sold, other)
-    await env.run(steps.mark_ticket_sold, other)
+    sale = TicketSale(**other.model_dump(), buyer_id=uuid4())
+    await env.run(steps.mark_ticket_sold, sale)
+    await env.run(steps.mark_ticket_sold, sale)
     sold = await ticket_row(runtime, ticket.id)
     assert (sold.status, sold.order_id, sold.version) == ("sold", other.order_id, 5)
+    # The buyer holds it now, a new generation: the seller's entry code is void.
+    assert (sold.holder_id, sold.generation) == (sale.buyer_id, 2)
     with pytest.raises(ApplicationError):
-        await env.run(steps.mark_ticket_sold, mine)
+        await env.run(steps.mark_ticket_sold, TicketSale(**mine.model_dump()))
 
     events = await outbox(runtime)
     assert [(subject, event["version"]) for subject, event in events] == [

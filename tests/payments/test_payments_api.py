@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -232,6 +233,28 @@ async def test_the_same_idempotency_key_gets_the_same_answer_and_charges_once(
     other = await payments_api.pay(order_id, "pm_card_visa", buyer, key="click-3")
     assert other.status_code == 409
     assert len(await intents_of_order(worker.gateway, order_id)) == 2  # declined + paid
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_with_no_worker_for_the_saga_paying_answers_503_within_the_deadline(
+    settings: Settings, temporal: Client
+) -> None:
+    """The saga exists but no worker takes its tasks: Temporal would hold the Update for
+    as long as that lasts; the route answers within its deadline instead."""
+    quick = settings.model_copy(update={"temporal_call_timeout_seconds": 1.0})
+    async with app_client(definition, quick) as (client, app):
+        api = PaymentsApi(client, app, quick)
+        use_temporal(app, temporal, quick)
+        buyer = uuid4()
+        order_id = await api.order(buyer)
+        await start_saga(temporal, order_id, buyer)  # on a queue nobody polls now
+        started = time.monotonic()
+        response = await api.pay(order_id, "pm_card_visa", buyer, key="click-1")
+        assert time.monotonic() - started < 3
+        await temporal.get_workflow_handle(workflow_id(order_id)).terminate("the test is over")
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1
+    assert messages(response) == ["The service is busy: try again shortly"]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -53,6 +53,7 @@ class Invariants:
 
     async def check(self, *, slack: timedelta) -> list[str]:
         violations = await self.locks()
+        violations += await self.entry_codes()
         violations += await self.charges()
         violations += await self.replicas()
         violations += await self.outboxes()
@@ -95,6 +96,36 @@ class Invariants:
             if held_orders.get(str(order)) != str(ticket):
                 violations.append(
                     f"ticket {ticket} locked by order {order}, which does not hold it"
+                )
+        return violations
+
+    async def entry_codes(self) -> list[str]:
+        """One valid entry code per ticket, and the right one: a sold ticket's holder is
+        the buyer of its complete order; one not sold yet is its seller's. (A row whose
+        holder relisted it holds nobody: its seat's new listing does.)"""
+        violations = []
+        buyers = {
+            _uuid(order): _uuid(user)
+            for order, user in await self.databases.rows(
+                "orders", "SELECT id, user_id FROM orders WHERE status = 'complete'"
+            )
+        }
+        tickets = await self.databases.rows(
+            "tickets", "SELECT id, status, user_id, holder_id, order_id, lineage_id FROM tickets"
+        )
+        listings = Counter(_uuid(lineage) for *_, lineage in tickets if lineage is not None)
+        for ticket, status, seller, holder, order, lineage in tickets:
+            if status == "sold":
+                if holder is None and lineage is not None and listings[_uuid(lineage)] > 1:
+                    continue
+                buyer = buyers.get(_uuid(order)) if order is not None else None
+                if holder is None or _uuid(holder) != buyer:
+                    violations.append(
+                        f"sold ticket {ticket}: code held by {holder}, its buyer is {buyer}"
+                    )
+            elif holder is None or _uuid(holder) != _uuid(seller):
+                violations.append(
+                    f"ticket {ticket} ({status}): code held by {holder}, not its seller"
                 )
         return violations
 

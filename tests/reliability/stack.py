@@ -24,6 +24,7 @@ COUNTED: dict[ServiceName, list[str]] = {
     "tickets": ["tickets"],
     "orders": ["orders"],
     "payments": ["payments", "payment_attempts"],
+    "notifications": ["notices"],
 }
 
 

@@ -71,13 +71,6 @@ async def stripe_says(purchases: Purchases, handle: Handle, event_type: str) -> 
     )
 
 
-async def called(purchases: Purchases, activity_name: str, times: int = 1) -> None:
-    async def enough() -> bool:
-        return purchases.shop.calls.count(activity_name) >= times
-
-    await eventually(enough, within=20, what=f"{activity_name} to be called")
-
-
 # --- the paths: each drives one purchase, and says how its workflow ends ----------------
 
 Path_ = Callable[[Purchases], Awaitable[tuple[Handle, WorkflowExecutionStatus]]]
@@ -169,7 +162,7 @@ async def workflow_cancelled_during_the_reserve(
     """An operator cancels while the ticket is being locked: the lock finishes, then is undone."""
     gate = purchases.shop.gate(Activity.RESERVE_TICKET)
     ordering = asyncio.create_task(purchases.order())
-    await called(purchases, Activity.RESERVE_TICKET)
+    await purchases.called(Activity.RESERVE_TICKET)
     handle = purchases.started[-1]
     await handle.cancel()
     gate.set()
@@ -183,7 +176,7 @@ async def workflow_cancelled_during_a_charge(
     handle = await purchases.order()
     gate = purchases.shop.gate(Activity.CHARGE)
     paying = asyncio.create_task(purchases.pay(handle))
-    await called(purchases, Activity.CHARGE)
+    await purchases.called(Activity.CHARGE)
     await handle.cancel()
     gate.set()
     assert (await paying).status is ChargeOutcome.SUCCEEDED
@@ -196,7 +189,7 @@ async def workflow_cancelled_during_completion(
     gate = purchases.shop.gate(Activity.MARK_TICKET_SOLD)
     handle = await purchases.order()
     await purchases.pay(handle)
-    await called(purchases, Activity.MARK_TICKET_SOLD)
+    await purchases.called(Activity.MARK_TICKET_SOLD)
     await handle.cancel()
     gate.set()
     return handle, COMPLETED
@@ -234,7 +227,7 @@ async def three_d_secure_webhook_during_another_charge(
     await purchases.pay(handle, THREE_DS_TOKEN)
     gate = purchases.shop.gate(Activity.CHARGE)
     paying = asyncio.create_task(purchases.pay(handle))
-    await called(purchases, Activity.CHARGE, times=2)
+    await purchases.called(Activity.CHARGE, times=2)
     purchases.shop.authenticated(order_of(handle), "requires_payment_method")
     await stripe_says(purchases, handle, "payment_intent.payment_failed")
     await refused(OrderNotAwaitingPayment, purchases.pay(handle))

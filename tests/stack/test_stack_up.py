@@ -89,8 +89,8 @@ async def test_up_serves_keeps_data_and_stops_every_child(stack: RunningStack) -
     await _codec_server_serves_the_ui(stack)
     code, children = stack.stop()
     assert code == 0
-    # nats, temporal, localstripe, the API, the codec server
-    assert len(children) == 5 + len(WORKER_COMMANDS)
+    # nats, temporal, localstripe, the mail catcher, the API, the codec server
+    assert len(children) == 6 + len(WORKER_COMMANDS)
     assert all(_gone(pid) for pid in children)
 
     stack.start()

@@ -34,6 +34,7 @@ class RunningStack:
                 "TEMPORAL_UI_PORT",
                 "LOCALSTRIPE_PORT",
                 "CODEC_SERVER_PORT",
+                "MAIL_CATCHER_PORT",
                 # `ticketing up` runs one worker process: its health port is this one.
                 "WORKER_HEALTH_PORT",
             )

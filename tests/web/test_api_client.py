@@ -207,6 +207,10 @@ async def test_each_pay_click_sends_one_idempotency_key_for_all_its_tries() -> N
         response.status_code = 404 if len(keys) % 2 else 201
         return {"id": "p1", "status": "succeeded"}
 
+    @api.get("/api/users/currentuser")
+    async def current() -> dict[str, object]:
+        return {"currentUser": None}
+
     app = create_app(
         WebSettings(_env_file=None, web_api_url="http://api"),
         api_transport=httpx.ASGITransport(app=api),

@@ -33,6 +33,7 @@ from temporalio.worker import Worker
 from services.common.temporal import data_converter
 from services.orders import purchase_client as orders_purchase_client
 from services.payments import purchase_client as payments_purchase_client
+from tests.support.polling import eventually
 from workflows.contracts import (
     CancelReason,
     FailureType,
@@ -60,6 +61,7 @@ from workflows.steps import (
     LockedTicket,
     OrderInput,
     TicketHold,
+    TicketSale,
 )
 
 DECLINED_TOKEN = "pm_card_chargeDeclined"
@@ -87,9 +89,13 @@ class Shop:
     calls: list[str] = field(default_factory=list)
     # Selling the ticket is refused: the order no longer holds it (TicketNotHeld).
     refuse_mark_sold: bool = False
+    # Whom the sale made the ticket's holder (None: a purchase that did not say).
+    sold_to: UUID | None = None
     # An activity's service is down (a retryable failure) this long after the activity
     # was first scheduled, in the test server's time: {"mark_ticket_sold": 5 minutes}.
     down_for: dict[str, timedelta] = field(default_factory=dict)
+    # An activity takes this long (real time) once called: a slow Stripe, say.
+    slow: dict[str, float] = field(default_factory=dict)
     # An activity waits for its gate, once called: the saga stays mid-step.
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
     # Payment activities (charge, settle, refund) running at once, and the most seen.
@@ -116,6 +122,8 @@ class Shop:
         gate = self.gates.get(activity_name)
         if gate is not None:
             await gate.wait()
+        if activity_name in self.slow:
+            await asyncio.sleep(self.slow[activity_name])
 
     @contextlib.asynccontextmanager
     async def _paying(self, activity_name: str) -> AsyncIterator[None]:
@@ -165,7 +173,7 @@ class Shop:
             self.events.append(("ticket.updated", hold.order_id))
 
     @activity.defn(name=Activity.MARK_TICKET_SOLD)
-    async def mark_ticket_sold(self, hold: TicketHold) -> None:
+    async def mark_ticket_sold(self, hold: TicketSale) -> None:
         await self._called(Activity.MARK_TICKET_SOLD)
         if self.refuse_mark_sold:
             raise ApplicationError(
@@ -176,6 +184,7 @@ class Shop:
         assert self.ticket_holder == hold.order_id
         if self.ticket_status != "sold":
             self.ticket_status = "sold"
+            self.sold_to = hold.buyer_id
             self.events.append(("ticket.updated", hold.order_id))
 
     @activity.defn(name=Activity.MARK_AWAITING_PAYMENT)
@@ -315,11 +324,12 @@ class Purchases:
         price_cents: int = 2550,
         expected_price_cents: int | None = None,
         authentication_grace_seconds: int = 0,
+        buyer_id: UUID | None = None,
     ) -> WorkflowHandle[PurchaseWorkflow, PurchaseState]:
         purchase = PurchaseInput(
             order_id=order_id or uuid4(),
             ticket_id=ticket_id or uuid4(),
-            buyer_id=uuid4(),
+            buyer_id=buyer_id or uuid4(),
             price_cents=price_cents,
             payment_window_seconds=window_seconds,
             expected_price_cents=expected_price_cents,
@@ -384,6 +394,14 @@ class Purchases:
             deadline=CALL_DEADLINE,
             answer_deadline=CALL_DEADLINE,
         )
+
+    async def called(self, activity_name: str, times: int = 1) -> None:
+        """Once the shop's ``activity_name`` has been called ``times`` times."""
+
+        async def enough() -> bool:
+            return self.shop.calls.count(activity_name) >= times
+
+        await eventually(enough, within=20, what=f"{activity_name} to be called")
 
     async def end_what_is_left(self) -> None:
         """Terminates the purchases a test left running. Their worker goes with the test,

@@ -188,3 +188,17 @@ async def test_stripes_word_without_an_authentication_changes_nothing(
     final = await handle.result()
     assert (final.status, final.payment_attempts) == ("complete", 1)
     assert Activity.SETTLE_AUTHENTICATION not in purchases.shop.calls
+
+
+async def test_stripes_word_heard_before_a_charge_makes_no_settle_after_it(
+    purchases: Purchases,
+) -> None:
+    handle, order_id = await reserved(purchases)
+    await stripe_says(handle)  # of nothing under way: stale once a charge starts
+    receipt = await pay(handle, order_id, THREE_DS_TOKEN)
+    assert receipt.status is ChargeOutcome.REQUIRES_ACTION
+    state = await handle.query(PurchaseWorkflow.state)
+    assert (state.authenticating, state.stripe_moved) == (True, False)
+    await handle.execute_update(PurchaseWorkflow.cancel)
+    # By the end, anything the stale word set off has run: nothing did.
+    assert Activity.SETTLE_AUTHENTICATION not in purchases.shop.calls

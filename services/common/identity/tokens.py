@@ -65,6 +65,9 @@ class Role(StrEnum):
     USER = "user"
     # Granted and revoked only by `ticketing admin grant|revoke <email>`.
     ADMIN = "admin"
+    # Gate staff, who check entry codes in and nothing else
+    # (`ticketing admin grant --role gate <email>`).
+    GATE = "gate"
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,28 @@ affinity:
       name: {{ .name }}
       key: {{ .key }}
 {{- end }}{{ end }}
+{{- if .entryCodes }}
+- name: ENTRY_CODE_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.entryCodes.keysSecret.name }}
+      key: {{ $v.entryCodes.keysSecret.key }}
+{{- with $v.entryCodes.resalePriceCapPercent | toString }}
+- name: RESALE_PRICE_CAP_PERCENT
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if .smtp }}
+- name: SMTP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.smtp.urlSecret.name }}
+      key: {{ $v.smtp.urlSecret.key }}
+- name: MAIL_FROM
+  value: {{ $v.smtp.mailFrom | quote }}
+- name: PUBLIC_URL
+  value: {{ $v.smtp.publicUrl | default (printf "https://%s" $v.ingress.host) | quote }}
+{{- end }}
 {{- if .stripe }}
 - name: STRIPE_SECRET_KEY
   valueFrom:
@@ -317,6 +339,7 @@ ALLOWED_ORIGINS: {{ . | quote }}
 /api/events: tickets
 /api/orders: orders
 /api/payments: payments
+/api/notifications: notifications
 {{- end -}}
 
 {{/* The shop's way to each service's API: its Service, not the ingress (JSON). */}}
@@ -335,4 +358,5 @@ auth: {private: true, temporal: false, stripe: false}
 tickets: {private: false, temporal: true, stripe: false}
 orders: {private: false, temporal: true, stripe: false}
 payments: {private: false, temporal: true, stripe: true}
+notifications: {private: false, temporal: false, stripe: false}
 {{- end -}}
