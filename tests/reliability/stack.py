@@ -142,7 +142,11 @@ class HarnessStack(Stack):
     def set_window(self, seconds: int) -> None:
         """The payment window of orders placed from now on: the orders API reads it when
         it starts a purchase, so only the API restarts."""
-        os.environ["ORDER_EXPIRATION_SECONDS"] = str(seconds)
+        self.set_api_env(ORDER_EXPIRATION_SECONDS=str(seconds))
+
+    def set_api_env(self, **values: str) -> None:
+        """The API restarted with these settings (its counts kept in memory start afresh)."""
+        os.environ.update(values)
         self.api.stop()
         self.api.start()
 

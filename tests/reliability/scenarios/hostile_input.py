@@ -141,7 +141,7 @@ async def hostile_input(market: Market, stack: HarnessStack) -> dict[str, Any]:
     tried += sum(kind["tried"] for kind in abused["attempts"].values())
     # The deployed defences' own: Unicode spellings, hold and recycle, forged forms, 3-D
     # Secure probes.
-    defended = (await defences(market)).report()
+    defended = (await defences(market, stack)).report()
     failures.extend(defended["answered_wrongly"])
     tried += sum(kind["tried"] for kind in defended["attempts"].values())
     return {
