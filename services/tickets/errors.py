@@ -63,4 +63,7 @@ class TicketOnSale(StateConflict):
 
 
 class ResalePriceTooHigh(InvalidInput):
+    """Above the resale cap; the message says the most it may be."""
+
+    default_message = "Price is above what a resale may ask"
     default_field = "price"
