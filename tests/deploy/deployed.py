@@ -96,6 +96,12 @@ class Deployment:
             capture_output=True,
             timeout=120,
         )
+        # Ports are taken afresh, now, and nginx's is bound at once: a port chosen before
+        # the migration could be taken meanwhile by a server of the other test process.
+        self.port = free_port()
+        self.api_ports = [free_port() for _ in range(API_COPIES)]
+        self.web_port = free_port()
+        self._start_nginx()
         for index, port in enumerate(self.api_ports, start=1):
             self._start(
                 f"auth {index}",
@@ -115,7 +121,6 @@ class Deployment:
                 "TRUSTED_PROXIES": PROXIES,
             },
         )
-        self._start_nginx()
 
     def _start(self, name: str, args: list[str], port: int, env: dict[str, str]) -> None:
         process = ManagedProcess(
