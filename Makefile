@@ -44,12 +44,14 @@ install:
 	$$uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .; \
 	$(VENV)/bin/python -m compileall -q $(BYTECODE_DIRS)
 
-# The one lock: uv.lock (every version, every file's hash). requirements.lock (what
-# `install` syncs) and the image's docker/requirements.lock (no dev, no embedded servers)
-# are exported from it; tests/test_locks.py checks that they agree.
+# The one lock: requirements.lock (every version, every file's hash), what `install`
+# syncs, and the image's docker/requirements.lock (no dev, no embedded servers), both
+# exported from one resolution; the resolver's own file (which names the index it used)
+# is not kept. tests/test_locks.py checks that they agree with pyproject.toml.
 .PHONY: lock
 lock:
 	@set -e; if command -v uv >/dev/null 2>&1; then uv=uv; else uv="python3 -m uv"; fi; \
 	$$uv lock; \
 	$$uv export --quiet --frozen --all-extras --no-emit-project -o requirements.lock; \
-	$$uv export --quiet --frozen --no-emit-project -o docker/requirements.lock
+	$$uv export --quiet --frozen --no-emit-project -o docker/requirements.lock; \
+	rm -f uv.lock
