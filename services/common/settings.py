@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     # How long a service waits for Temporal (and the worker a call needs) to take a call:
     # past it the API answers 503 with Retry-After, and undoes what it began.
     temporal_call_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Orders left "created" by a process stopped between saving one and starting its
+    # saga (services.orders.unstarted_orders): looked for this often, and cancelled once
+    # this old if Temporal has no saga for them.
+    unstarted_order_sweep_seconds: float = Field(default=30.0, gt=0)
+    unstarted_order_age_seconds: float = Field(default=120.0, gt=0)
     # How long POST /api/payments waits for a charge the saga has taken on: past it, 503
     # with Retry-After (the charge goes on; the same Idempotency-Key gets its answer).
     payment_answer_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -364,6 +369,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 "THROTTLE_STORAGE=memory:// is refused in production with REPLICAS above 1:"
                 " each replica would count on its own (use redis://...)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _unstarted_orders_outlive_their_request(self) -> Settings:
+        # A request waits up to the deadline to start a saga, and as long again to undo
+        # its order: an order younger than that may still be its request's to end.
+        if self.unstarted_order_age_seconds < 3 * self.temporal_call_timeout_seconds:
+            raise ValueError(
+                "UNSTARTED_ORDER_AGE_SECONDS must be at least 3 x TEMPORAL_CALL_TIMEOUT_SECONDS"
             )
         return self
 

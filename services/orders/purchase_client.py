@@ -13,7 +13,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.temporal import answered_within, business_failure, saga_has_finished
 from services.orders.errors import OrderAlreadyPaid, PriceChanged, TicketReserved
@@ -98,3 +98,15 @@ async def abandon_purchase(client: Client, order_id: UUID, *, deadline: timedelt
     except RPCError as error:
         if not saga_has_finished(error):
             raise
+
+
+async def saga_exists(client: Client, order_id: UUID, *, deadline: timedelta) -> bool:
+    """Whether the order's saga was ever started (running or ended)."""
+    handle = client.get_workflow_handle(workflow_id(order_id))
+    try:
+        await answered_within(deadline.total_seconds(), handle.describe(), "looking up a purchase")
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True

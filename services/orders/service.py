@@ -11,6 +11,7 @@ from services.common.service import ServiceDefinition
 from services.orders.api import router
 from services.orders.event_handlers import consumers
 from services.orders.models import Base, tables
+from services.orders.unstarted_orders import sweep_unstarted_orders
 
 definition = ServiceDefinition(
     name="orders",
@@ -19,6 +20,7 @@ definition = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     routers=[router],
     consumers=consumers,
+    background=[sweep_unstarted_orders],
     # Every change to an order that a buyer can see comes with one of these.
     change_hints=HintSource(
         subjects=(
