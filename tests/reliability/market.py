@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -13,6 +14,8 @@ from services.common.identity.tokens import SESSION_COOKIE
 from tests.support.cards import VISA, localstripe, payment_method
 
 RECONNECT_TRIES = 100
+# How long a buyer keeps trying an order the API answered 503 (busy: try again shortly).
+BUSY_PATIENCE_SECONDS = 60.0
 
 
 @dataclass
@@ -30,6 +33,9 @@ class Market:
         self.signups = httpx.AsyncClient(base_url=api, timeout=60, limits=limits)
         self.stripe = localstripe(stripe)
         self.gate = asyncio.Semaphore(concurrency)
+        # Orders answered 503 and tried again (reported: how often the API was past its
+        # deadline on Temporal).
+        self.busy_answers = 0
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -76,16 +82,25 @@ class Market:
         self, buyer: User, ticket_id: str, *, price: float | None = None, lag_retries: int = 600
     ) -> httpx.Response:
         """POST /api/orders (with the price the buyer saw, if given); a 404 is the orders
-        replica not having the ticket yet."""
+        replica not having the ticket yet. As a patient client: a 503 (Temporal or a
+        worker past the API's deadline, the order undone) is tried again after its
+        Retry-After, for up to BUSY_PATIENCE_SECONDS."""
         body: dict[str, Any] = {"ticketId": ticket_id}
         if price is not None:
             body["price"] = price
-        for _ in range(lag_retries):
+        patient_until = time.monotonic() + BUSY_PATIENCE_SECONDS
+        lag_tries = 0
+        while True:
             response = await self.request("POST", "/api/orders", json=body, headers=buyer.headers)
-            if response.status_code != 404:
-                return response
-            await asyncio.sleep(0.05)
-        return response
+            if response.status_code == 404 and lag_tries < lag_retries:
+                lag_tries += 1
+                await asyncio.sleep(0.05)
+                continue
+            if response.status_code == 503 and time.monotonic() < patient_until:
+                self.busy_answers += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", 1)))
+                continue
+            return response
 
     async def payment_method(self, card: str = VISA) -> str:
         return await payment_method(self.stripe, card)

@@ -229,6 +229,8 @@ async def run(
                 report["scenario_seconds"][name] = round(time.monotonic() - scenario_started, 1)
             # What the checks read: rows here show that they read where the services wrote.
             report["rows"] = await stack.row_counts()
+            # Orders answered 503 (the API past its deadline on Temporal) and tried again.
+            report["orders_answered_busy"] = market.busy_answers
         finally:
             await market.aclose()
     hostile = report["scenarios"].get("hostile_input", {})
