@@ -153,16 +153,31 @@ async def test_a_compensation_failing_for_an_hour_finishes_and_the_history_stays
 async def test_a_refund_slower_than_the_old_ten_second_timeout_finishes_at_once(
     purchases: Purchases,
 ) -> None:
-    """Stripe answering in 12 s: every refund attempt used to hit its 10 s timeout and be
+    """Stripe answering in 15 s: every refund attempt used to hit its 10 s timeout and be
     retried for as long as Stripe stayed slow. Its timeout now covers Stripe's worst."""
     purchases.shop.refuse_mark_sold = True
-    purchases.shop.slow[Activity.REFUND] = 12
+    purchases.shop.slow[Activity.REFUND] = 15
     handle, order_id = await reserved(purchases)
     await pay(handle, order_id)
     # (With the old timeout this never ends: each attempt times out and is retried.)
     final = await asyncio.wait_for(handle.result(), timeout=40)
     assert (final.status, final.refunded) == ("cancelled", True)
     assert purchases.shop.calls.count(Activity.REFUND) == 1
+
+
+async def test_a_charge_answered_in_a_minute_is_taken_once_and_the_order_completes(
+    purchases: Purchases,
+) -> None:
+    """Stripe answering in 60 s, near one call's worst (the gateway's tries and their
+    backoff): the charge's timeout and heartbeat timeout cover it, so the attempt is
+    neither timed out nor tried again, and the buyer's payment completes the order."""
+    purchases.shop.slow[Activity.CHARGE] = 60
+    handle, order_id = await reserved(purchases)
+    answer = await asyncio.wait_for(pay(handle, order_id), timeout=120)
+    assert answer.status is ChargeOutcome.SUCCEEDED
+    final = await asyncio.wait_for(handle.result(), timeout=60)
+    assert (final.status, final.refunded) == ("complete", False)
+    assert purchases.shop.calls.count(Activity.CHARGE) == 1
 
 
 # --- an operator cancels the workflow --------------------------------------------------
