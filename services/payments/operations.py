@@ -265,3 +265,16 @@ async def first_delivery(uow: UnitOfWork, event_id: str, event_type: str) -> boo
         return False
     uow.session.add(StripeEvent(id=event_id, type=event_type[:64]))
     return True
+
+
+async def success_recorded(uow: UnitOfWork, order_id: UUID, intent_id: str) -> bool:
+    """Whether the order's payment already records ``intent_id`` as its charge (the
+    activity that charged or settled it wrote it, and told the saga with its result)."""
+    found = await uow.session.scalar(
+        select(Payment.id).where(
+            Payment.order_id == order_id,
+            Payment.stripe_id == intent_id,
+            Payment.status.in_((PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED)),
+        )
+    )
+    return found is not None

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from services.common.settings import Settings
-from services.payments.models import StripeEvent
+from services.payments.models import Payment, PaymentStatus, StripeEvent
 from services.payments.service import definition
 from tests.support.apps import AppUnderTest, app_client, use_temporal
 from workflows.contracts import workflow_id
@@ -144,6 +144,42 @@ async def test_a_payment_event_is_passed_to_the_saga_once(webhook: WebhookApi, s
         (intent_id, "payment_intent.succeeded")
     ]
     assert await webhook.events_recorded() == 1
+
+
+async def test_a_success_the_charge_already_recorded_is_not_told_again(
+    webhook: WebhookApi, saga: Saga
+) -> None:
+    """A card charged without authentication: the charge's activity recorded the
+    PaymentIntent's success (and told the saga with its result) before Stripe's event
+    came; the event is recorded as handled, and the saga is sent nothing."""
+    order_id, handle = saga
+    payload = stripe_event(order_id)
+    intent_id = json.loads(payload)["data"]["object"]["id"]
+    async with webhook.runtime.unit_of_work() as uow:
+        uow.session.add(
+            Payment(
+                order_id=order_id,
+                user_id=uuid4(),
+                amount_cents=2550,
+                status=PaymentStatus.SUCCEEDED,
+                stripe_id=intent_id,
+            )
+        )
+        await uow.commit()
+
+    answer = await webhook.deliver(payload, signed(payload))
+
+    assert (answer.status_code, answer.json()) == (200, {"received": True, "firstDelivery": True})
+    assert await webhook.events_recorded() == 1
+    assert await handle.query(SignalledPurchase.received) == []
+    # Another PaymentIntent of the same order (an earlier card's authentication, say)
+    # is news: the saga is told.
+    other = stripe_event(order_id)
+    await webhook.deliver(other, signed(other))
+    received = await handle.query(SignalledPurchase.received)
+    assert [event.payment_intent_id for event in received] == [
+        json.loads(other)["data"]["object"]["id"]
+    ]
 
 
 @pytest.mark.parametrize(
