@@ -38,6 +38,9 @@ class CancelReason(StrEnum):
     PRICE_CHANGED = "price_changed"
     # Paid, but the tickets or orders service refused to complete the sale: refunded.
     COMPLETION_REFUSED = "completion_refused"
+    # The orders service gave up starting the saga (the API answered 503: try again), or
+    # found that it never started: not held against the buyer, who was told to try again.
+    ABANDONED = "abandoned"
 
 
 # --- where the saga runs ----------------------------------------------------------------

@@ -74,13 +74,10 @@ async def place_order(
     return order
 
 
-# An order that held its ticket and ended unpaid: let expire, or cancelled. One that never
-# held it (no window: its saga's start failed, and the API answered 503 "try again") is
-# not counted against its buyer.
-_UNPAID = (
-    (Order.status == OrderStatus.CANCELLED)
-    & Order.cancel_reason.in_((CancelReason.EXPIRED, CancelReason.CANCELLED))
-    & Order.expires_at.is_not(None)
+# An order that held its ticket and ended unpaid: let expire, or cancelled. One the API
+# abandoned (it answered 503 "try again") is not counted against its buyer.
+_UNPAID = (Order.status == OrderStatus.CANCELLED) & Order.cancel_reason.in_(
+    (CancelReason.EXPIRED, CancelReason.CANCELLED)
 )
 DAY = timedelta(days=1)
 

@@ -85,17 +85,23 @@ async def _abandon(
     deadline: timedelta,
 ) -> None:
     """The saga's start failed, or its answer was lost or late: the order must neither
-    stay "created" nor hold a ticket. The saga may have started all the same, so it is
-    cancelled (Temporal records that without a worker: it then undoes what it did, or
-    does nothing if it had not begun); the row is cancelled too, and a saga that reaches
-    it later refuses to go on (OrderCancelled)."""
+    stay "created" nor hold a ticket. The row is cancelled first, as abandoned (its buyer,
+    told 503 "try again", is not held to it). The saga may have started all the same, so
+    it is cancelled too (Temporal records that without a worker: it then undoes what it
+    did, or does nothing if it had not begun); a saga that reaches the cancelled row
+    later refuses to go on (OrderCancelled)."""
     try:
-        await purchase_client.abandon_purchase(await temporal.get(), order.id, deadline=deadline)
-    except Exception:
-        log.warning("could not cancel the saga of order %s", order.id, exc_info=True)
-    async with units_of_work() as uow:
-        await cancel(uow, order.id, CancelReason.CANCELLED)
-        await uow.commit()
+        async with units_of_work() as uow:
+            await cancel(uow, order.id, CancelReason.ABANDONED)
+            await uow.commit()
+    finally:
+        # Even if the database refused: a saga that started must still be stopped.
+        try:
+            await purchase_client.abandon_purchase(
+                await temporal.get(), order.id, deadline=deadline
+            )
+        except Exception:
+            log.warning("could not cancel the saga of order %s", order.id, exc_info=True)
 
 
 async def cancel_order(

@@ -64,7 +64,7 @@ async def cancel_unstarted_orders(
         if await purchase_client.saga_exists(client, order_id, deadline=deadline):
             continue
         async with units_of_work() as uow:
-            await cancel(uow, order_id, CancelReason.CANCELLED)
+            await cancel(uow, order_id, CancelReason.ABANDONED)
             await uow.commit()
         log.warning("cancelled order %s: saved, but its saga never started", order_id)
         cancelled.append(order_id)

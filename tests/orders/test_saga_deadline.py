@@ -82,7 +82,9 @@ async def test_ordering_without_the_orders_worker_answers_503_and_leaves_nothing
             left = (
                 await session.scalars(select(Order).where(Order.ticket_id == UUID(ticket["id"])))
             ).all()
-        assert [order.status for order in left] == ["cancelled"]
+        assert [(order.status, order.cancel_reason) for order in left] == [
+            ("cancelled", "abandoned")
+        ]
 
         # The worker comes back: the saga that was asked to stop does nothing, and the
         # same request succeeds.
