@@ -78,29 +78,35 @@ class Market:
         ticket_id: str = response.json()["id"]
         return ticket_id
 
+    async def patiently(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """As a patient client: a 503 (Temporal or a worker past the API's deadline; what
+        the request began was undone, or will answer the same Idempotency-Key) is tried
+        again after its Retry-After, for up to BUSY_PATIENCE_SECONDS."""
+        patient_until = time.monotonic() + BUSY_PATIENCE_SECONDS
+        while True:
+            response = await self.request(method, path, **kwargs)
+            if response.status_code != 503 or time.monotonic() > patient_until:
+                return response
+            self.busy_answers += 1
+            await asyncio.sleep(float(response.headers.get("retry-after", 1)))
+
+    async def cancel(self, buyer: User, order_id: str) -> httpx.Response:
+        return await self.patiently("DELETE", f"/api/orders/{order_id}", headers=buyer.headers)
+
     async def order(
         self, buyer: User, ticket_id: str, *, price: float | None = None, lag_retries: int = 600
     ) -> httpx.Response:
-        """POST /api/orders (with the price the buyer saw, if given); a 404 is the orders
-        replica not having the ticket yet. As a patient client: a 503 (Temporal or a
-        worker past the API's deadline, the order undone) is tried again after its
-        Retry-After, for up to BUSY_PATIENCE_SECONDS."""
+        """POST /api/orders (with the price the buyer saw, if given), patiently; a 404 is
+        the orders replica not having the ticket yet."""
         body: dict[str, Any] = {"ticketId": ticket_id}
         if price is not None:
             body["price"] = price
-        patient_until = time.monotonic() + BUSY_PATIENCE_SECONDS
-        lag_tries = 0
-        while True:
-            response = await self.request("POST", "/api/orders", json=body, headers=buyer.headers)
-            if response.status_code == 404 and lag_tries < lag_retries:
-                lag_tries += 1
-                await asyncio.sleep(0.05)
-                continue
-            if response.status_code == 503 and time.monotonic() < patient_until:
-                self.busy_answers += 1
-                await asyncio.sleep(float(response.headers.get("retry-after", 1)))
-                continue
-            return response
+        for _ in range(lag_retries):
+            response = await self.patiently("POST", "/api/orders", json=body, headers=buyer.headers)
+            if response.status_code != 404:
+                return response
+            await asyncio.sleep(0.05)
+        return response
 
     async def payment_method(self, card: str = VISA) -> str:
         return await payment_method(self.stripe, card)
@@ -109,12 +115,15 @@ class Market:
         self, buyer: User, order_id: str, *, card: str = VISA, lag_retries: int = 600
     ) -> httpx.Response:
         token = await self.payment_method(card)
+        # One key per payment, as the web shop sends per Pay click: a 503 tried again
+        # gets the first try's answer, never a second charge.
+        headers = {**buyer.headers, "Idempotency-Key": uuid4().hex}
         for _ in range(lag_retries):
-            response = await self.request(
+            response = await self.patiently(
                 "POST",
                 "/api/payments",
                 json={"orderId": order_id, "token": token},
-                headers=buyer.headers,
+                headers=headers,
             )
             if response.status_code != 404:  # the payments replica's lag
                 return response

@@ -28,9 +28,7 @@ async def contention(market: Market, *, buyers: int, tickets: int) -> dict[str, 
     async def settle(i: int, buyer: User, order_id: str) -> int | None:
         # Winners of every other ticket pay at once; the others cancel.
         if (i % tickets) % 2:
-            cancelled = await market.request(
-                "DELETE", f"/api/orders/{order_id}", headers=buyer.headers
-            )
+            cancelled = await market.cancel(buyer, order_id)
             assert cancelled.status_code == 204, cancelled.text
             return None
         return (await market.pay(buyer, order_id)).status_code

@@ -65,9 +65,7 @@ async def _hold_and_recycle(market: Market, tally: Tally) -> None:
     ticket = await market.list_ticket(seller)
     order = await market.order(holder, ticket)
     assert order.status_code == 201, order.text
-    cancelled = await market.request(
-        "DELETE", f"/api/orders/{order.json()['id']}", headers=holder.headers
-    )
+    cancelled = await market.cancel(holder, order.json()["id"])
     assert cancelled.status_code == 204, cancelled.text
     again = await market.order(holder, ticket)
     tally.expect("hold and recycle", again, {429}, "ordered again at once", retry_after=True)
@@ -121,7 +119,7 @@ async def _challenges_count_as_declines(market: Market, tally: Tally) -> None:
         if answer.status_code != 202:
             refused = answer
             break
-        await market.request("DELETE", f"/api/orders/{order.json()['id']}", headers=tester.headers)
+        await market.cancel(tester, order.json()["id"])
     if refused is None:
         tally.judge("card testing through 3-D Secure", False, "11 challenges, none refused")
         return
