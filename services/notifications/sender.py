@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from services.common.clock import utc_now
+from services.common.messaging.bus import stop_if_cancelled
 from services.notifications.mail import SMTP_TIMEOUT_SECONDS, SmtpServer, message_for, send
 from services.notifications.models import Notice, Recipient
 
@@ -82,6 +83,10 @@ async def send_due(runtime: Any, server: SmtpServer) -> int:
 async def mail_sender(runtime: Any) -> None:
     server = SmtpServer.of(runtime.settings)
     while True:
+        # Every SMTP step waits in aiosmtplib's asyncio.wait_for, which on Python 3.11
+        # drops a cancellation that arrives as the step completes: the service's stop,
+        # cancelling this task mid-send, would then wait for it for ever.
+        stop_if_cancelled()
         try:
             tried = await send_due(runtime, server)
         except Exception:
