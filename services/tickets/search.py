@@ -9,7 +9,8 @@ each word made only of letters and digits, and bound as a parameter: nothing the
 types reaches the SQL text, and its length is bounded (``MAX_QUERY``, ``MAX_WORDS``).
 
 Pages are cut by keyset (``cursor``: the last row's sort key and id), so a page costs the
-same however deep it is.
+same however deep it is. The tickets' search is built here per request; the events' search,
+the busier one, is built once per shape of query (``event_search``).
 """
 
 from __future__ import annotations
@@ -95,10 +96,6 @@ class Filters:
     sort: Sort = Sort.SOONEST
     after: tuple[Any, UUID] | None = None
     limit: int = 20
-
-    @property
-    def price_bounded(self) -> bool:
-        return self.min_cents is not None or self.max_cents is not None
 
     @classmethod
     def parse(
