@@ -6,33 +6,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
 from services.common.clock import utc_now
 from services.common.http.current_user import CurrentUserDep
-from services.common.http.dependencies import ReadSessionsDep, UnitOfWorkDep
+from services.common.http.dependencies import ReadEngineDep, ReadSessionsDep, UnitOfWorkDep
 from services.common.http.ids import id_or_not_found
 from services.common.identity.tokens import Role
 from services.common.messaging.events import TicketStatus
 from services.tickets import event_operations
 from services.tickets.event_errors import EventNotFound
 from services.tickets.event_rules import has_started
-from services.tickets.event_schemas import EventIn, EventOut
+from services.tickets.event_schemas import EVENT_LISTINGS, EventIn, EventOut, event_listing
+from services.tickets.event_search import find_events, sort_key
 from services.tickets.models import Event, Ticket
 from services.tickets.schemas import TicketOut
-from services.tickets.search import (
-    Sort,
-    event_sort_key,
-    make_cursor,
-    plan_for_these_words,
-    search_events,
-)
+from services.tickets.search import Sort, make_cursor
 from services.tickets.search_query import MAX_SEARCH_PAGE, SearchQuery
 
 router = APIRouter(prefix="/api/events", tags=["events"])
-
-_PAGE = TypeAdapter(list[EventOut])
 
 
 class EventWithTickets(EventOut):
@@ -41,7 +33,7 @@ class EventWithTickets(EventOut):
 
 @router.get("", response_model=list[EventOut])
 async def find(
-    read_sessions: ReadSessionsDep,
+    read_engine: ReadEngineDep,
     search: Annotated[SearchQuery, Query()],
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_PAGE)] = 20,
 ) -> Response:
@@ -50,19 +42,18 @@ async def find(
     ``maxPrice`` when given: then only events with such a ticket). A page at a time: the
     next page's link is in the ``Link`` header."""
     filters = search.filters(limit=limit, default_sort=Sort.SOONEST)
-    async with read_sessions() as session:
-        dialect = session.get_bind().dialect.name
-        await plan_for_these_words(session)
-        rows = (await session.execute(search_events(filters, utc_now(), dialect))).all()
+    async with read_engine.connect() as connection:
+        rows = await find_events(connection, filters, utc_now())
     page = rows[:limit]
     headers = {}
     if len(rows) > limit:
-        event, _, lowest = page[-1]
-        cursor = make_cursor(filters.sort, event_sort_key(filters, event, lowest), event.id)
+        last = page[-1]
+        cursor = make_cursor(filters.sort, sort_key(filters, last), last.id)
         headers["Link"] = f'<{search.next_url(router.prefix, cursor, limit)}>; rel="next"'
-    events = [EventOut.with_sales(event, for_sale, lowest) for event, for_sale, lowest in page]
     return Response(
-        _PAGE.dump_json(events, by_alias=True), media_type="application/json", headers=headers
+        EVENT_LISTINGS.dump_json([event_listing(row) for row in page], by_alias=True),
+        media_type="application/json",
+        headers=headers,
     )
 
 

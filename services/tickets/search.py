@@ -9,7 +9,8 @@ each word made only of letters and digits, and bound as a parameter: nothing the
 types reaches the SQL text, and its length is bounded (``MAX_QUERY``, ``MAX_WORDS``).
 
 Pages are cut by keyset (``cursor``: the last row's sort key and id), so a page costs the
-same however deep it is.
+same however deep it is. The tickets' search is built here per request; the events' search,
+the busier one, is built once per shape of query (``event_search``).
 """
 
 from __future__ import annotations
@@ -28,17 +29,18 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     column,
-    exists,
     func,
     literal_column,
     or_,
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import BindParameter
 
 from services.common.clock import as_utc
 from services.common.messaging.events import TicketStatus
@@ -95,10 +97,6 @@ class Filters:
     after: tuple[Any, UUID] | None = None
     limit: int = 20
 
-    @property
-    def price_bounded(self) -> bool:
-        return self.min_cents is not None or self.max_cents is not None
-
     @classmethod
     def parse(
         cls,
@@ -145,13 +143,17 @@ class Filters:
         )
 
 
-async def plan_for_these_words(session: AsyncSession) -> None:
+_PLAN_FOR_THESE_WORDS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def plan_for_these_words(reader: AsyncSession | AsyncConnection) -> None:
     """On PostgreSQL, plan this transaction's searches for their own values: after a few
     runs a prepared statement gets one plan for any value, and a plan made without
     knowing the words reads the events in date order testing each one, which is slow for
     a word that matches nothing (50 ms instead of 1.5 ms over 5,000 events)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    dialect = reader.get_bind().dialect if isinstance(reader, AsyncSession) else reader.dialect
+    if dialect.name == "postgresql":
+        await reader.execute(_PLAN_FOR_THESE_WORDS)
 
 
 # --- cursors ---------------------------------------------------------------------------
@@ -180,34 +182,38 @@ def make_cursor(order: Sort, key: Any, row_id: UUID) -> str:
 # --- matching --------------------------------------------------------------------------
 
 
-def _matches(
-    table_name: str, id_column: Any, search_text: Any, dialect: str, found: list[str]
-) -> ColumnElement[bool]:
-    """The full-text condition for the query's words, in the dialect's own index."""
+def word_match(found: list[str] | tuple[str, ...], dialect: str) -> str:
+    """The query's words as the dialect's full-text index reads them, each a prefix; the
+    words hold only letters and digits (``fold``), so nothing else reaches the index."""
     if dialect == "postgresql":
-        query = " & ".join(f"{word}:*" for word in found)
+        return " & ".join(f"{word}:*" for word in found)
+    return " ".join(f'"{word}"*' for word in found)
+
+
+def matches(
+    table_name: str, id_column: Any, search_text: Any, dialect: str, match: BindParameter[str]
+) -> ColumnElement[bool]:
+    """The full-text condition in the dialect's own index, for ``match`` (a bound
+    ``word_match``: given now, or at each execution of a statement built once)."""
+    if dialect == "postgresql":
         if table_name == "tickets":
             # Nothing else orders tickets by an index: the planner reads the GIN index.
             direct: ColumnElement[bool] = func.to_tsvector(
                 literal_column("'simple'::regconfig"), search_text
-            ).bool_op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), query))
+            ).bool_op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), match))
             return direct
         # Events are ordered by an index of their own; their matches as a set of their
         # own keeps the planner reading the GIN index once, instead of testing each row
         # of a date-ordered scan (slow when few or no rows match).
         index = text(
             f"SELECT id FROM {table_name} WHERE to_tsvector('simple'::regconfig, search_text)"
-            " @@ to_tsquery('simple'::regconfig, :query)"
+            f" @@ to_tsquery('simple'::regconfig, :{match.key})"
         )
-        matched: ColumnElement[bool] = id_column.in_(
-            index.bindparams(query=query).columns(column("id"))
-        )
+        matched: ColumnElement[bool] = id_column.in_(index.bindparams(match).columns(column("id")))
         return matched
-    # FTS5: each word a quoted prefix; the words hold only letters and digits.
-    match = " ".join(f'"{word}"*' for word in found)
     key = "event_id" if table_name == "events" else "ticket_id"
-    fts = text(f"SELECT {key} FROM {table_name}_fts WHERE {table_name}_fts MATCH :match")
-    found_ids: ColumnElement[bool] = id_column.in_(fts.bindparams(match=match).columns(column(key)))
+    fts = text(f"SELECT {key} FROM {table_name}_fts WHERE {table_name}_fts MATCH :{match.key}")
+    found_ids: ColumnElement[bool] = id_column.in_(fts.bindparams(match).columns(column(key)))
     return found_ids
 
 
@@ -224,83 +230,15 @@ def _for_sale(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _event_conditions(filters: Filters, now: datetime) -> list[ColumnElement[bool]]:
-    conditions = [_not_started(now)]
-    if filters.city is not None:
-        conditions.append(Event.city_key == filters.city)
-    if filters.start_from is not None:
-        conditions.append(Event.starts_at >= filters.start_from)
-    if filters.start_to is not None:
-        conditions.append(Event.starts_at <= filters.start_to)
-    return conditions
-
-
-def _after(
-    key: Any, row_id: Any, after: tuple[Any, UUID], *, descending: bool = False
+def after_row(
+    key: Any, row_id: Any, after: tuple[Any, Any], *, descending: bool = False
 ) -> ColumnElement[bool]:
+    """Rows past the cursor's (``after``: its sort key and id, values or bound
+    parameters) in the order of ``key`` then ``row_id``."""
     value, last_id = after
     if descending:
         return or_(key < value, and_(key == value, row_id < last_id))
     return or_(key > value, and_(key == value, row_id > last_id))
-
-
-def search_events(filters: Filters, now: datetime, dialect: str) -> Select[Any]:
-    """Upcoming events matching the filters, each with how many tickets are for sale (in
-    the price range, if one is given) and the lowest price; one more row than a page."""
-    for_sale = _for_sale(filters)
-    count = (
-        select(func.count())
-        .where(Ticket.event_id == Event.id, *for_sale)
-        .correlate(Event)
-        .scalar_subquery()
-    )
-    lowest = (
-        select(func.min(Ticket.price_cents))
-        .where(Ticket.event_id == Event.id, *for_sale)
-        .correlate(Event)
-        .scalar_subquery()
-    )
-    conditions = _event_conditions(filters, now)
-    if filters.words:
-        conditions.append(
-            _matches("events", Event.id, Event.search_text, dialect, list(filters.words))
-        )
-    if filters.price_bounded or filters.sort is Sort.CHEAPEST:
-        conditions.append(exists().where(Ticket.event_id == Event.id, *for_sale))
-    if filters.sort is Sort.CHEAPEST:
-        # Ordered by the aggregate itself: it is computed for every candidate.
-        if filters.after is not None:
-            conditions.append(_after(lowest, Event.id, filters.after))
-        return (
-            select(Event, count.label("for_sale"), lowest.label("lowest"))
-            .where(*conditions)
-            .order_by(lowest, Event.id)
-            .limit(filters.limit + 1)
-        )
-    order: tuple[Any, ...]
-    if filters.sort is Sort.SOONEST:
-        key, order = Event.starts_at, (Event.starts_at, Event.id)
-    else:
-        key, order = Event.created_at, (Event.created_at.desc(), Event.id.desc())
-    if filters.after is not None:
-        descending = filters.sort is Sort.NEWEST
-        conditions.append(_after(key, Event.id, filters.after, descending=descending))
-    # The page first, then its counts: the aggregates run for the page's rows only, not
-    # for every event that matched.
-    page = select(Event.id).where(*conditions).order_by(*order).limit(filters.limit + 1)
-    return (
-        select(Event, count.label("for_sale"), lowest.label("lowest"))
-        .where(Event.id.in_(page.scalar_subquery()))
-        .order_by(*order)
-    )
-
-
-def event_sort_key(filters: Filters, event: Event, lowest: int | None) -> Any:
-    if filters.sort is Sort.SOONEST:
-        return event.starts_at
-    if filters.sort is Sort.NEWEST:
-        return event.created_at
-    return lowest
 
 
 def search_tickets(filters: Filters, now: datetime, dialect: str) -> Select[Any]:
@@ -318,9 +256,8 @@ def search_tickets(filters: Filters, now: datetime, dialect: str) -> Select[Any]
     if filters.start_to is not None:
         conditions.append(Event.starts_at <= filters.start_to)
     if filters.words:
-        conditions.append(
-            _matches("tickets", Ticket.id, Ticket.search_text, dialect, list(filters.words))
-        )
+        match: BindParameter[str] = bindparam("words_match", word_match(filters.words, dialect))
+        conditions.append(matches("tickets", Ticket.id, Ticket.search_text, dialect, match))
     statement = (
         select(Ticket)
         .outerjoin(Event, Ticket.event_id == Event.id)
@@ -331,15 +268,17 @@ def search_tickets(filters: Filters, now: datetime, dialect: str) -> Select[Any]
         # by date here, so undated ones have no place in this order.
         conditions.append(Ticket.event_id.is_not(None))
         if filters.after is not None:
-            conditions.append(_after(Event.starts_at, Ticket.id, filters.after))
+            conditions.append(after_row(Event.starts_at, Ticket.id, filters.after))
         statement = statement.order_by(Event.starts_at, Ticket.id)
     elif filters.sort is Sort.NEWEST:
         if filters.after is not None:
-            conditions.append(_after(Ticket.created_at, Ticket.id, filters.after, descending=True))
+            conditions.append(
+                after_row(Ticket.created_at, Ticket.id, filters.after, descending=True)
+            )
         statement = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())
     else:
         if filters.after is not None:
-            conditions.append(_after(Ticket.price_cents, Ticket.id, filters.after))
+            conditions.append(after_row(Ticket.price_cents, Ticket.id, filters.after))
         statement = statement.order_by(Ticket.price_cents, Ticket.id)
     return statement.where(*conditions).limit(filters.limit + 1)
 
