@@ -24,6 +24,12 @@ def up(
 # The default ports of `ticketing serve`: the services from 8001 in their order, the
 # shop on 8005 (where it was before the notifications service came), that one after it.
 WEB_PORT = 8005
+# How long an idle keep-alive connection stays open: longer than any client or proxy in
+# front keeps one (nginx's and ingress-nginx's upstream keep-alive: 60 s; httpx's: 5 s).
+# The side that keeps a connection longer must be the server: were it to close one first,
+# a request sent on it at that moment fails (a 502 from the proxy, a read error for a
+# client). uvicorn's default, 5 s, equals httpx's.
+KEEP_ALIVE_SECONDS = 75
 
 
 def _default_port(name: ServiceName) -> int:
@@ -58,6 +64,7 @@ def serve(
             port=port if port is not None else WEB_PORT,
             log_config=None,
             proxy_headers=False,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return
 
@@ -71,6 +78,7 @@ def serve(
         port=port if port is not None else _default_port(name),
         log_config=None,
         proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

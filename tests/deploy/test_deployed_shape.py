@@ -137,3 +137,27 @@ async def test_the_shops_pages_carry_their_security_headers_through_nginx(
             assert headers["x-content-type-options"] == "nosniff", path
             assert headers["referrer-policy"] == "same-origin", path
             assert headers["x-frame-options"] == "DENY", path
+
+
+async def test_an_idle_connection_outlives_the_keep_alive_of_what_is_in_front(
+    deployed: Deployment,
+) -> None:
+    """A served process keeps an idle connection longer than a client or proxy in front
+    keeps one (httpx: 5 s): a request sent on it then is answered, not cut off."""
+    for port in (deployed.api_ports[0], deployed.web_port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for _ in range(2):
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                await writer.drain()
+                status = await asyncio.wait_for(reader.readline(), timeout=10)
+                assert status.startswith(b"HTTP/1.1 "), (port, status)
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                # Past uvicorn's default keep-alive (5 s), which equals httpx's.
+                await asyncio.sleep(6)
+        finally:
+            writer.close()
