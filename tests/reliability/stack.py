@@ -182,7 +182,7 @@ def running_stack(
     urls = database_urls or {}
     ports = {
         name: free_port()
-        for name in ("api", "nats", "monitor", "temporal", "ui", "stripe", "codec")
+        for name in ("api", "nats", "monitor", "temporal", "ui", "stripe", "codec", "mail")
     }
     settings = Settings(
         _env_file=None,
@@ -198,6 +198,9 @@ def running_stack(
         temporal_port=ports["temporal"],
         temporal_ui_port=ports["ui"],
         localstripe_port=ports["stripe"],
+        # Not the embedded stack's 8025: a harness beside another (or beside `ticketing
+        # up`) would find its mail catcher's port taken.
+        mail_catcher_port=ports["mail"],
         codec_server_port=ports["codec"],
         # Several worker copies would want a port each from this one up: none is free for
         # sure, and nothing here reads their metrics.
