@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from uuid import uuid4
 
 import aiohttp
 
@@ -43,18 +44,23 @@ class PurchaseFailed(RuntimeError):
 async def _post_until_created(
     buyer: aiohttp.ClientSession, path: str, body: dict[str, str], deadline: float
 ) -> tuple[dict[str, str], str, int]:
-    """POST until 201; a 404 (a replica that has not heard of the thing yet) is retried.
-    Returns the created thing, its ETag, and how many retries it took."""
+    """POST until 201, as a patient client: a 404 (a replica that has not heard of the
+    thing yet) is retried at once, a 503 (busy: what it began was undone) after its
+    Retry-After. One Idempotency-Key for all the tries, as the web shop sends per click:
+    a payment tried again gets the first try's answer. Returns the created thing, its
+    ETag, and how many retries it took."""
     retries = 0
+    headers = {"Idempotency-Key": uuid4().hex}
     while True:
-        async with buyer.post(path, json=body) as response:
+        async with buyer.post(path, json=body, headers=headers) as response:
             if response.status == 201:
                 return await response.json(), response.headers.get("ETag", ""), retries
             text = await response.text()
-        if response.status != 404 or time.perf_counter() > deadline:
+            retry_after = float(response.headers.get("Retry-After", RETRY_SECONDS))
+        if response.status not in (404, 503) or time.perf_counter() > deadline:
             raise PurchaseFailed(f"{path} answered {response.status}: {text}")
         retries += 1
-        await asyncio.sleep(RETRY_SECONDS)
+        await asyncio.sleep(retry_after if response.status == 503 else RETRY_SECONDS)
 
 
 async def buy(buyer: aiohttp.ClientSession, purchase: Purchase) -> Timing:
