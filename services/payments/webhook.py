@@ -74,23 +74,20 @@ async def stripe_webhook(
     order_id = order_of(event)
     if event.type in PAYMENT_EVENTS and order_id is not None:
         intent_id = str(event.data.object["id"])
-        if event.type == "payment_intent.succeeded" and await operations.success_recorded(
+        # The common case (a card charged without authentication): the charge's own
+        # activity recorded this success and its result told the saga. Telling it again
+        # would only cost a signal and a workflow task for nothing to look at.
+        known = event.type == "payment_intent.succeeded" and await operations.success_recorded(
             uow, order_id, intent_id
-        ):
-            # The common case (a card charged without authentication): the charge's own
-            # activity recorded this success and its result told the saga. Telling it
-            # again would only cost a signal and a workflow task for nothing to look at.
-            await uow.commit()
-            return WebhookOut(first_delivery=True)
+        )
         # Told before the event is recorded: if telling fails, Stripe's next delivery
         # tells again (the saga looks at most once more).
-        told = await purchase_client.tell_payment_event(
+        if not known and not await purchase_client.tell_payment_event(
             await temporal.get(),
             order_id,
             PaymentEvent(payment_intent_id=intent_id, event_type=event.type),
             deadline=timedelta(seconds=settings.temporal_call_timeout_seconds),
-        )
-        if not told:
+        ):
             log.info("%s for order %s, whose saga has ended", event.type, order_id)
     await uow.commit()
     return WebhookOut(first_delivery=True)
