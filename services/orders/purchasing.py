@@ -6,8 +6,9 @@ changes are each handed their unit of work, and never commit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from uuid import UUID
 
@@ -18,13 +19,43 @@ from services.common.errors import DomainError
 from services.common.observability.metrics import PURCHASES
 from services.common.temporal import LazyTemporalClient
 from services.orders import purchase_client
-from services.orders.errors import OrderAlreadyPaid
+from services.orders.errors import OrderAlreadyPaid, TicketReserved
 from services.orders.models import Order
 from services.orders.operations import RecyclingLimits, cancel, orderable_price, place_order
 from workflows.contracts import CancelReason, OrderStatus
 from workflows.models import PurchaseInput
 
 log = logging.getLogger(__name__)
+
+
+class TicketsBeingOrdered:
+    """The tickets an order is being placed for in this process, between the read that
+    found the ticket free and the commit of the order.
+
+    In an on-sale rush most buyers of a ticket arrive together: all of them read it free
+    before the first one's order is committed, and all of them then queue for the
+    database's write lock, only for the unique index to refuse every one but the first.
+    Held here, the second buyer is refused at once, as a no-op request would be answered.
+    Across processes the unique index still decides. A buyer refused while another order
+    is being placed is told the truth of that moment; should that order fail (the other
+    buyer's own limits), the ticket is free again at once."""
+
+    def __init__(self) -> None:
+        self._tickets: set[UUID] = set()
+
+    @contextlib.contextmanager
+    def claim(self, ticket_id: UUID) -> Iterator[None]:
+        if ticket_id in self._tickets:
+            PURCHASES.labels("refused_at_gate").inc()
+            raise TicketReserved()
+        self._tickets.add(ticket_id)
+        try:
+            yield
+        finally:
+            self._tickets.discard(ticket_id)
+
+
+BEING_ORDERED = TicketsBeingOrdered()
 
 
 async def order_ticket(
@@ -46,14 +77,16 @@ async def order_ticket(
     another price; TemporalUnavailable past ``temporal_deadline``, and then the order is
     cancelled, not left "created"."""
     # Most of a rush's buyers are told here, on a read that waits for no writer: a Core
-    # query on a connection, not an ORM session (a third of a loser's CPU went to it).
+    # query on a connection, not an ORM session (a third of a loser's CPU went to it);
+    # those who read the ticket free together, at the claim below.
     async with read_engine.connect() as connection:
         await orderable_price(connection, buyer_id, ticket_id)
-    async with units_of_work() as uow:
-        order = await place_order(
-            uow, buyer_id, ticket_id, max_open_orders=max_open_orders, recycling=recycling
-        )
-        await uow.commit()
+    with BEING_ORDERED.claim(ticket_id):
+        async with units_of_work() as uow:
+            order = await place_order(
+                uow, buyer_id, ticket_id, max_open_orders=max_open_orders, recycling=recycling
+            )
+            await uow.commit()
     purchase = PurchaseInput(
         order_id=order.id,
         ticket_id=order.ticket_id,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import make_url, select, text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from services.orders import purchase_client
@@ -257,6 +261,62 @@ async def test_losing_buyers_start_no_saga(market: Market) -> None:
 
     await eventually(visible)
     assert (await market.temporal.count_workflows(query)).count == 1
+
+
+@contextlib.asynccontextmanager
+async def another_writer_holding(url: str) -> AsyncIterator[None]:
+    """Another process writes to the orders database for the while: on SQLite it holds
+    the write lock; on PostgreSQL a lock on the orders table that still lets reads by."""
+    if make_url(url).get_backend_name() == "sqlite":
+        writer = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        return
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("LOCK TABLE orders IN EXCLUSIVE MODE"))
+            yield
+    finally:
+        await engine.dispose()
+
+
+async def test_losing_buyers_are_told_without_waiting_for_the_write_lock(
+    market: Market,
+) -> None:
+    """In a rush the buyers of a ticket arrive together and all read it free before the
+    first one's order is committed. The second and later ones are refused at once, not
+    after queueing for the database's write lock (which another process may hold for a
+    while) only for the unique index to refuse them."""
+    ticket = await market.list_ticket(market.user())
+    orders: list[asyncio.Task[Any]] = []
+
+    async def answered() -> int:
+        await asyncio.sleep(0.05)
+        return sum(order.done() for order in orders)
+
+    try:
+        async with another_writer_holding(market.settings.database_url_for("orders")):
+            orders.extend(
+                asyncio.create_task(
+                    market.orders.post(
+                        "/api/orders", json={"ticketId": ticket["id"]}, headers=buyer
+                    )
+                )
+                for buyer in [market.user() for _ in range(8)]
+            )
+            # Seven are told while the lock is still held; the first waits for it.
+            assert await eventually(answered, lambda done: done >= 7, within=10) == 7
+            assert all(order.result().status_code == 409 for order in orders if order.done())
+        statuses = sorted(response.status_code for response in await asyncio.gather(*orders))
+        assert statuses == [201] + [409] * 7
+    finally:
+        for order in orders:
+            order.cancel()
 
 
 async def test_a_buyer_holds_at_most_a_few_unpaid_orders(market: Market) -> None:
