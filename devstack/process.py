@@ -41,6 +41,14 @@ atexit.unregister(mirakuru.base.cleanup_subprocesses)
 atexit.register(kill_own_leftovers)
 
 
+def log_tail(path: Path | None, lines: int = 30) -> str:
+    """The last lines of a log, to say why something did not start or stopped."""
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
 @dataclass
 class ManagedProcess:
     """A server process; ready when ``ready_url`` answers 2xx, else when ``ready_port`` opens.
@@ -92,10 +100,7 @@ class ManagedProcess:
             self._log = None
 
     def log_tail(self, lines: int = 30) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return log_tail(self.log_path, lines)
 
     def _build_executor(self) -> SimpleExecutor:
         output: IO[str] | None = self._log

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from devstack.localstripe import LocalStripe
+from devstack.mail_catcher import MailCatcher
 from devstack.nats import NatsServer
 from devstack.process import ManagedProcess
 from devstack.temporal import TemporalDevServer
@@ -65,66 +66,38 @@ class Stack:
             if settings.uses_localstripe
             else None
         )
-        # Development's mail server: aiosmtpd keeping every message it is sent as a file of
-        # a Maildir (var/mail/new/), where `make run` says to read them.
+        # Development's mail server, in this process: every e-mail a file of var/mail/new/.
         self.maildir = self.data_dir / "mail"
         self.mail_catcher = (
-            ManagedProcess(
-                name="mail catcher",
-                command=[
-                    sys.executable,
-                    "-m",
-                    "aiosmtpd",
-                    "-n",
-                    "-l",
-                    f"{settings.api_host}:{settings.mail_catcher_port}",
-                    "-c",
-                    "aiosmtpd.handlers.Mailbox",
-                    str(self.maildir),
-                ],
-                ready_port=settings.mail_catcher_port,
+            MailCatcher(
                 host=settings.api_host,
+                port=settings.mail_catcher_port,
+                maildir=self.maildir,
                 log_path=logs / "mail-catcher.log",
             )
             if not settings.smtp_url
             else None
         )
         env = self.child_env()
+        # The API process serves the Temporal Web UI's codec endpoint too, on its own port
+        # (a process of its own cost about 110 MiB); deployments run `ticketing codec-server`.
         self.api = ManagedProcess(
             name="api",
             command=[
                 sys.executable,
                 "-m",
-                "uvicorn",
+                "devstack.api_main",
                 api_app,
                 "--host",
                 settings.api_host,
                 "--port",
                 str(settings.api_port),
-                # A log line per request is CPU spent on every request; errors are still logged.
-                "--no-access-log",
-                # Each app finds its client behind TRUSTED_PROXIES itself.
-                "--no-proxy-headers",
+                "--codec-port",
+                str(settings.codec_server_port),
             ],
             ready_port=settings.api_port,
             host=settings.api_host,
             env=env,
-        )
-        self.codec_server = ManagedProcess(
-            name="codec server",
-            command=[
-                sys.executable,
-                "-m",
-                "services.cli",
-                "codec-server",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.codec_server_port),
-            ],
-            ready_url=f"{self.codec_url}/healthz",
-            env=env,
-            log_path=logs / "codec-server.log",
         )
         # Each worker process on a health port of its own (where its /metrics is), from
         # WORKER_HEALTH_PORT up; 0: none.
@@ -142,7 +115,7 @@ class Stack:
                 zip(worker_commands, self.worker_health_ports, strict=True), start=1
             )
         ]
-        self.started: list[ManagedProcess] = []
+        self.started: list[ManagedProcess | MailCatcher] = []
 
     def child_env(self) -> dict[str, str]:
         env = {
@@ -195,10 +168,9 @@ class Stack:
             webhook = f"{self.api_url}/api/payments/webhook"
             self.localstripe.send_webhooks(webhook, self.webhook_secret)
         if self.mail_catcher is not None:
-            # Not made here: the catcher makes the Maildir (and its tmp/new/cur) itself.
             self.started.append(self.mail_catcher)
             self.mail_catcher.start()
-        for process in [self.api, self.codec_server, *self.workers]:
+        for process in [self.api, *self.workers]:
             self.started.append(process)
             process.start()
 
@@ -207,7 +179,7 @@ class Stack:
         while self.started:
             self.started.pop().stop()
 
-    def first_dead(self) -> ManagedProcess | None:
+    def first_dead(self) -> ManagedProcess | MailCatcher | None:
         return next((process for process in self.started if not process.running()), None)
 
 

@@ -88,12 +88,22 @@ class HarnessStack(Stack):
         ports = [free_port() for _ in range(copies)]
         template = list(self.api.command)
         at = template.index("--port") + 1
+        codec = template.index("--codec-port")
+
+        def command(index: int, port: int) -> list[str]:
+            command = [*template[:at], str(port), *template[at + 1 :]]
+            # The first copy serves the codec endpoint too, as `ticketing up`'s API does;
+            # the others would find its port taken.
+            if index > 1:
+                del command[codec : codec + 2]
+            return command
+
         self.api = Copies(  # type: ignore[assignment]
             "api copies",
             [
                 ManagedProcess(
                     name=f"api {index}",
-                    command=[*template[:at], str(port), *template[at + 1 :]],
+                    command=command(index, port),
                     ready_port=port,
                     host=self.settings.api_host,
                     env=self.child_env(),

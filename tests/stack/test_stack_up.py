@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import smtplib
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import nats
 import psutil
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
 from devstack.run import WORKER_COMMANDS
+from services.common.payload_codec import payload_codec
+from services.common.settings import Settings
 from tests.support.polling import eventually
 from tests.support.stack import RunningStack
 from workflows.contracts import SEARCH_ATTRIBUTES
@@ -60,19 +68,26 @@ async def _find_data(stack: RunningStack, customer_id: str) -> None:
 
 
 async def _codec_server_serves_the_ui(stack: RunningStack) -> None:
-    """The UI is told where the codec server is, which decodes for the UI's origin, and
-    the worker serves its metrics where `ticketing up` says."""
+    """The UI is told where the codec server is, which decrypts the stack's payloads for
+    the UI's origin, under the namespace's path too; and the worker serves its metrics
+    where `ticketing up` says."""
     ui = stack.url("TEMPORAL_UI_PORT")
+    # A payload as the stack's workers write it: sealed with the key under its data dir.
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps("kept").encode())
+    keys = Settings(_env_file=None, data_dir=Path(stack.env["DATA_DIR"]))
+    [sealed] = await payload_codec(keys).encode([plain])
     async with httpx.AsyncClient() as client:
         ui_settings = (await client.get(f"{ui}/api/v1/settings")).json()
         assert ui_settings["Codec"]["Endpoint"] == stack.url("CODEC_SERVER_PORT")
-        decoded = await client.post(
-            stack.url("CODEC_SERVER_PORT") + "/decode",
-            content='{"payloads": []}',
-            headers={"Origin": ui, "Content-Type": "application/json"},
-        )
-        assert decoded.status_code == 200, decoded.text
-        assert decoded.headers["access-control-allow-origin"] == ui
+        for path in ("/decode", "/default/decode"):
+            decoded = await client.post(
+                stack.url("CODEC_SERVER_PORT") + path,
+                content=json_format.MessageToJson(Payloads(payloads=[sealed])),
+                headers={"Origin": ui, "Content-Type": "application/json"},
+            )
+            assert decoded.status_code == 200, decoded.text
+            assert decoded.headers["access-control-allow-origin"] == ui
+            assert list(json_format.Parse(decoded.text, Payloads()).payloads) == [plain]
         # The worker serves its health port once it is connected.
         metrics = await eventually(
             lambda: client.get(stack.url("WORKER_HEALTH_PORT") + "/metrics"),
@@ -83,14 +98,35 @@ async def _codec_server_serves_the_ui(stack: RunningStack) -> None:
         assert "# TYPE" in metrics.text
 
 
+def _send_mail(port: int) -> None:
+    message = EmailMessage()
+    message["From"] = "tickets@localhost"
+    message["To"] = "buyer@example.com"
+    message["Subject"] = "Caught"
+    message.set_content("kept as a file")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(message)
+
+
+async def _mail_catcher_keeps_mail(stack: RunningStack) -> None:
+    """An e-mail sent to the stack's mail port is a file under var/mail/new/, where
+    `ticketing up` says to read it."""
+    await asyncio.to_thread(_send_mail, stack.ports["MAIL_CATCHER_PORT"])
+    [kept] = (Path(stack.env["DATA_DIR"]) / "mail" / "new").iterdir()
+    assert "Subject: Caught" in kept.read_text()
+    assert f"{Path(stack.env['DATA_DIR']) / 'mail' / 'new'}" in stack.output
+
+
 async def test_up_serves_keeps_data_and_stops_every_child(stack: RunningStack) -> None:
     stack.start()
     customer_id = await _leave_data(stack)
     await _codec_server_serves_the_ui(stack)
+    await _mail_catcher_keeps_mail(stack)
     code, children = stack.stop()
     assert code == 0
-    # nats, temporal, localstripe, the mail catcher, the API, the codec server
-    assert len(children) == 6 + len(WORKER_COMMANDS)
+    # nats, temporal, localstripe, the API (which serves the codec endpoint too); the
+    # mail catcher runs inside `ticketing up` itself.
+    assert len(children) == 4 + len(WORKER_COMMANDS)
     assert all(_gone(pid) for pid in children)
 
     stack.start()

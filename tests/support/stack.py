@@ -46,6 +46,8 @@ class RunningStack:
         self.app = app
         self.process: subprocess.Popen[str] | None = None
         self.ready_seconds: float | None = None
+        # What `ticketing up` printed up to "Press Ctrl-C": its addresses.
+        self.output = ""
 
     def url(self, name: str, scheme: str = "http") -> str:
         return f"{scheme}://127.0.0.1:{self.ports[name]}"
@@ -78,7 +80,9 @@ class RunningStack:
         afterwards so that it never blocks on a full pipe."""
         assert self.process is not None and self.process.stdout is not None
         output = self.process.stdout
+        self.output = ""
         for line in output:
+            self.output += line
             if line.startswith("Press Ctrl-C"):
                 break
         threading.Thread(target=output.read, daemon=True).start()
