@@ -24,7 +24,7 @@ from temporalio import activity
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from services.common.settings import Settings
 from services.common.temporal import connect_temporal, register_search_attributes
@@ -142,8 +142,11 @@ async def register_namespace(temporal_address: str, namespace: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(temporal_address: str) -> AsyncIterator[Client]:
-    """A client of the null-saga namespace, with its workers polling until the block ends."""
+async def running(
+    temporal_address: str, workflow_runner: WorkflowRunner | None = None
+) -> AsyncIterator[Client]:
+    """A client of the null-saga namespace, with its workers polling until the block ends
+    (the saga in ``workflow_runner``, or the SDK's default sandbox)."""
     await register_namespace(temporal_address, NAMESPACE)
     client = await connect_temporal(
         Settings(temporal_address=temporal_address, temporal_namespace=NAMESPACE)
@@ -156,6 +159,7 @@ async def running(temporal_address: str) -> AsyncIterator[Client]:
                 workflows=[PurchaseWorkflow] if queue is TaskQueue.ORDERS else [],
                 activities=activities,
                 graceful_shutdown_timeout=SHUTDOWN_GRACE,
+                **({} if workflow_runner is None else {"workflow_runner": workflow_runner}),
             )
             await stack.enter_async_context(worker)
         yield client
