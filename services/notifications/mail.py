@@ -26,7 +26,8 @@ SUBJECTS = {
     NoticeKind.HOLD_EXPIRED: "Your hold expired: {title}",
     NoticeKind.ORDER_CANCELLED: "Your order was cancelled: {title}",
 }
-# An SMTP conversation that takes longer than this is a failed try (retried later).
+# An SMTP step (connecting, or any one command) that takes longer than this fails the try
+# (retried later).
 SMTP_TIMEOUT_SECONDS = 30.0
 
 
@@ -78,9 +79,11 @@ def message_for(notice: Notice, to: str, settings: Settings) -> EmailMessage:
     return message
 
 
-async def send(server: SmtpServer, message: EmailMessage) -> None:
-    await aiosmtplib.send(
-        message,
+def connection(server: SmtpServer) -> aiosmtplib.SMTP:
+    """The mail server's connection, for ``async with``: it connects (STARTTLS when offered,
+    logging in if the server has a user) on entry and says QUIT on exit, and any number of
+    e-mails may go over it in between."""
+    return aiosmtplib.SMTP(
         hostname=server.hostname,
         port=server.port,
         username=server.username,

@@ -1,15 +1,18 @@
 """The notifications service: each notice written once per event and e-mailed once, also
-when the events are delivered again across a restart of its consumer; a mail server that
-fails is tried again later without holding the consumer up; the user's notices over
-/api/notifications."""
+when the events are delivered again across a restart of its consumer and when replicas
+send at once; a mail server that fails is tried again later without holding the consumer
+up; a round of the sender claims, sends (over one connection) and records its notices
+together; the user's notices over /api/notifications."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -18,7 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, event, func, select, update
 
 from services.common.clock import utc_now
 from services.common.messaging.events import (
@@ -34,9 +37,10 @@ from services.common.messaging.events import (
 )
 from services.common.runtime import ServiceRuntime
 from services.common.settings import Settings
-from services.notifications.mail import SMTP_TIMEOUT_SECONDS
+from services.notifications import sender as sender_module
+from services.notifications.mail import SMTP_TIMEOUT_SECONDS, SmtpServer
 from services.notifications.models import Notice, NoticeKind, Recipient
-from services.notifications.sender import mail_sender
+from services.notifications.sender import claim, due_notices, mail_sender, send_due
 from services.notifications.service import definition as notifications
 from tests.events.test_consumers import wait_settled
 from tests.support.apps import app_client, bearer
@@ -56,12 +60,45 @@ class Inbox:
     def __init__(self, port: int) -> None:
         self.port = port
         self.messages: list[Message] = []
+        # The connection each message came over, and how many connections said QUIT.
+        self.sessions: list[Session] = []
+        self.quits = 0
+        # Addresses it answers "no such user"; seconds it takes over each message.
+        self.refused: set[str] = set()
+        self.delay = 0.0
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
+
+    async def handle_RCPT(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refused:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope.content, bytes)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(message_from_bytes(envelope.content))
+        self.sessions.append(session)
         return "250 OK"
+
+    async def handle_QUIT(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        self.quits += 1
+        return "221 Bye"
+
+    def connections(self) -> int:
+        # The list keeps each session alive, so no two share an id.
+        return len({id(session) for session in self.sessions})
+
+    def recipients(self) -> list[str]:
+        return sorted(str(m["To"]) for m in self.messages)
 
     def subjects(self) -> list[tuple[str, str]]:
         return sorted((str(m["To"]), str(m["Subject"])) for m in self.messages)
@@ -228,8 +265,9 @@ async def test_a_sender_cancelled_mid_send_stops(settings: Settings) -> None:
     waits in ``asyncio.wait_for``, which on Python 3.11 drops a cancellation that arrives
     as the step completes; the sender then went on for ever, and the service's stop waited
     for it (as the retry test above may stop it: while its last e-mail is going out). The
-    cancellation lands at each loop turn of a send's first steps in turn, against a mail
-    server in this event loop, so that the turns come the same way every time."""
+    cancellation lands at each loop turn of a round in turn, from the mail server's first
+    contact to its QUIT (two e-mails over one connection, so also between them), against a
+    mail server in this event loop, so that the turns come the same way every time."""
     inbox = Inbox(free_port())
     contacted = asyncio.Event()
 
@@ -239,37 +277,209 @@ async def test_a_sender_cancelled_mid_send_stops(settings: Settings) -> None:
 
     server = await asyncio.get_running_loop().create_server(session, "127.0.0.1", inbox.port)
     settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox.port}"})
-    buyer = uuid4()
     # Without the consumers, and so without the service's own sender: this test runs one.
     async with ServiceRuntime.running(notifications, settings, consume=False) as runtime:
-        async with runtime.unit_of_work() as uow:
-            uow.session.add(Recipient(user_id=buyer, email="buyer@test.dev", version=1))
-            uow.session.add(Notice(event_id=uuid4(), user_id=buyer, kind=NoticeKind.RECEIPT))
-            await uow.commit()
+        await add_notices(runtime, 2)
         senders: list[asyncio.Task[None]] = []
         try:
-            for turns in range(8):
+            for turns in range(1000):
                 async with runtime.unit_of_work() as uow:
-                    # Due again, whether the last turn sent it or left it claimed.
+                    # Due again, whether the last turn sent them or left them claimed.
                     await uow.session.execute(
                         update(Notice).values(sent_at=None, next_attempt_at=utc_now())
                     )
                     await uow.commit()
                 contacted.clear()
+                before_round, quits = len(inbox.messages), inbox.quits
                 sender = asyncio.create_task(mail_sender(runtime))
                 senders.append(sender)
                 await asyncio.wait_for(contacted.wait(), WAIT)
                 for _ in range(turns):
                     await asyncio.sleep(0)
+                # Once the cancellation comes after the round's QUIT, every step had its turn.
+                whole_round = len(inbox.messages) == before_round + 2 and inbox.quits > quits
+                before_cancel = len(inbox.messages)
                 sender.cancel()
-                # A cancelled sender may finish its round first: its SMTP steps are bounded.
+                # A cancelled sender may finish the e-mail it is sending (its SMTP steps are
+                # bounded), but starts no other.
                 await asyncio.wait({sender}, timeout=SMTP_TIMEOUT_SECONDS + 10)
-                assert sender.done(), f"the sender went on, cancelled {turns} turns into a send"
+                assert sender.done(), f"the sender went on, cancelled {turns} turns into a round"
+                assert len(inbox.messages) <= before_cancel + 1, f"cancelled at turn {turns}"
+                if whole_round:
+                    break
+            assert whole_round, "no round finished before its cancellation"
         finally:
             for sender in senders:
                 sender.cancel()
             server.close()
             await server.wait_closed()
+
+
+async def add_notices(runtime: ServiceRuntime, count: int) -> list[Notice]:
+    """``count`` receipts due now, each to a user of its own: user0@test.dev, user1@..."""
+    notices = [
+        Notice(event_id=uuid4(), user_id=uuid4(), kind=NoticeKind.RECEIPT, title=f"Gala {i}")
+        for i in range(count)
+    ]
+    async with runtime.unit_of_work() as uow:
+        for i, notice in enumerate(notices):
+            uow.session.add(Recipient(user_id=notice.user_id, email=f"user{i}@test.dev", version=1))
+            uow.session.add(notice)
+        await uow.commit()
+    return notices
+
+
+async def notices_by_address(runtime: ServiceRuntime) -> dict[str, Notice]:
+    async with runtime.database.read_sessions() as session:
+        rows = await session.execute(
+            select(Recipient.email, Notice).join(Recipient, Recipient.user_id == Notice.user_id)
+        )
+        return {email: notice for email, notice in rows}
+
+
+@contextlib.contextmanager
+def notice_writes(runtime: ServiceRuntime) -> Iterator[list[int]]:
+    """The write transactions committed that changed notices, each as how many UPDATE
+    statements it ran on them."""
+    engine = runtime.database.write_engine.sync_engine
+    writes: list[int] = []
+
+    def counted(conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE NOTICES"):
+            conn.info["notice_updates"] = conn.info.get("notice_updates", 0) + 1
+
+    def committed(conn: Connection) -> None:
+        if updates := conn.info.pop("notice_updates", 0):
+            writes.append(updates)
+
+    def rolled_back(conn: Connection) -> None:
+        conn.info.pop("notice_updates", None)
+
+    hooks: dict[str, Callable[..., None]] = {
+        "before_cursor_execute": counted,
+        "commit": committed,
+        "rollback": rolled_back,
+    }
+    for name, hook in hooks.items():
+        event.listen(engine, name, hook)
+    try:
+        yield writes
+    finally:
+        for name, hook in hooks.items():
+            event.remove(engine, name, hook)
+
+
+async def test_a_round_claims_sends_and_records_its_notices_together(
+    settings: Settings, inbox: Inbox
+) -> None:
+    """A round's notices are claimed in one write transaction, sent over one connection
+    and recorded in one more write transaction, whatever their number."""
+    settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox.port}"})
+    async with ServiceRuntime.running(notifications, settings, consume=False) as runtime:
+        notices = await add_notices(runtime, 5)
+        with notice_writes(runtime) as writes:
+            assert await send_due(runtime, SmtpServer.of(settings)) == 5
+        assert len(writes) == 2, f"write transactions on notices: {writes}"
+        assert inbox.recipients() == [f"user{i}@test.dev" for i in range(5)]
+        assert inbox.connections() == 1
+        assert sorted(str(m["Message-ID"]) for m in inbox.messages) == sorted(
+            f"<{n.id}@ticketing>" for n in notices
+        )
+        recorded = await notices_by_address(runtime)
+        assert all(n.sent_at and n.attempts == 1 and not n.last_error for n in recorded.values())
+        # Nothing is due any more: the next round writes nothing and connects to no one.
+        with notice_writes(runtime) as writes:
+            assert await send_due(runtime, SmtpServer.of(settings)) == 0
+        assert writes == []
+        assert inbox.connections() == 1
+
+
+async def test_a_refused_e_mail_fails_alone_and_is_tried_again(
+    settings: Settings, inbox: Inbox
+) -> None:
+    settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox.port}"})
+    inbox.refused.add("user1@test.dev")
+    async with ServiceRuntime.running(notifications, settings, consume=False) as runtime:
+        await add_notices(runtime, 3)
+        assert await send_due(runtime, SmtpServer.of(settings)) == 3
+        # The ones after the refused one went out over the same connection.
+        assert inbox.recipients() == ["user0@test.dev", "user2@test.dev"]
+        assert inbox.connections() == 1
+        refused = (await notices_by_address(runtime))["user1@test.dev"]
+        assert refused.sent_at is None and refused.attempts == 1
+        assert refused.last_error and "No such user" in refused.last_error
+        # Its next try comes after the first backoff, 2 s.
+        assert await due_notices(runtime, utc_now() + timedelta(seconds=1.5)) == []
+        assert [n.id for n, _ in await due_notices(runtime, utc_now() + timedelta(seconds=3))] == [
+            refused.id
+        ]
+
+        inbox.refused.clear()
+        sender = asyncio.create_task(mail_sender(runtime))
+        try:
+            await eventually(
+                lambda: _subjects(inbox), lambda got: len(got) == 3, within=WAIT, what="the retry"
+            )
+        finally:
+            sender.cancel()
+            await asyncio.wait({sender}, timeout=SMTP_TIMEOUT_SECONDS + 10)
+        assert inbox.recipients() == [f"user{i}@test.dev" for i in range(3)]
+
+
+async def test_replicas_sending_at_once_send_each_notice_once(
+    settings: Settings, inbox: Inbox
+) -> None:
+    settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox.port}"})
+    smtp = SmtpServer.of(settings)
+    async with (
+        ServiceRuntime.running(notifications, settings, consume=False) as one,
+        ServiceRuntime.running(notifications, settings, consume=False) as other,
+    ):
+        notices = await add_notices(one, 6)
+        # Both read the same notices due before either claims them: each claims a share,
+        # together all, none twice (at once: on PostgreSQL the second waits for the first's
+        # row locks, then finds the rows moved on).
+        now = utc_now()
+        due = [await due_notices(replica, now) for replica in (one, other)]
+        assert [len(d) for d in due] == [6, 6]
+        taken = await asyncio.gather(claim(one, due[0], now), claim(other, due[1], now))
+        ids = [notice.id for share in taken for notice, _ in share]
+        assert sorted(ids) == sorted(n.id for n in notices)
+
+        # And whole rounds at once: each e-mail goes out once.
+        async with one.unit_of_work() as uow:
+            await uow.session.execute(update(Notice).values(next_attempt_at=utc_now()))
+            await uow.commit()
+        await asyncio.gather(send_due(one, smtp), send_due(other, smtp))
+        assert sorted(str(m["Message-ID"]) for m in inbox.messages) == sorted(
+            f"<{n.id}@ticketing>" for n in notices
+        )
+        recorded = await notices_by_address(one)
+        assert all(n.sent_at and n.attempts == 1 for n in recorded.values())
+
+
+async def test_a_round_starts_no_e_mail_late_in_its_claim(
+    settings: Settings, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow mail server: the round stops before its claim nears its end, so another
+    replica can never take a notice it may still be sending; the rest are due again at
+    once, with no try counted."""
+    monkeypatch.setattr(sender_module, "TRY", timedelta(seconds=5))
+    # Claimed 5.5 s: e-mails start in the first half second of the round alone.
+    monkeypatch.setattr(sender_module, "CLAIM", timedelta(seconds=5.5))
+    inbox.delay = 1.0
+    settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox.port}"})
+    async with ServiceRuntime.running(notifications, settings, consume=False) as runtime:
+        await add_notices(runtime, 3)
+        await send_due(runtime, SmtpServer.of(settings))
+        recorded = await notices_by_address(runtime)
+        sent = [n for n in recorded.values() if n.sent_at]
+        # One e-mail at most started in time (none if connecting took the half second).
+        assert len(sent) == len(inbox.messages) <= 1
+        untried = [n for n in recorded.values() if not n.sent_at]
+        assert all(n.attempts == 0 and n.last_error is None for n in untried)
+        due = await due_notices(runtime, utc_now())
+        assert sorted(n.id for n, _ in due) == sorted(n.id for n in untried)
 
 
 async def _subjects(inbox: Inbox) -> list[tuple[str, str]]:
