@@ -25,6 +25,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, Register
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from services.common.settings import Settings
 from services.common.temporal import connect_temporal, register_search_attributes
@@ -159,7 +160,7 @@ async def running(
                 workflows=[PurchaseWorkflow] if queue is TaskQueue.ORDERS else [],
                 activities=activities,
                 graceful_shutdown_timeout=SHUTDOWN_GRACE,
-                **({} if workflow_runner is None else {"workflow_runner": workflow_runner}),
+                workflow_runner=workflow_runner or SandboxedWorkflowRunner(),
             )
             await stack.enter_async_context(worker)
         yield client
