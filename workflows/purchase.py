@@ -110,15 +110,11 @@ BUSINESS_REFUSALS = frozenset({FailureType.TICKET_NOT_HELD, FailureType.ORDER_NO
 
 RESERVATION_FAILED = "ReservationFailed"
 
-# Patches (the patch ledger, docs/saga.md). Deprecated: every open purchase began with
-# the rules, and each call stays where a purchase begun before may have its marker, until
-# none of those is open. The saga's rules (module docstring): after payment only a
-# business refusal undoes the purchase; compensations run as ordinary activities, with
-# OrderStatus "cancelling" meanwhile; a settle waits for a charge under way; Stripe's
-# word heard before a charge does not make the saga settle again after it.
-SAGA_RULES = "saga-rules"
+# Patches (the patch ledger, docs/saga.md).
 # Sold means re-issued: marking the ticket sold names the buyer, whom the tickets service
 # makes the holder of a new entry code in the same change, voiding the seller's.
+# Deprecated: every open purchase began with it; the call stays while a purchase begun
+# before may carry its marker.
 REISSUE_ON_SALE = "reissue-on-sale"
 
 
@@ -344,8 +340,6 @@ class PurchaseWorkflow:
         try another card), or still with the buyer. Giving up, an unfinished one is
         cancelled on Stripe's side so that it can no longer take money. Waits for a
         charge under way, which may have settled it already."""
-        if self._payment_lock.locked():
-            workflow.deprecate_patch(SAGA_RULES)
         async with self._payment_lock:
             if self._state.authentication_attempt is not None and self._state.receipt is None:
                 await self._settle(give_up=give_up)
@@ -424,7 +418,6 @@ class PurchaseWorkflow:
             except StepFailed as error:
                 if failure_type(error) in BUSINESS_REFUSALS:
                     raise
-                workflow.deprecate_patch(SAGA_RULES)
                 if local:
                     workflow.logger.warning("%s failed; retrying it on its queue", activity)
                     local = False
@@ -446,7 +439,6 @@ class PurchaseWorkflow:
         reach of a workflow cancel)."""
         self._state.cancel_reason = reason
         self._enter(Phase.COMPENSATING)
-        workflow.deprecate_patch(SAGA_RULES)
         # Visible in the Web UI: OrderStatus="cancelling" while it lasts.
         self._set_status(CANCELLING)
         while self._compensations:
@@ -520,11 +512,9 @@ class PurchaseWorkflow:
         state.payment_attempts += 1
         if state.payment_attempts == 1:
             self._compensations.append(self._refund)
-        if state.stripe_moved:
-            workflow.deprecate_patch(SAGA_RULES)
-            # What Stripe said so far is settled by this charge (it settles an earlier
-            # attempt's authentication first).
-            state.stripe_moved = False
+        # What Stripe said so far is settled by this charge (it settles an earlier
+        # attempt's authentication first).
+        state.stripe_moved = False
         try:
             assert state.price_cents is not None
             charged = await workflow.execute_activity(
@@ -626,9 +616,9 @@ class PurchaseWorkflow:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
     def _sale(self) -> TicketSale:
-        """The ticket sold to this order; from REISSUE_ON_SALE on, naming its buyer."""
-        buyer = self._purchase.buyer_id if workflow.patched(REISSUE_ON_SALE) else None
-        return TicketSale(**self._hold.model_dump(), buyer_id=buyer)
+        """The ticket sold to this order, naming its buyer (REISSUE_ON_SALE)."""
+        workflow.deprecate_patch(REISSUE_ON_SALE)
+        return TicketSale(**self._hold.model_dump(), buyer_id=self._purchase.buyer_id)
 
     def _enter(self, phase: Phase) -> None:
         """The saga's phase, also shown in the Web UI as the workflow's current details."""

@@ -28,7 +28,7 @@ from uuid import UUID
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from services.orders.errors import PriceChanged, TicketReserved
-from services.payments.errors import CardDeclined, OrderNotAwaitingPayment
+from services.payments.errors import AttemptInFlight, CardDeclined
 from services.payments.purchase_client import tell_payment_event
 from tests.support.polling import eventually
 from tests.support.temporal import start_dev_env
@@ -230,7 +230,8 @@ async def three_d_secure_webhook_during_another_charge(
     await purchases.called(Activity.CHARGE, times=2)
     purchases.shop.authenticated(order_of(handle), "requires_payment_method")
     await stripe_says(purchases, handle, "payment_intent.payment_failed")
-    await refused(OrderNotAwaitingPayment, purchases.pay(handle))
+    # The second card's charge holds the payment: a third is told to try again shortly.
+    await refused(AttemptInFlight, purchases.pay(handle))
     gate.set()
     assert (await paying).status is ChargeOutcome.SUCCEEDED
     return handle, COMPLETED
