@@ -110,13 +110,6 @@ BUSINESS_REFUSALS = frozenset({FailureType.TICKET_NOT_HELD, FailureType.ORDER_NO
 
 RESERVATION_FAILED = "ReservationFailed"
 
-# Patches (the patch ledger, docs/saga.md).
-# Sold means re-issued: marking the ticket sold names the buyer, whom the tickets service
-# makes the holder of a new entry code in the same change, voiding the seller's.
-# Deprecated: every open purchase began with it; the call stays while a purchase begun
-# before may carry its marker.
-REISSUE_ON_SALE = "reissue-on-sale"
-
 
 class Reservation(StrEnum):
     RESERVED = "reserved"
@@ -616,8 +609,8 @@ class PurchaseWorkflow:
         return TicketHold(ticket_id=self._purchase.ticket_id, order_id=self._purchase.order_id)
 
     def _sale(self) -> TicketSale:
-        """The ticket sold to this order, naming its buyer (REISSUE_ON_SALE)."""
-        workflow.deprecate_patch(REISSUE_ON_SALE)
+        """The ticket sold to this order, naming its buyer: the tickets service makes them
+        the holder of a new entry code in the same change, voiding the seller's."""
         return TicketSale(**self._hold.model_dump(), buyer_id=self._purchase.buyer_id)
 
     def _enter(self, phase: Phase) -> None:

@@ -2,10 +2,9 @@
 would break running purchases fails here (such a change needs ``workflow.patched``).
 The histories at the top are today's shapes of every path, recorded on a real Temporal
 server through the production path (``python -m tests.replay.record``). Those of an
-earlier shape stay, in a folder named for the patch that followed them, while purchases
-of that shape may still run (``before_saga_rules/``: the saga before its rules, with the
-three patches it then carried; ``before_reissue_on_sale/``: marking the ticket sold
-without naming its buyer); they go when their patch does (the patch ledger,
+earlier shape stay, in a folder named for the change that followed them, while purchases
+of that shape may still run (``before_reissue_removal/``: with the deprecated
+``reissue-on-sale`` marker); they go when their patch's call does (the patch ledger,
 docs/saga.md)."""
 
 from __future__ import annotations
