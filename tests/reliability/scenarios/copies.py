@@ -51,15 +51,25 @@ async def copies_killed_mid_rush(
     outcomes = Counter(outcome for outcome, _, _ in answers)
     # The winners pay, through whichever copy the balancer picks.
     paid: Counter[int | str] = Counter()
+    # A refusal counted with what it said, so that a report tells "in progress" from
+    # "cancelled" from "window ended".
+    refusals: Counter[str] = Counter()
     for outcome in await asyncio.gather(
         *(market.pay(buyer, order_id) for _, buyer, order_id in answers if order_id is not None),
         return_exceptions=True,
     ):
-        paid[outcome.status_code if isinstance(outcome, httpx.Response) else "error"] += 1
+        if not isinstance(outcome, httpx.Response):
+            paid["error"] += 1
+            refusals[type(outcome).__name__] += 1
+            continue
+        paid[outcome.status_code] += 1
+        if outcome.status_code >= 300:
+            refusals[f"{outcome.status_code} {outcome.text[:200]}"] += 1
     return {
         "killed": [api.name, worker.name],
         "orders": dict(outcomes),
         "won": outcomes["201"],
         "payments": {str(status): count for status, count in paid.items()},
+        "payments_refused": dict(refusals),
         "copies_running": stack.api.running() and all(w.running() for w in stack.workers),
     }
