@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from aiosmtplib import SMTP
 from sqlalchemy import and_, or_, select, update
 
 from services.common.clock import utc_now
@@ -109,22 +110,7 @@ async def _send(
     try:
         async with connection(server) as smtp:
             try:
-                for notice, email in claimed:
-                    # Between e-mails too: a cancellation the last one's SMTP steps
-                    # swallowed (see mail_sender) stops the round here.
-                    stop_if_cancelled()
-                    if utc_now() >= until:
-                        break
-                    try:
-                        await smtp.send_message(message_for(notice, email, settings))
-                    except Exception as failure:
-                        outcomes[notice.id] = _failed(notice, failure)
-                        # A refused e-mail leaves the connection to the others; a lost
-                        # one does not.
-                        if not smtp.is_connected:
-                            raise
-                    else:
-                        outcomes[notice.id] = _sent(notice)
+                await _send_each(smtp, claimed, settings, until, outcomes)
             except asyncio.CancelledError:
                 # Cancelled mid-command, the conversation is out of step (the server may
                 # be reading the message's text): a QUIT on leaving would wait out the
@@ -136,6 +122,30 @@ async def _send(
         for notice, _ in claimed:
             if notice.id not in outcomes:
                 outcomes[notice.id] = _failed(notice, failure)
+
+
+async def _send_each(
+    smtp: SMTP,
+    claimed: Due,
+    settings: Settings,
+    until: datetime,
+    outcomes: dict[UUID, dict[str, Any]],
+) -> None:
+    for notice, email in claimed:
+        # Between e-mails too: a cancellation the last one's SMTP steps swallowed (see
+        # mail_sender) stops the round here.
+        stop_if_cancelled()
+        if utc_now() >= until:
+            return
+        try:
+            await smtp.send_message(message_for(notice, email, settings))
+        except Exception as failure:
+            outcomes[notice.id] = _failed(notice, failure)
+            # A refused e-mail leaves the connection to the others; a lost one does not.
+            if not smtp.is_connected:
+                raise
+        else:
+            outcomes[notice.id] = _sent(notice)
 
 
 async def _record(runtime: Any, claimed: Due, outcomes: dict[UUID, dict[str, Any]]) -> None:
